@@ -1,0 +1,266 @@
+/*
+ * be_core.h - the portable core of mod_backend.
+ *
+ * Everything declared here works on APR pools and plain data and includes
+ * no httpd header, so the parsers, the SQL planner and the renderer are
+ * unit-tested and fuzzed without a server.  The httpd glue lives in the
+ * mod_backend_*.c files.
+ */
+#ifndef BE_CORE_H
+#define BE_CORE_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+/* ---------------------------------------------------------------------- */
+/* Growable output buffer, memory from a pool                              */
+
+typedef struct {
+    apr_pool_t *pool;
+    char *data;
+    apr_size_t len;
+    apr_size_t cap;
+} be_buf_t;
+
+void be_buf_init(be_buf_t *b, apr_pool_t *p, apr_size_t initial);
+void be_buf_grow(be_buf_t *b, apr_size_t need);
+void be_buf_add(be_buf_t *b, const char *s, apr_size_t n);
+void be_buf_adds(be_buf_t *b, const char *s);
+void be_buf_printf(be_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* NUL-terminates without counting the NUL in len. */
+const char *be_buf_cstr(be_buf_t *b);
+
+static inline void be_buf_addc(be_buf_t *b, char c)
+{
+    if (b->len + 1 >= b->cap) {
+        be_buf_grow(b, 1);
+    }
+    b->data[b->len++] = c;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Schema: what the database says a table is                               */
+
+typedef enum {
+    BE_T_TEXT = 0, /* strings, and anything the database parses from text */
+    BE_T_INT,      /* 64-bit integers */
+    BE_T_REAL,     /* floating point */
+    BE_T_NUMERIC,  /* exact decimal: a JSON number, or a numeric string */
+    BE_T_BOOL,
+    BE_T_JSON,     /* embedded as JSON, not as a string */
+    BE_T_BLOB
+} be_type_e;
+
+typedef struct {
+    const char *name;
+    const char *decl;      /* the declared type, as the database spells it */
+    be_type_e type;
+    int notnull;
+    int has_default;       /* a default, identity, serial or rowid alias */
+    const char *dflt_sql;  /* SQLite: the default expression (schema text) */
+    int pk;
+    int max_len;           /* varchar(n)/char(n) in characters, or -1 */
+    long long int_min;     /* bounds of a narrow integer type */
+    long long int_max;
+    unsigned int oid;      /* PostgreSQL type oid, 0 on SQLite */
+    int synthetic;         /* SQLite rowid of a table without a key */
+    int readonly;          /* rowid, generated columns: never written */
+} be_column_t;
+
+typedef struct {
+    const char *name;          /* as configured */
+    apr_array_header_t *cols;  /* be_column_t */
+    apr_hash_t *by_name;       /* name -> be_column_t* */
+    int key;                   /* index into cols */
+} be_table_t;
+
+/* Maps a declared SQLite type, using SQLite's affinity rules plus the
+ * names people use for booleans and JSON. */
+be_type_e be_type_from_sqlite_decl(const char *decl);
+/* Maps a PostgreSQL type oid. */
+be_type_e be_type_from_pg_oid(unsigned int oid);
+/* Length limit from "varchar(20)", "character varying(20)", "char(3)". */
+int be_max_len_from_decl(const char *decl);
+
+be_table_t *be_table_make(apr_pool_t *p, const char *name);
+be_column_t *be_table_add(be_table_t *t);
+const be_column_t *be_table_col(const be_table_t *t, const char *name);
+/* Picks the key: the named column, the single primary key, or an error. */
+const char *be_table_set_key(be_table_t *t, apr_pool_t *p, const char *key);
+
+/* ---------------------------------------------------------------------- */
+/* Values: what goes into bound parameters                                 */
+
+typedef enum {
+    BE_V_NULL = 0,
+    BE_V_INT,
+    BE_V_REAL,
+    BE_V_TEXT,
+    BE_V_BOOL,
+    BE_V_JSON,    /* serialized JSON text for a json column */
+    BE_V_DEFAULT  /* "use the column default": planner emits DEFAULT */
+} be_vkind_e;
+
+typedef struct {
+    be_vkind_e kind;
+    long long i;  /* INT, BOOL */
+    double d;     /* REAL */
+    const char *s;   /* TEXT, JSON, and the literal text of a number */
+    apr_size_t len;
+} be_value_t;
+
+/* ---------------------------------------------------------------------- */
+/* Parsed JSON request bodies (be_json.c is the one file using json-c)     */
+
+typedef enum {
+    BE_J_NULL = 0, BE_J_BOOL, BE_J_INT, BE_J_REAL, BE_J_STRING, BE_J_NESTED
+} be_jkind_e;
+
+typedef struct {
+    const char *key;
+    be_jkind_e kind;
+    long long i;
+    double d;
+    const char *s;   /* STRING, NESTED (serialized), and number text */
+    apr_size_t len;
+} be_jfield_t;
+
+typedef struct {
+    apr_array_header_t *fields; /* be_jfield_t, in document order */
+} be_jobject_t;
+
+typedef struct {
+    int is_array;
+    apr_array_header_t *objects; /* be_jobject_t* */
+} be_jdoc_t;
+
+typedef enum {
+    BE_JSON_OK = 0,
+    BE_JSON_SYNTAX,      /* not JSON (400) */
+    BE_JSON_NOT_OBJECT,  /* JSON, but not an object / array of objects */
+    BE_JSON_TOO_DEEP
+} be_json_rc_e;
+
+/* Parses a request body.  On failure *err says why, for the problem. */
+be_json_rc_e be_json_parse_body(apr_pool_t *p, const char *text,
+                                apr_size_t len, int max_depth,
+                                int allow_array, be_jdoc_t **doc,
+                                const char **err);
+/* True when text is one well-formed JSON value (for json columns). */
+int be_json_is_valid(const char *text, apr_size_t len);
+
+/* ---------------------------------------------------------------------- */
+/* Validation of a body against a table                                    */
+
+typedef enum {
+    BE_WRITE_INSERT = 0, /* POST: required columns must be present */
+    BE_WRITE_REPLACE,    /* PUT: every column is set; absent = default */
+    BE_WRITE_UPDATE      /* PATCH: only what is given */
+} be_write_e;
+
+typedef struct {
+    const char *field;
+    const char *message;
+} be_field_error_t;
+
+typedef struct {
+    int ncols;
+    const be_column_t **cols; /* columns to write, table order */
+    be_value_t *vals;
+} be_row_t;
+
+/* Returns 0, or 422 with errs (be_field_error_t) filled. */
+int be_validate_row(apr_pool_t *p, const be_table_t *t,
+                    const be_jobject_t *obj, be_write_e mode,
+                    be_row_t *row, apr_array_header_t *errs);
+
+/* Parses an item id from the URL as the key column expects; returns 0
+ * when it cannot be a key value (the row cannot exist). */
+int be_key_value(apr_pool_t *p, const be_column_t *key, const char *text,
+                 be_value_t *out);
+
+/* ---------------------------------------------------------------------- */
+/* SQL planning                                                            */
+
+typedef enum { BE_DIALECT_SQLITE = 0, BE_DIALECT_PGSQL } be_dialect_e;
+
+typedef struct {
+    const char *sql;
+    int nargs;
+    const be_value_t **args;
+} be_stmt_t;
+
+/* Precomputed per resource: the select list and the pieces every
+ * statement on it shares, built once at startup. */
+typedef struct {
+    const be_table_t *table;
+    be_dialect_e dialect;
+    const char *qtable;      /* quoted table name */
+    const char *select_list; /* quoted columns, table order */
+    const char *qkey;        /* quoted key column */
+    const char *sql_list;    /* SELECT ... ORDER BY key LIMIT ? */
+    const char *sql_get;     /* SELECT ... WHERE key = ? */
+    const char *sql_delete;  /* DELETE ... WHERE key = ? */
+    const char **json_keys;  /* "name": per column, escaped once */
+} be_plan_t;
+
+be_plan_t *be_plan_make(apr_pool_t *p, const be_table_t *t,
+                        be_dialect_e dialect);
+/* INSERT ... RETURNING */
+void be_plan_insert(apr_pool_t *p, const be_plan_t *pl, const be_row_t *row,
+                    be_stmt_t *st);
+/* UPDATE ... SET given columns WHERE key = ? RETURNING; for PUT the row
+ * holds every column (BE_V_DEFAULT for those that take their default). */
+void be_plan_update(apr_pool_t *p, const be_plan_t *pl, const be_row_t *row,
+                    const be_value_t *key, be_stmt_t *st);
+void be_quote_ident(be_buf_t *b, const char *name);
+
+/* ---------------------------------------------------------------------- */
+/* Rendering rows into JSON text                                           */
+
+/* Appends s as a JSON string (quotes included): quote, backslash and
+ * control characters escaped, valid UTF-8 kept, invalid bytes replaced
+ * by U+FFFD so the output is always valid JSON. */
+void be_json_escape(be_buf_t *b, const char *s, apr_size_t len);
+/* Shortest text that reads back as the same double; null when not
+ * finite (JSON has no NaN or Infinity). */
+void be_json_double(be_buf_t *b, double d);
+
+typedef struct {
+    be_buf_t *out;
+    int ncols;
+    const be_column_t *const *cols; /* what each result column is */
+    const char **keys;              /* pre-escaped "name": per column */
+    int as_array;     /* wrap rows in [ ] */
+    long nrows;
+    int key_col;      /* result column whose text to remember, or -1 */
+    const char *key_text;
+    apr_pool_t *pool;
+} be_sink_t;
+
+void be_sink_init(be_sink_t *s, apr_pool_t *p, be_buf_t *out,
+                  const be_plan_t *pl, int as_array);
+void be_sink_begin(be_sink_t *s);
+void be_sink_row_begin(be_sink_t *s);
+void be_sink_row_end(be_sink_t *s);
+void be_sink_end(be_sink_t *s);
+/* Cells, in result-column order.  Text is rendered by the column's type:
+ * a json column embeds it, a numeric column writes the number. */
+void be_sink_null(be_sink_t *s, int col);
+void be_sink_int(be_sink_t *s, int col, long long v);
+void be_sink_real(be_sink_t *s, int col, double v);
+void be_sink_bool(be_sink_t *s, int col, int v);
+void be_sink_text(be_sink_t *s, int col, const char *v, apr_size_t len);
+void be_sink_blob(be_sink_t *s, int col, const void *v, apr_size_t len);
+
+/* ---------------------------------------------------------------------- */
+/* Problems (RFC 9457) rendered as text                                    */
+
+const char *be_problem_json(apr_pool_t *p, int status, const char *title,
+                            const char *detail,
+                            const apr_array_header_t *errs);
+
+#endif /* BE_CORE_H */

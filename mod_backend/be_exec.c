@@ -1,0 +1,20 @@
+/*
+ * be_exec.c - picks the executor for an apr_dbd driver name.
+ */
+#include <string.h>
+
+#include "be_exec.h"
+
+const be_executor_t *be_executor_for(const char *driver)
+{
+    if (!driver) {
+        return NULL;
+    }
+    if (strcmp(driver, "sqlite3") == 0) {
+        return &be_exec_sqlite;
+    }
+    if (strcmp(driver, "pgsql") == 0) {
+        return &be_exec_pgsql;
+    }
+    return NULL;
+}

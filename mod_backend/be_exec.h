@@ -1,0 +1,71 @@
+/*
+ * be_exec.h - executors: one per database driver, working on the native
+ * handle of a connection that mod_dbd pools.  No httpd header here.
+ */
+#ifndef BE_EXEC_H
+#define BE_EXEC_H
+
+#include "be_core.h"
+
+/* What a database error means for the client. */
+typedef enum {
+    BE_DB_OK = 0,
+    BE_DB_CONFLICT,    /* unique or foreign-key violation: 409 */
+    BE_DB_INVALID,     /* value rejected by a constraint or type: 422 */
+    BE_DB_UNAVAILABLE, /* cannot reach, busy, shutting down: 503 */
+    BE_DB_NOT_FOUND,   /* introspection: no such table */
+    BE_DB_ERROR        /* anything else: 500 */
+} be_dbrc_e;
+
+typedef struct {
+    be_dbrc_e rc;
+    const char *message;  /* the database's own words, for the log */
+    const char *sqlstate; /* PostgreSQL SQLSTATE, or SQLite's code */
+    const char *detail;   /* what the client is told, the same per driver */
+} be_dberr_t;
+
+/* Client-facing words for each kind of constraint failure. */
+#define BE_DETAIL_UNIQUE "a row with the same unique value already exists"
+#define BE_DETAIL_FOREIGN "a referenced row does not exist, or other rows " \
+                          "still refer to this one"
+#define BE_DETAIL_NOTNULL "a required value is missing"
+#define BE_DETAIL_CHECK "a value breaks a check constraint"
+#define BE_DETAIL_DATA "a value is not valid for its column"
+#define BE_DETAIL_UNAVAILABLE "the database is unavailable; retry later"
+
+typedef struct be_executor_t be_executor_t;
+
+/* A pooled connection as mod_backend sees it: the driver's native handle
+ * plus the statements prepared on it, living as long as it does. */
+typedef struct {
+    void *native;
+    const be_executor_t *ex;
+    apr_pool_t *pool;       /* the connection's own pool */
+    apr_hash_t *stmts;      /* SQL text -> prepared statement */
+    unsigned long next_id;  /* PostgreSQL statement names */
+    int session;            /* PostgreSQL backend pid the cache belongs to */
+} be_conn_t;
+
+struct be_executor_t {
+    const char *driver;     /* apr_dbd driver name */
+    be_dialect_e dialect;
+    /* Startup only: a short-lived read-only connection for the schema. */
+    void *(*open)(apr_pool_t *p, const char *params, const char **err);
+    void (*close)(void *native);
+    /* Once per pooled connection: timeouts, pragmas, statement cache. */
+    void (*conn_init)(be_conn_t *c);
+    /* Runs st; rows (if any) go to sink, which may be NULL.  *affected is
+     * the number of rows returned, or changed when none are returned. */
+    be_dbrc_e (*query)(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
+                       be_sink_t *sink, long *affected, be_dberr_t *err);
+    /* Reads a table's columns, types, nullability, defaults and key. */
+    be_dbrc_e (*introspect)(void *native, apr_pool_t *p, const char *table,
+                            be_table_t **out, be_dberr_t *err);
+};
+
+const be_executor_t *be_executor_for(const char *driver);
+
+extern const be_executor_t be_exec_sqlite;
+extern const be_executor_t be_exec_pgsql;
+
+#endif /* BE_EXEC_H */

@@ -1,0 +1,270 @@
+/*
+ * be_exec_pgsql.c - the PostgreSQL executor, on the PGconn of a connection
+ * opened by apr_dbd's pgsql driver.  Statements are prepared once per
+ * server session and reused; results come back as text and are rendered
+ * by the type oid of each column.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "be_exec.h"
+
+static be_dbrc_e kind_of_state(const char *st, PGconn *conn)
+{
+    if (!st || !*st) {
+        return PQstatus(conn) == CONNECTION_OK ? BE_DB_ERROR
+                                               : BE_DB_UNAVAILABLE;
+    }
+    if (strcmp(st, "23505") == 0 || strcmp(st, "23503") == 0) {
+        return BE_DB_CONFLICT;
+    }
+    if (strncmp(st, "23", 2) == 0 || strncmp(st, "22", 2) == 0) {
+        return BE_DB_INVALID; /* not null, check, bad input, range */
+    }
+    if (strncmp(st, "08", 2) == 0 || strncmp(st, "57", 2) == 0
+        || strncmp(st, "53", 2) == 0 || strcmp(st, "40001") == 0
+        || strcmp(st, "40P01") == 0) {
+        return BE_DB_UNAVAILABLE; /* connection, shutdown, resources */
+    }
+    return BE_DB_ERROR;
+}
+
+static be_dbrc_e fail(be_dberr_t *err, apr_pool_t *p, PGconn *conn,
+                      PGresult *res)
+{
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+
+    err->rc = kind_of_state(st, conn);
+    err->detail = NULL;
+    if (st && strcmp(st, "23505") == 0) {
+        err->detail = BE_DETAIL_UNIQUE;
+    }
+    else if (st && strcmp(st, "23503") == 0) {
+        err->detail = BE_DETAIL_FOREIGN;
+    }
+    else if (st && strcmp(st, "23502") == 0) {
+        err->detail = BE_DETAIL_NOTNULL;
+    }
+    else if (st && strcmp(st, "23514") == 0) {
+        err->detail = BE_DETAIL_CHECK;
+    }
+    else if (err->rc == BE_DB_INVALID) {
+        err->detail = BE_DETAIL_DATA;
+    }
+    else if (err->rc == BE_DB_UNAVAILABLE) {
+        err->detail = BE_DETAIL_UNAVAILABLE;
+    }
+    err->sqlstate = apr_pstrdup(p, st ? st : "");
+    err->message = apr_pstrdup(p, msg && *msg ? msg : PQerrorMessage(conn));
+    if (res) {
+        PQclear(res);
+    }
+    return err->rc;
+}
+
+static void *pg_open(apr_pool_t *p, const char *params, const char **err)
+{
+    PGconn *conn = PQconnectdb(params);
+
+    if (PQstatus(conn) != CONNECTION_OK) {
+        *err = apr_psprintf(p, "cannot connect to PostgreSQL: %s",
+                            PQerrorMessage(conn));
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+static void pg_close(void *native)
+{
+    PQfinish(native);
+}
+
+static void pg_conn_init(be_conn_t *c)
+{
+    c->session = PQbackendPID(c->native);
+}
+
+/* Text for one bound value; PostgreSQL infers the type from the SQL. */
+static const char *param_text(apr_pool_t *p, const be_value_t *v, int *len)
+{
+    switch (v->kind) {
+    case BE_V_NULL:
+    case BE_V_DEFAULT:
+        *len = 0;
+        return NULL;
+    case BE_V_INT:
+        return apr_psprintf(p, "%lld", v->i);
+    case BE_V_BOOL:
+        return v->i ? "true" : "false";
+    case BE_V_REAL:
+        if (v->s) {
+            return v->s;
+        }
+        return apr_psprintf(p, "%.17g", v->d);
+    default:
+        return v->s;
+    }
+}
+
+static void emit_rows(PGresult *res, be_sink_t *sink)
+{
+    int r, i, nr = PQntuples(res), nf = PQnfields(res);
+
+    if (nf > sink->ncols) {
+        nf = sink->ncols;
+    }
+    for (r = 0; r < nr; r++) {
+        be_sink_row_begin(sink);
+        for (i = 0; i < nf; i++) {
+            if (PQgetisnull(res, r, i)) {
+                be_sink_null(sink, i);
+            }
+            else {
+                be_sink_text(sink, i, PQgetvalue(res, r, i),
+                             (apr_size_t)PQgetlength(res, r, i));
+            }
+        }
+        be_sink_row_end(sink);
+    }
+}
+
+static const char *prepared_name(be_conn_t *c, apr_pool_t *p,
+                                 const be_stmt_t *st, be_dberr_t *err)
+{
+    PGconn *conn = c->native;
+    const char *name;
+    PGresult *res;
+    int pid = PQbackendPID(conn);
+
+    /* apr_dbd's check_conn may have reset the session in place: what was
+     * prepared on the old one is gone. */
+    if (pid != c->session) {
+        apr_hash_clear(c->stmts);
+        c->session = pid;
+    }
+    name = apr_hash_get(c->stmts, st->sql, APR_HASH_KEY_STRING);
+    if (name) {
+        return name;
+    }
+    name = apr_psprintf(c->pool, "be_%lu", ++c->next_id);
+    res = PQprepare(conn, name, st->sql, 0, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        fail(err, p, conn, res);
+        return NULL;
+    }
+    PQclear(res);
+    apr_hash_set(c->stmts, apr_pstrdup(c->pool, st->sql), APR_HASH_KEY_STRING,
+                 name);
+    return name;
+}
+
+static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
+                          be_sink_t *sink, long *affected, be_dberr_t *err)
+{
+    PGconn *conn = c->native;
+    const char *values[64], **vals = values;
+    int lens[64], *lp = lens, i;
+    const char *name;
+    PGresult *res;
+    ExecStatusType status;
+
+    if ((name = prepared_name(c, p, st, err)) == NULL) {
+        return err->rc;
+    }
+    if (st->nargs > 64) {
+        vals = apr_palloc(p, sizeof(*vals) * (apr_size_t)st->nargs);
+        lp = apr_palloc(p, sizeof(*lp) * (apr_size_t)st->nargs);
+    }
+    for (i = 0; i < st->nargs; i++) {
+        vals[i] = param_text(p, st->args[i], &lp[i]);
+    }
+    res = PQexecPrepared(conn, name, st->nargs, vals, NULL, NULL, 0);
+    status = PQresultStatus(res);
+    if (status == PGRES_TUPLES_OK) {
+        if (sink) {
+            emit_rows(res, sink);
+        }
+        *affected = PQntuples(res);
+    }
+    else if (status == PGRES_COMMAND_OK) {
+        *affected = atol(PQcmdTuples(res));
+    }
+    else {
+        return fail(err, p, conn, res);
+    }
+    PQclear(res);
+    return BE_DB_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Introspection                                                           */
+
+static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
+                               be_table_t **out, be_dberr_t *err)
+{
+    /* Domains are seen through to their base type; varchar(n) keeps n. */
+    static const char sql[] =
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod),"
+        " CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END,"
+        " a.attnotnull,"
+        " (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> ''),"
+        " EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid"
+        "         AND i.indisprimary AND a.attnum = ANY (i.indkey)),"
+        " a.attgenerated <> '' "
+        "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid"
+        " JOIN pg_type t ON t.oid = a.atttypid "
+        "WHERE c.oid = to_regclass($1) AND a.attnum > 0"
+        " AND NOT a.attisdropped "
+        "ORDER BY a.attnum";
+    PGconn *conn = native;
+    const char *params[1] = {table};
+    PGresult *res = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
+    be_table_t *t;
+    int r, n;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        return fail(err, p, conn, res);
+    }
+    n = PQntuples(res);
+    if (n == 0) {
+        PQclear(res);
+        err->rc = BE_DB_NOT_FOUND;
+        err->message = apr_psprintf(p, "no table or view named '%s'", table);
+        err->sqlstate = "";
+        return BE_DB_NOT_FOUND;
+    }
+    t = be_table_make(p, table);
+    for (r = 0; r < n; r++) {
+        be_column_t *c = be_table_add(t);
+        c->name = apr_pstrdup(p, PQgetvalue(res, r, 0));
+        c->decl = apr_pstrdup(p, PQgetvalue(res, r, 1));
+        c->oid = (unsigned int)strtoul(PQgetvalue(res, r, 2), NULL, 10);
+        c->type = be_type_from_pg_oid(c->oid);
+        c->notnull = PQgetvalue(res, r, 3)[0] == 't';
+        c->has_default = PQgetvalue(res, r, 4)[0] == 't';
+        c->pk = PQgetvalue(res, r, 5)[0] == 't';
+        c->readonly = PQgetvalue(res, r, 6)[0] == 't';
+        c->max_len = be_max_len_from_decl(c->decl);
+        if (c->oid == 21) {
+            c->int_min = -32768;
+            c->int_max = 32767;
+        }
+        else if (c->oid == 23) {
+            c->int_min = -2147483647LL - 1;
+            c->int_max = 2147483647LL;
+        }
+    }
+    PQclear(res);
+    *out = t;
+    return BE_DB_OK;
+}
+
+const be_executor_t be_exec_pgsql = {
+    "pgsql", BE_DIALECT_PGSQL,
+    pg_open, pg_close, pg_conn_init, pg_query, pg_introspect
+};

@@ -1,0 +1,301 @@
+/*
+ * be_exec_sqlite.c - the SQLite executor, on the sqlite3 handle of a
+ * connection opened by apr_dbd's sqlite3 driver.  Working on the handle
+ * avoids that driver's process-wide mutex and its fixed 100 ms sleep on
+ * SQLITE_BUSY, and gives typed columns.
+ */
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "be_exec.h"
+
+/* How long a writer waits for another connection's lock before the
+ * request is answered 503. */
+#define BE_SQLITE_BUSY_MS 5000
+
+static be_dbrc_e fail(be_dberr_t *err, apr_pool_t *p, sqlite3 *db, int rc)
+{
+    int ext = db ? sqlite3_extended_errcode(db) : rc;
+    be_dbrc_e kind;
+
+    err->detail = NULL;
+    switch (ext) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        kind = BE_DB_CONFLICT;
+        err->detail = BE_DETAIL_UNIQUE;
+        break;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        kind = BE_DB_CONFLICT;
+        err->detail = BE_DETAIL_FOREIGN;
+        break;
+    case SQLITE_CONSTRAINT_NOTNULL:
+        kind = BE_DB_INVALID;
+        err->detail = BE_DETAIL_NOTNULL;
+        break;
+    case SQLITE_CONSTRAINT_CHECK:
+        kind = BE_DB_INVALID;
+        err->detail = BE_DETAIL_CHECK;
+        break;
+    default:
+        switch (ext & 0xff) {
+        case SQLITE_CONSTRAINT:
+        case SQLITE_MISMATCH:
+        case SQLITE_TOOBIG:
+        case SQLITE_RANGE:
+            kind = BE_DB_INVALID;
+            err->detail = BE_DETAIL_DATA;
+            break;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+        case SQLITE_CANTOPEN:
+        case SQLITE_IOERR:
+        case SQLITE_READONLY:
+        case SQLITE_FULL:
+        case SQLITE_PROTOCOL:
+        case SQLITE_NOTADB:
+            kind = BE_DB_UNAVAILABLE;
+            err->detail = BE_DETAIL_UNAVAILABLE;
+            break;
+        default:
+            kind = BE_DB_ERROR;
+            break;
+        }
+    }
+    err->rc = kind;
+    err->message = apr_pstrdup(p, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    err->sqlstate = apr_psprintf(p, "SQLITE %d", ext);
+    return kind;
+}
+
+static void *sq_open(apr_pool_t *p, const char *params, const char **err)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(params, &db, SQLITE_OPEN_READONLY, NULL);
+
+    if (rc != SQLITE_OK) {
+        *err = apr_psprintf(p, "cannot open SQLite database '%s': %s", params,
+                            db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, BE_SQLITE_BUSY_MS);
+    return db;
+}
+
+static void sq_close(void *native)
+{
+    sqlite3_close(native);
+}
+
+static apr_status_t finalize_all(void *data)
+{
+    be_conn_t *c = data;
+    apr_hash_index_t *hi;
+
+    /* Runs before mod_dbd closes the handle (cleanups run in reverse
+     * order), so sqlite3_close finds no statement left open. */
+    for (hi = apr_hash_first(NULL, c->stmts); hi; hi = apr_hash_next(hi)) {
+        void *stmt;
+        apr_hash_this(hi, NULL, NULL, &stmt);
+        sqlite3_finalize(stmt);
+    }
+    apr_hash_clear(c->stmts);
+    return APR_SUCCESS;
+}
+
+static void sq_conn_init(be_conn_t *c)
+{
+    sqlite3 *db = c->native;
+
+    sqlite3_busy_timeout(db, BE_SQLITE_BUSY_MS);
+    /* foreign keys are off by default in SQLite, per connection */
+    sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    apr_pool_cleanup_register(c->pool, c, finalize_all, apr_pool_cleanup_null);
+}
+
+static void bind_all(sqlite3_stmt *s, const be_stmt_t *st)
+{
+    int i;
+
+    for (i = 0; i < st->nargs; i++) {
+        const be_value_t *v = st->args[i];
+        switch (v->kind) {
+        case BE_V_INT:
+        case BE_V_BOOL:
+            sqlite3_bind_int64(s, i + 1, v->i);
+            break;
+        case BE_V_REAL:
+            sqlite3_bind_double(s, i + 1, v->d);
+            break;
+        case BE_V_TEXT:
+        case BE_V_JSON:
+            sqlite3_bind_text(s, i + 1, v->s, (int)v->len, SQLITE_STATIC);
+            break;
+        default:
+            sqlite3_bind_null(s, i + 1);
+            break;
+        }
+    }
+}
+
+static void emit_row(sqlite3_stmt *s, be_sink_t *sink)
+{
+    int i, n = sqlite3_column_count(s);
+
+    if (n > sink->ncols) {
+        n = sink->ncols;
+    }
+    be_sink_row_begin(sink);
+    for (i = 0; i < n; i++) {
+        switch (sqlite3_column_type(s, i)) {
+        case SQLITE_INTEGER:
+            be_sink_int(sink, i, sqlite3_column_int64(s, i));
+            break;
+        case SQLITE_FLOAT:
+            be_sink_real(sink, i, sqlite3_column_double(s, i));
+            break;
+        case SQLITE_TEXT:
+            be_sink_text(sink, i, (const char *)sqlite3_column_text(s, i),
+                         (apr_size_t)sqlite3_column_bytes(s, i));
+            break;
+        case SQLITE_BLOB:
+            be_sink_blob(sink, i, sqlite3_column_blob(s, i),
+                         (apr_size_t)sqlite3_column_bytes(s, i));
+            break;
+        default:
+            be_sink_null(sink, i);
+            break;
+        }
+    }
+    be_sink_row_end(sink);
+}
+
+static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
+                          be_sink_t *sink, long *affected, be_dberr_t *err)
+{
+    sqlite3 *db = c->native;
+    sqlite3_stmt *s = apr_hash_get(c->stmts, st->sql, APR_HASH_KEY_STRING);
+    long rows = 0;
+    int rc;
+
+    if (!s) {
+        rc = sqlite3_prepare_v3(db, st->sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                &s, NULL);
+        if (rc != SQLITE_OK) {
+            return fail(err, p, db, rc);
+        }
+        apr_hash_set(c->stmts, apr_pstrdup(c->pool, st->sql),
+                     APR_HASH_KEY_STRING, s);
+    }
+    bind_all(s, st);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (sink) {
+            emit_row(s, sink);
+        }
+        rows++;
+    }
+    if (rc != SQLITE_DONE) {
+        fail(err, p, db, rc);
+    }
+    else {
+        *affected = sqlite3_column_count(s) > 0 ? rows : sqlite3_changes(db);
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? BE_DB_OK : err->rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Introspection                                                           */
+
+static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
+                               be_table_t **out, be_dberr_t *err)
+{
+    static const char sql[] =
+        "SELECT name, type, \"notnull\", dflt_value, pk, hidden "
+        "FROM pragma_table_xinfo(?1) ORDER BY cid";
+    sqlite3 *db = native;
+    sqlite3_stmt *s = NULL;
+    be_table_t *t = be_table_make(p, table);
+    apr_array_header_t *tmp = apr_array_make(p, 8, sizeof(be_column_t));
+    int rc, npk = 0, i, int_pk = 0;
+
+    if ((rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL)) != SQLITE_OK) {
+        return fail(err, p, db, rc);
+    }
+    sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        be_column_t *c = apr_array_push(tmp);
+        const char *decl = (const char *)sqlite3_column_text(s, 1);
+        const char *dflt = (const char *)sqlite3_column_text(s, 3);
+        int hidden = sqlite3_column_int(s, 5);
+
+        memset(c, 0, sizeof(*c));
+        c->name = apr_pstrdup(p, (const char *)sqlite3_column_text(s, 0));
+        c->decl = apr_pstrdup(p, decl ? decl : "");
+        c->type = be_type_from_sqlite_decl(c->decl);
+        c->notnull = sqlite3_column_int(s, 2);
+        c->dflt_sql = dflt ? apr_pstrdup(p, dflt) : NULL;
+        c->has_default = dflt != NULL;
+        c->pk = sqlite3_column_int(s, 4) > 0;
+        c->max_len = be_max_len_from_decl(c->decl);
+        c->int_min = -9223372036854775807LL - 1;
+        c->int_max = 9223372036854775807LL;
+        /* generated columns (hidden 2 and 3) are computed, not written */
+        c->readonly = hidden == 2 || hidden == 3;
+        c->has_default |= c->readonly;
+        npk += c->pk;
+        if (c->pk && strcasecmp(c->decl, "INTEGER") == 0) {
+            int_pk = 1;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        fail(err, p, db, rc);
+        sqlite3_finalize(s);
+        return err->rc;
+    }
+    sqlite3_finalize(s);
+    if (tmp->nelts == 0) {
+        err->rc = BE_DB_NOT_FOUND;
+        err->message = apr_psprintf(p, "no table or view named '%s'", table);
+        err->sqlstate = "";
+        return BE_DB_NOT_FOUND;
+    }
+
+    if (npk == 0) {
+        /* A table without a declared key still has its rowid (a view has
+         * none, and a WITHOUT ROWID table always declares a key). */
+        static const char q[] =
+            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1";
+        if (sqlite3_prepare_v2(db, q, -1, &s, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+            if (sqlite3_step(s) == SQLITE_ROW) {
+                be_column_t *c = be_table_add(t);
+                c->name = "rowid";
+                c->decl = "INTEGER";
+                c->type = BE_T_INT;
+                c->notnull = c->has_default = c->pk = 1;
+                c->synthetic = c->readonly = 1;
+            }
+            sqlite3_finalize(s);
+        }
+    }
+    for (i = 0; i < tmp->nelts; i++) {
+        be_column_t *c = be_table_add(t);
+        *c = APR_ARRAY_IDX(tmp, i, be_column_t);
+        if (c->pk && npk == 1 && int_pk) {
+            /* INTEGER PRIMARY KEY aliases the rowid: SQLite assigns it */
+            c->has_default = 1;
+            c->notnull = 1;
+        }
+    }
+    *out = t;
+    return BE_DB_OK;
+}
+
+const be_executor_t be_exec_sqlite = {
+    "sqlite3", BE_DIALECT_SQLITE,
+    sq_open, sq_close, sq_conn_init, sq_query, sq_introspect
+};

@@ -1,0 +1,409 @@
+/*
+ * be_render.c - rows and problems to JSON text, written straight into a
+ * buffer: no intermediate JSON objects on the response path.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "be_core.h"
+
+/* ---------------------------------------------------------------------- */
+/* Buffer                                                                  */
+
+void be_buf_init(be_buf_t *b, apr_pool_t *p, apr_size_t initial)
+{
+    b->pool = p;
+    b->len = 0;
+    b->cap = initial < 64 ? 64 : initial;
+    b->data = apr_palloc(p, b->cap);
+}
+
+void be_buf_grow(be_buf_t *b, apr_size_t need)
+{
+    apr_size_t cap = b->cap;
+    char *nd;
+
+    while (cap < b->len + need + 1) {
+        cap *= 2;
+    }
+    if (cap == b->cap) {
+        return;
+    }
+    /* The old block stays in the pool until the request ends; doubling
+     * keeps the total under twice the final size. */
+    nd = apr_palloc(b->pool, cap);
+    memcpy(nd, b->data, b->len);
+    b->data = nd;
+    b->cap = cap;
+}
+
+void be_buf_add(be_buf_t *b, const char *s, apr_size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        be_buf_grow(b, n);
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+void be_buf_adds(be_buf_t *b, const char *s)
+{
+    be_buf_add(b, s, strlen(s));
+}
+
+void be_buf_printf(be_buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        return;
+    }
+    if ((apr_size_t)n >= b->cap - b->len) {
+        be_buf_grow(b, (apr_size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (apr_size_t)n;
+}
+
+const char *be_buf_cstr(be_buf_t *b)
+{
+    if (b->len + 1 > b->cap) {
+        be_buf_grow(b, 1);
+    }
+    b->data[b->len] = '\0';
+    return b->data;
+}
+
+/* ---------------------------------------------------------------------- */
+/* JSON scalars                                                            */
+
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one
+ * (overlong forms, surrogates and code points past U+10FFFF included). */
+static apr_size_t utf8_seq(const unsigned char *s, apr_size_t avail)
+{
+    unsigned int c = s[0];
+    apr_size_t n, i;
+    unsigned long cp;
+
+    if (c < 0x80) {
+        return 1;
+    }
+    else if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        cp = c & 0x1F;
+    }
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        cp = c & 0x0F;
+    }
+    else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        cp = c & 0x07;
+    }
+    else {
+        return 0;
+    }
+    if (avail < n) {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)
+        || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        return 0;
+    }
+    return n;
+}
+
+void be_json_escape(be_buf_t *b, const char *str, apr_size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    apr_size_t i = 0, run = 0;
+
+    /* Worst case every byte becomes \u00XX; grow once for the common
+     * case of a string without escapes. */
+    be_buf_grow(b, len + 2);
+    be_buf_addc(b, '"');
+    while (i < len) {
+        unsigned char c = s[i];
+        apr_size_t n;
+
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            i++;
+            run++;
+            continue;
+        }
+        if (c >= 0x80 && (n = utf8_seq(s + i, len - i)) > 0) {
+            i += n;
+            run += n;
+            continue;
+        }
+        be_buf_add(b, (const char *)s + i - run, run);
+        run = 0;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            be_buf_add(b, esc, 2);
+        }
+        else if (c < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            be_buf_add(b, esc, 6);
+        }
+        else {
+            be_buf_add(b, "\xEF\xBF\xBD", 3); /* U+FFFD */
+        }
+        i++;
+    }
+    be_buf_add(b, (const char *)s + i - run, run);
+    be_buf_addc(b, '"');
+}
+
+void be_json_double(be_buf_t *b, double d)
+{
+    char tmp[40];
+
+    if (!isfinite(d)) {
+        be_buf_add(b, "null", 4);
+        return;
+    }
+    snprintf(tmp, sizeof(tmp), "%.15g", d);
+    if (strtod(tmp, NULL) != d) {
+        snprintf(tmp, sizeof(tmp), "%.17g", d);
+    }
+    be_buf_adds(b, tmp);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Row sink                                                                */
+
+void be_sink_init(be_sink_t *s, apr_pool_t *p, be_buf_t *out,
+                  const be_plan_t *pl, int as_array)
+{
+    const be_table_t *t = pl->table;
+    int i;
+    const be_column_t **cols;
+
+    s->out = out;
+    s->pool = p;
+    s->ncols = t->cols->nelts;
+    cols = apr_palloc(p, sizeof(*cols) * (apr_size_t)s->ncols);
+    for (i = 0; i < s->ncols; i++) {
+        cols[i] = &APR_ARRAY_IDX(t->cols, i, be_column_t);
+    }
+    s->cols = cols;
+    s->keys = pl->json_keys;
+    s->as_array = as_array;
+    s->nrows = 0;
+    s->key_col = t->key;
+    s->key_text = NULL;
+}
+
+void be_sink_begin(be_sink_t *s)
+{
+    if (s->as_array) {
+        be_buf_addc(s->out, '[');
+    }
+}
+
+void be_sink_row_begin(be_sink_t *s)
+{
+    if (s->nrows > 0) {
+        be_buf_addc(s->out, ',');
+    }
+    be_buf_addc(s->out, '{');
+}
+
+void be_sink_row_end(be_sink_t *s)
+{
+    be_buf_addc(s->out, '}');
+    s->nrows++;
+}
+
+void be_sink_end(be_sink_t *s)
+{
+    if (s->as_array) {
+        be_buf_addc(s->out, ']');
+    }
+}
+
+static void cell_key(be_sink_t *s, int col)
+{
+    if (col > 0) {
+        be_buf_addc(s->out, ',');
+    }
+    be_buf_adds(s->out, s->keys[col]);
+}
+
+static void remember_key(be_sink_t *s, int col, const char *text,
+                         apr_size_t len)
+{
+    if (col == s->key_col && s->nrows == 0) {
+        s->key_text = apr_pstrmemdup(s->pool, text, len);
+    }
+}
+
+void be_sink_null(be_sink_t *s, int col)
+{
+    cell_key(s, col);
+    be_buf_add(s->out, "null", 4);
+}
+
+void be_sink_int(be_sink_t *s, int col, long long v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof(tmp), "%lld", v);
+
+    cell_key(s, col);
+    if (s->cols[col]->type == BE_T_BOOL) {
+        be_buf_adds(s->out, v ? "true" : "false");
+    }
+    else {
+        be_buf_add(s->out, tmp, (apr_size_t)n);
+    }
+    remember_key(s, col, tmp, (apr_size_t)n);
+}
+
+void be_sink_real(be_sink_t *s, int col, double v)
+{
+    apr_size_t at;
+
+    cell_key(s, col);
+    at = s->out->len;
+    be_json_double(s->out, v);
+    remember_key(s, col, s->out->data + at, s->out->len - at);
+}
+
+void be_sink_bool(be_sink_t *s, int col, int v)
+{
+    cell_key(s, col);
+    be_buf_adds(s->out, v ? "true" : "false");
+}
+
+/* A number as the database printed it is valid JSON when it looks like
+ * one; "NaN", "Infinity" and the like are not. */
+static int json_number_text(const char *v, apr_size_t len)
+{
+    apr_size_t i = 0;
+
+    if (len == 0) {
+        return 0;
+    }
+    if (v[i] == '-') {
+        i++;
+    }
+    if (i >= len || v[i] < '0' || v[i] > '9') {
+        return 0;
+    }
+    if (v[i] == '0' && i + 1 < len && v[i + 1] >= '0' && v[i + 1] <= '9') {
+        return 0;
+    }
+    for (; i < len; i++) {
+        char c = v[i];
+        if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E'
+              || c == '+' || c == '-')) {
+            return 0;
+        }
+    }
+    return v[len - 1] >= '0' && v[len - 1] <= '9';
+}
+
+void be_sink_text(be_sink_t *s, int col, const char *v, apr_size_t len)
+{
+    const be_column_t *c = s->cols[col];
+
+    cell_key(s, col);
+    remember_key(s, col, v, len);
+    switch (c->type) {
+    case BE_T_INT:
+    case BE_T_REAL:
+    case BE_T_NUMERIC:
+        if (json_number_text(v, len)) {
+            be_buf_add(s->out, v, len);
+            return;
+        }
+        if (c->type != BE_T_NUMERIC || c->oid != 0) {
+            /* NaN / Infinity from PostgreSQL: JSON cannot say it */
+            be_buf_add(s->out, "null", 4);
+            return;
+        }
+        break; /* SQLite text in a numeric column: keep it a string */
+    case BE_T_BOOL:
+        if (len == 1 && (v[0] == 't' || v[0] == 'f')) {
+            be_buf_adds(s->out, v[0] == 't' ? "true" : "false");
+            return;
+        }
+        break;
+    case BE_T_JSON:
+        /* PostgreSQL only returns valid JSON; SQLite stores any text */
+        if (c->oid != 0 || be_json_is_valid(v, len)) {
+            be_buf_add(s->out, v, len);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    be_json_escape(s->out, v, len);
+}
+
+void be_sink_blob(be_sink_t *s, int col, const void *v, apr_size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = v;
+    apr_size_t i;
+
+    /* The text PostgreSQL gives bytea: \x followed by hex digits. */
+    cell_key(s, col);
+    be_buf_grow(s->out, 2 * len + 5);
+    be_buf_add(s->out, "\"\\\\x", 4);
+    for (i = 0; i < len; i++) {
+        be_buf_addc(s->out, hex[u[i] >> 4]);
+        be_buf_addc(s->out, hex[u[i] & 15]);
+    }
+    be_buf_addc(s->out, '"');
+}
+
+/* ---------------------------------------------------------------------- */
+/* Problems                                                                */
+
+const char *be_problem_json(apr_pool_t *p, int status, const char *title,
+                            const char *detail,
+                            const apr_array_header_t *errs)
+{
+    be_buf_t b;
+    int i;
+
+    be_buf_init(&b, p, 256);
+    be_buf_adds(&b, "{\"type\":\"about:blank\",\"title\":");
+    be_json_escape(&b, title, strlen(title));
+    be_buf_printf(&b, ",\"status\":%d,\"detail\":", status);
+    be_json_escape(&b, detail, strlen(detail));
+    if (errs && errs->nelts > 0) {
+        be_buf_adds(&b, ",\"errors\":[");
+        for (i = 0; i < errs->nelts; i++) {
+            const be_field_error_t *e = &APR_ARRAY_IDX(errs, i,
+                                                       be_field_error_t);
+            be_buf_adds(&b, i ? ",{\"field\":" : "{\"field\":");
+            be_json_escape(&b, e->field, strlen(e->field));
+            be_buf_adds(&b, ",\"message\":");
+            be_json_escape(&b, e->message, strlen(e->message));
+            be_buf_addc(&b, '}');
+        }
+        be_buf_addc(&b, ']');
+    }
+    be_buf_addc(&b, '}');
+    return be_buf_cstr(&b);
+}

@@ -1,0 +1,412 @@
+/*
+ * be_schema.c - the table model, type mapping and validation of request
+ * bodies against it.  Runs before any SQL: a body that fails here never
+ * reaches the database.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "be_core.h"
+
+/* ---------------------------------------------------------------------- */
+/* Types                                                                   */
+
+static int has_word(const char *upper, const char *w)
+{
+    return strstr(upper, w) != NULL;
+}
+
+be_type_e be_type_from_sqlite_decl(const char *decl)
+{
+    char up[128];
+    apr_size_t i;
+
+    if (!decl || !*decl) {
+        return BE_T_BLOB; /* no affinity: any scalar */
+    }
+    for (i = 0; decl[i] && i < sizeof(up) - 1; i++) {
+        up[i] = (char)toupper((unsigned char)decl[i]);
+    }
+    up[i] = '\0';
+    /* Names SQLite does not know but people write, before its rules. */
+    if (has_word(up, "BOOL")) {
+        return BE_T_BOOL;
+    }
+    if (has_word(up, "JSON")) {
+        return BE_T_JSON;
+    }
+    /* SQLite's affinity rules, in its order (datatype3.html 3.1). */
+    if (has_word(up, "INT")) {
+        return BE_T_INT;
+    }
+    if (has_word(up, "CHAR") || has_word(up, "CLOB") || has_word(up, "TEXT")) {
+        return BE_T_TEXT;
+    }
+    if (has_word(up, "BLOB")) {
+        return BE_T_BLOB;
+    }
+    if (has_word(up, "REAL") || has_word(up, "FLOA") || has_word(up, "DOUB")) {
+        return BE_T_REAL;
+    }
+    return BE_T_NUMERIC;
+}
+
+be_type_e be_type_from_pg_oid(unsigned int oid)
+{
+    switch (oid) {
+    case 16:
+        return BE_T_BOOL;
+    case 20: case 21: case 23: case 26:
+        return BE_T_INT;
+    case 700: case 701:
+        return BE_T_REAL;
+    case 1700:
+        return BE_T_NUMERIC;
+    case 114: case 3802:
+        return BE_T_JSON;
+    case 17:
+        return BE_T_BLOB;
+    default:
+        return BE_T_TEXT;
+    }
+}
+
+int be_max_len_from_decl(const char *decl)
+{
+    const char *open;
+    char *end;
+    long n;
+
+    if (!decl) {
+        return -1;
+    }
+    open = strchr(decl, '(');
+    if (!open || strchr(open, ',')) {
+        return -1;
+    }
+    if (!(strncasecmp(decl, "varchar", 7) == 0
+          || strncasecmp(decl, "character", 9) == 0
+          || strncasecmp(decl, "char", 4) == 0
+          || strncasecmp(decl, "nvarchar", 8) == 0
+          || strncasecmp(decl, "nchar", 5) == 0)) {
+        return -1;
+    }
+    errno = 0;
+    n = strtol(open + 1, &end, 10);
+    if (errno || n <= 0 || n > 1000000000L || *end != ')') {
+        return -1;
+    }
+    return (int)n;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Tables                                                                  */
+
+be_table_t *be_table_make(apr_pool_t *p, const char *name)
+{
+    be_table_t *t = apr_pcalloc(p, sizeof(*t));
+
+    t->name = apr_pstrdup(p, name);
+    t->cols = apr_array_make(p, 8, sizeof(be_column_t));
+    t->by_name = apr_hash_make(p);
+    t->key = -1;
+    return t;
+}
+
+be_column_t *be_table_add(be_table_t *t)
+{
+    be_column_t *c = apr_array_push(t->cols);
+
+    memset(c, 0, sizeof(*c));
+    c->max_len = -1;
+    c->int_min = -9223372036854775807LL - 1;
+    c->int_max = 9223372036854775807LL;
+    return c;
+}
+
+const be_column_t *be_table_col(const be_table_t *t, const char *name)
+{
+    return apr_hash_get(t->by_name, name, APR_HASH_KEY_STRING);
+}
+
+const char *be_table_set_key(be_table_t *t, apr_pool_t *p, const char *key)
+{
+    int i, found = -1, npk = 0;
+
+    /* the columns array does not move any more: index it */
+    for (i = 0; i < t->cols->nelts; i++) {
+        be_column_t *c = &APR_ARRAY_IDX(t->cols, i, be_column_t);
+        apr_hash_set(t->by_name, c->name, APR_HASH_KEY_STRING, c);
+        if (key ? strcmp(c->name, key) == 0 : c->pk) {
+            found = i;
+            npk++;
+        }
+    }
+    if (key && found < 0) {
+        return apr_psprintf(p, "table '%s' has no column '%s'", t->name, key);
+    }
+    if (!key && npk == 0) {
+        return apr_psprintf(p, "table '%s' has no primary key; name the key "
+                            "column with key=COLUMN", t->name);
+    }
+    if (!key && npk > 1) {
+        return apr_psprintf(p, "table '%s' has a composite primary key; name "
+                            "one unique column with key=COLUMN", t->name);
+    }
+    t->key = found;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Validation                                                              */
+
+static void add_error(apr_array_header_t *errs, const char *field,
+                      const char *msg)
+{
+    be_field_error_t *e = apr_array_push(errs);
+    e->field = field;
+    e->message = msg;
+}
+
+static apr_size_t utf8_chars(const char *s, apr_size_t len)
+{
+    apr_size_t i, n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (((unsigned char)s[i] & 0xC0) != 0x80) {
+            n++;
+        }
+    }
+    return n;
+}
+
+static const char *type_word(be_type_e t)
+{
+    switch (t) {
+    case BE_T_INT: return "an integer";
+    case BE_T_REAL: return "a number";
+    case BE_T_NUMERIC: return "a number";
+    case BE_T_BOOL: return "a boolean";
+    case BE_T_TEXT: return "a string";
+    default: return "a scalar";
+    }
+}
+
+/* Converts one JSON field to a value for column c; NULL or a message. */
+static const char *convert(apr_pool_t *p, const be_column_t *c,
+                           const be_jfield_t *f, be_value_t *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (f->kind == BE_J_NULL) {
+        if (c->notnull) {
+            return "must not be null";
+        }
+        v->kind = BE_V_NULL;
+        return NULL;
+    }
+    switch (c->type) {
+    case BE_T_JSON:
+        v->kind = BE_V_JSON;
+        if (f->kind == BE_J_STRING) {
+            be_buf_t b;
+            be_buf_init(&b, p, f->len + 8);
+            be_json_escape(&b, f->s, f->len);
+            v->s = be_buf_cstr(&b);
+            v->len = b.len;
+        }
+        else {
+            v->s = f->s;
+            v->len = f->len;
+        }
+        return NULL;
+    case BE_T_INT:
+        if (f->kind != BE_J_INT) {
+            return "must be an integer";
+        }
+        if (f->i < c->int_min || f->i > c->int_max) {
+            return apr_psprintf(p, "must be between %lld and %lld",
+                                c->int_min, c->int_max);
+        }
+        v->kind = BE_V_INT;
+        v->i = f->i;
+        return NULL;
+    case BE_T_REAL:
+        if (f->kind == BE_J_INT) {
+            v->kind = BE_V_INT;
+            v->i = f->i;
+            return NULL;
+        }
+        if (f->kind != BE_J_REAL) {
+            return "must be a number";
+        }
+        v->kind = BE_V_REAL;
+        v->d = f->d;
+        v->s = f->s;
+        v->len = f->len;
+        return NULL;
+    case BE_T_NUMERIC:
+        if (f->kind == BE_J_INT) {
+            v->kind = BE_V_INT;
+            v->i = f->i;
+            return NULL;
+        }
+        if (f->kind == BE_J_REAL) {
+            v->kind = BE_V_REAL;
+            v->d = f->d;
+            v->s = f->s;
+            v->len = f->len;
+            return NULL;
+        }
+        if (f->kind != BE_J_STRING) {
+            return "must be a number or a string";
+        }
+        break;
+    case BE_T_BOOL:
+        if (f->kind != BE_J_BOOL) {
+            return "must be a boolean";
+        }
+        v->kind = BE_V_BOOL;
+        v->i = f->i;
+        return NULL;
+    case BE_T_BLOB:
+        if (f->kind == BE_J_NESTED) {
+            return "must be a scalar";
+        }
+        if (f->kind == BE_J_INT) {
+            v->kind = BE_V_INT;
+            v->i = f->i;
+            return NULL;
+        }
+        if (f->kind == BE_J_REAL) {
+            v->kind = BE_V_REAL;
+            v->d = f->d;
+            v->s = f->s;
+            v->len = f->len;
+            return NULL;
+        }
+        if (f->kind == BE_J_BOOL) {
+            v->kind = BE_V_INT;
+            v->i = f->i;
+            return NULL;
+        }
+        break;
+    case BE_T_TEXT:
+    default:
+        if (f->kind != BE_J_STRING) {
+            return apr_pstrcat(p, "must be ", type_word(c->type), NULL);
+        }
+        if (c->max_len >= 0
+            && utf8_chars(f->s, f->len) > (apr_size_t)c->max_len) {
+            return apr_psprintf(p, "must be at most %d characters",
+                                c->max_len);
+        }
+        break;
+    }
+    v->kind = BE_V_TEXT;
+    v->s = f->s;
+    v->len = f->len;
+    return NULL;
+}
+
+int be_validate_row(apr_pool_t *p, const be_table_t *t,
+                    const be_jobject_t *obj, be_write_e mode,
+                    be_row_t *row, apr_array_header_t *errs)
+{
+    int n = t->cols->nelts, i, start = errs->nelts;
+    const be_jfield_t **given = apr_pcalloc(p, sizeof(*given) * (apr_size_t)n);
+
+    for (i = 0; i < obj->fields->nelts; i++) {
+        const be_jfield_t *f = &APR_ARRAY_IDX(obj->fields, i, be_jfield_t);
+        const be_column_t *c = be_table_col(t, f->key);
+        if (!c) {
+            add_error(errs, f->key, "is not a column of this resource");
+            continue;
+        }
+        if (c->readonly) {
+            add_error(errs, f->key, "is read-only");
+            continue;
+        }
+        given[c - &APR_ARRAY_IDX(t->cols, 0, be_column_t)] = f;
+    }
+
+    row->ncols = 0;
+    row->cols = apr_palloc(p, sizeof(*row->cols) * (apr_size_t)n);
+    row->vals = apr_palloc(p, sizeof(*row->vals) * (apr_size_t)n);
+    for (i = 0; i < n; i++) {
+        const be_column_t *c = &APR_ARRAY_IDX(t->cols, i, be_column_t);
+        be_value_t *v = &row->vals[row->ncols];
+        const char *msg;
+
+        if (given[i]) {
+            if ((msg = convert(p, c, given[i], v)) != NULL) {
+                add_error(errs, c->name, msg);
+                continue;
+            }
+        }
+        else if (c->readonly || mode == BE_WRITE_UPDATE) {
+            continue;
+        }
+        else if (mode == BE_WRITE_INSERT || i == t->key) {
+            if (c->notnull && !c->has_default && mode == BE_WRITE_INSERT) {
+                add_error(errs, c->name, "is required");
+            }
+            continue;
+        }
+        else if (c->has_default) {
+            memset(v, 0, sizeof(*v));
+            v->kind = BE_V_DEFAULT;
+        }
+        else if (!c->notnull) {
+            memset(v, 0, sizeof(*v));
+            v->kind = BE_V_NULL;
+        }
+        else {
+            add_error(errs, c->name, "is required");
+            continue;
+        }
+        row->cols[row->ncols++] = c;
+    }
+    return errs->nelts > start ? 422 : 0;
+}
+
+int be_key_value(apr_pool_t *p, const be_column_t *key, const char *text,
+                 be_value_t *out)
+{
+    char *end;
+
+    memset(out, 0, sizeof(*out));
+    if (key->type == BE_T_INT) {
+        long long v;
+        if (!*text || isspace((unsigned char)*text)) {
+            return 0;
+        }
+        errno = 0;
+        v = strtoll(text, &end, 10);
+        if (errno || *end) {
+            return 0;
+        }
+        out->kind = BE_V_INT;
+        out->i = v;
+        return 1;
+    }
+    if (key->type == BE_T_REAL) {
+        double d;
+        errno = 0;
+        d = strtod(text, &end);
+        if (errno || *end || !*text) {
+            return 0;
+        }
+        out->kind = BE_V_REAL;
+        out->d = d;
+        out->s = text;
+        out->len = strlen(text);
+        return 1;
+    }
+    out->kind = BE_V_TEXT;
+    out->s = apr_pstrdup(p, text);
+    out->len = strlen(text);
+    return 1;
+}

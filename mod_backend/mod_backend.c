@@ -1,0 +1,48 @@
+/*
+ * mod_backend.c - the module record and its hooks: a table of contents.
+ *
+ * Where things are:
+ *   mod_backend_config.c   directives, per-directory configuration
+ *   mod_backend_db.c       mod_dbd, schema at startup, pooled connections
+ *   mod_backend_handler.c  routing and the CRUD handler
+ *   mod_backend_problem.c  application/problem+json answers
+ *   be_*.c                 the portable core: JSON, schema, SQL, executors
+ */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_request.h>
+
+#include "mod_backend_private.h"
+
+static void register_hooks(apr_pool_t *p)
+{
+    (void)p;
+
+    /* Configuration life cycle: reset the registry of resources, read
+     * every table's schema once, before children start. */
+    ap_hook_pre_config(be_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(be_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(be_test_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(be_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+
+    /* Request mapping: API paths are not files, so they skip the
+     * filesystem walk; authn/authz still run on the <Location>. */
+    ap_hook_translate_name(be_translate_name, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(be_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
+
+    /* Content: SetHandler backend. */
+    ap_hook_handler(be_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(backend) = {
+    STANDARD20_MODULE_STUFF,
+    be_create_dir_conf,
+    be_merge_dir_conf,
+    NULL,
+    NULL,
+    be_cmds,
+    register_hooks,
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    AP_MODULE_FLAG_NONE
+#endif
+};

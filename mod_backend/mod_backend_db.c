@@ -1,0 +1,289 @@
+/*
+ * mod_backend_db.c - the database side of the glue: which database each
+ * server uses (mod_dbd's DBDriver/DBDParams), the schema read once at
+ * startup, and the pooled connection of a request.
+ */
+#include <stdlib.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <util_cfgtree.h>
+#include <apr_thread_mutex.h>
+
+#include "mod_backend_private.h"
+
+APLOG_USE_MODULE(backend);
+
+APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *be_dbd_acquire_fn;
+
+#define BE_CONN_KEY "mod_backend:conn"
+
+/* Lazy schema loads in a child: the plan memory and the lock. */
+static apr_pool_t *child_pool;
+#if APR_HAS_THREADS
+static apr_thread_mutex_t *child_mutex;
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* Which database a server uses                                            */
+
+typedef struct {
+    const char *driver;
+    const char *params;
+} dbd_target_t;
+
+static void scan_dbd(apr_pool_t *p, const ap_directive_t *d, dbd_target_t *t)
+{
+    for (; d; d = d->next) {
+        const char *args = d->args;
+        if (strcasecmp(d->directive, "DBDriver") == 0) {
+            t->driver = ap_getword_conf(p, &args);
+        }
+        else if (strcasecmp(d->directive, "DBDParams") == 0) {
+            t->params = ap_getword_conf(p, &args);
+        }
+    }
+}
+
+/* mod_dbd keeps its configuration private, so the configuration tree is
+ * read instead: the main server's lines, then those of the <VirtualHost>
+ * that defined s (sections like <IfModule> are already spliced in). */
+static dbd_target_t find_dbd(apr_pool_t *p, server_rec *s)
+{
+    dbd_target_t t = {NULL, NULL};
+    const ap_directive_t *d;
+
+    scan_dbd(p, ap_conftree, &t);
+    if (!s->is_virtual) {
+        return t;
+    }
+    for (d = ap_conftree; d; d = d->next) {
+        if (strcasecmp(d->directive, "<VirtualHost") == 0
+            && d->line_num == (int)s->defn_line_number && s->defn_name
+            && strcmp(d->filename, s->defn_name) == 0) {
+            scan_dbd(p, d->first_child, &t);
+            break;
+        }
+    }
+    return t;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Schema at startup                                                       */
+
+static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
+                                 void *native, int *deferred)
+{
+    be_table_t *t = NULL;
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
+    const char *msg;
+
+    *deferred = 0;
+    if (res->ex->introspect(native, p, res->table, &t, &err) != BE_DB_OK) {
+        *deferred = err.rc == BE_DB_UNAVAILABLE;
+        return apr_psprintf(p, "BackendResource %s (%s): table '%s': %s",
+                            res->name, res->where, res->table, err.message);
+    }
+    if ((msg = be_table_set_key(t, p, res->key)) != NULL) {
+        return apr_psprintf(p, "BackendResource %s (%s): %s", res->name,
+                            res->where, msg);
+    }
+    atomic_store(&res->plan, be_plan_make(p, t, res->ex->dialect));
+    return NULL;
+}
+
+typedef struct {
+    const be_executor_t *ex;
+    void *native; /* NULL: unreachable */
+} startup_conn_t;
+
+static apr_status_t close_startup_conn(void *data)
+{
+    startup_conn_t *sc = data;
+
+    if (sc->native) {
+        sc->ex->close(sc->native);
+        sc->native = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Reads every resource's table.  Returns the first error that must stop
+ * startup, or NULL.  An unreachable PostgreSQL only defers the schema to
+ * the first request: a database may come up after the web tier. */
+static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                server_rec *main_s)
+{
+    apr_array_header_t *all = be_all_resources();
+    apr_hash_t *conns = apr_hash_make(ptemp);
+    int i;
+
+    for (i = 0; all && i < all->nelts; i++) {
+        be_resource_t *res = APR_ARRAY_IDX(all, i, be_resource_t *);
+        dbd_target_t t = find_dbd(ptemp, res->server);
+        const char *key, *err = NULL;
+        startup_conn_t *sc;
+        int deferred;
+
+        atomic_store(&res->plan, NULL);
+        if (!t.driver || !t.params) {
+            return apr_psprintf(ptemp, "BackendResource %s (%s): no database:"
+                                " set DBDriver and DBDParams for this server",
+                                res->name, res->where);
+        }
+        if (!(res->ex = be_executor_for(t.driver))) {
+            return apr_psprintf(ptemp, "BackendResource %s (%s): DBDriver "
+                                "'%s' is not supported; use sqlite3 or pgsql",
+                                res->name, res->where, t.driver);
+        }
+        key = apr_pstrcat(ptemp, t.driver, "\n", t.params, NULL);
+        if (!(sc = apr_hash_get(conns, key, APR_HASH_KEY_STRING))) {
+            sc = apr_pcalloc(ptemp, sizeof(*sc));
+            sc->ex = res->ex;
+            sc->native = res->ex->open(ptemp, t.params, &err);
+            apr_hash_set(conns, key, APR_HASH_KEY_STRING, sc);
+            apr_pool_cleanup_register(ptemp, sc, close_startup_conn,
+                                      apr_pool_cleanup_null);
+            if (!sc->native && res->ex->dialect == BE_DIALECT_SQLITE) {
+                return apr_psprintf(ptemp, "BackendResource %s (%s): %s",
+                                    res->name, res->where, err);
+            }
+            if (!sc->native) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_s,
+                             "BE00002: %s; the schema will be read by the "
+                             "first request that reaches the database", err);
+            }
+        }
+        if (!sc->native) {
+            continue;
+        }
+        if ((err = plan_resource(pconf, res, sc->native, &deferred))) {
+            if (!deferred) {
+                return err;
+            }
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_s, "BE00003: %s",
+                         err);
+        }
+    }
+    return NULL;
+}
+
+int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                   server_rec *s)
+{
+    const char *err;
+
+    (void)plog;
+    if (be_all_resources()->nelts == 0) {
+        return OK;
+    }
+    if (!be_dbd_acquire_fn) {
+        be_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    }
+    if (!be_dbd_acquire_fn) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "BE00004: BackendResource needs mod_dbd, which is not "
+                     "loaded");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if ((err = load_schemas(pconf, ptemp, s)) != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP, 0, NULL, "%s", err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00001: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+/* apachectl -t runs no post_config, so the schema is checked here too;
+ * the hook cannot fail, so a broken configuration exits as httpd would. */
+void be_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    apr_pool_t *ptemp;
+    const char *err;
+
+    if (!be_all_resources() || be_all_resources()->nelts == 0) {
+        return;
+    }
+    apr_pool_create(&ptemp, pconf);
+    if ((err = load_schemas(ptemp, ptemp, s)) != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP, 0, NULL, "%s", err);
+        exit(1);
+    }
+    apr_pool_destroy(ptemp);
+}
+
+void be_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)s;
+    apr_pool_create(&child_pool, pchild);
+#if APR_HAS_THREADS
+    apr_thread_mutex_create(&child_mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
+#endif
+}
+
+/* ---------------------------------------------------------------------- */
+/* Per request                                                             */
+
+be_conn_t *be_db_acquire(request_rec *r, const be_resource_t *res)
+{
+    ap_dbd_t *dbd = be_dbd_acquire_fn ? be_dbd_acquire_fn(r) : NULL;
+    be_conn_t *c = NULL;
+
+    if (!dbd) {
+        return NULL;
+    }
+    apr_pool_userdata_get((void **)&c, BE_CONN_KEY, dbd->pool);
+    if (c) {
+        return c;
+    }
+    if (strcmp(apr_dbd_name(dbd->driver), res->ex->driver) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00010: the pooled "
+                      "connection is %s, but %s expects %s",
+                      apr_dbd_name(dbd->driver), res->path, res->ex->driver);
+        return NULL;
+    }
+    c = apr_pcalloc(dbd->pool, sizeof(*c));
+    c->native = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    c->ex = res->ex;
+    c->pool = dbd->pool;
+    c->stmts = apr_hash_make(dbd->pool);
+    res->ex->conn_init(c);
+    apr_pool_userdata_setn(c, BE_CONN_KEY, NULL, dbd->pool);
+    return c;
+}
+
+const be_plan_t *be_db_plan(request_rec *r, be_resource_t *res, be_conn_t *c,
+                            be_dberr_t *err)
+{
+    be_plan_t *plan = atomic_load(&res->plan);
+    const char *msg = NULL;
+    int deferred = 0;
+
+    if (plan) {
+        return plan;
+    }
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(child_mutex);
+#endif
+    if (!(plan = atomic_load(&res->plan))) {
+        /* a failed attempt must not grow the child's memory */
+        apr_pool_t *sub;
+        apr_pool_create(&sub, child_pool);
+        msg = plan_resource(sub, res, c->native, &deferred);
+        if (msg) {
+            msg = apr_pstrdup(r->pool, msg);
+            apr_pool_destroy(sub);
+        }
+        plan = atomic_load(&res->plan);
+    }
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(child_mutex);
+#endif
+    if (!plan) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00011: %s", msg);
+        err->rc = deferred ? BE_DB_UNAVAILABLE : BE_DB_ERROR;
+        err->message = msg;
+    }
+    return plan;
+}

@@ -1,0 +1,78 @@
+/*
+ * mod_backend_private.h - what the httpd glue files share.
+ */
+#ifndef MOD_BACKEND_PRIVATE_H
+#define MOD_BACKEND_PRIVATE_H
+
+#include <stdatomic.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <apr_dbd.h>
+#include <mod_dbd.h>
+
+#include "be_core.h"
+#include "be_exec.h"
+
+extern module AP_MODULE_DECLARE_DATA backend_module;
+
+#define BE_DEFAULT_MAX_ROWS 1000
+#define BE_DEFAULT_MAX_BODY (1024 * 1024)
+#define BE_JSON_MAX_DEPTH 32
+
+/* One BackendResource line.  Declared in a <Location>; the schema and the
+ * SQL are filled in at startup, before children fork, or by the first
+ * request when the database was unreachable at startup. */
+typedef struct {
+    const char *name;     /* URL segment */
+    const char *table;
+    const char *key;      /* key=, or NULL for the primary key */
+    const char *path;     /* <Location> + "/" + name: the collection URL */
+    server_rec *server;   /* whose DBDriver/DBDParams apply */
+    const char *where;    /* "file:line", for messages */
+    const be_executor_t *ex;
+    _Atomic(be_plan_t *) plan;
+} be_resource_t;
+
+typedef struct {
+    apr_hash_t *resources;  /* collection path -> be_resource_t* */
+    int max_rows;           /* -1: unset */
+    apr_off_t max_body;     /* -1: unset */
+} be_dir_conf_t;
+
+/* mod_backend_config.c */
+extern const command_rec be_cmds[];
+void *be_create_dir_conf(apr_pool_t *p, char *dir);
+void *be_merge_dir_conf(apr_pool_t *p, void *base, void *add);
+int be_conf_max_rows(const be_dir_conf_t *c);
+apr_off_t be_conf_max_body(const be_dir_conf_t *c);
+/* Every resource of this configuration generation, in declaration order. */
+apr_array_header_t *be_all_resources(void);
+int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+
+/* mod_backend_db.c */
+int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                   server_rec *s);
+void be_test_config(apr_pool_t *pconf, server_rec *s);
+void be_child_init(apr_pool_t *pchild, server_rec *s);
+/* The pooled connection of this request, or NULL (503). */
+be_conn_t *be_db_acquire(request_rec *r, const be_resource_t *res);
+/* The resource's plan, loading the schema now if startup could not. */
+const be_plan_t *be_db_plan(request_rec *r, be_resource_t *res,
+                            be_conn_t *c, be_dberr_t *err);
+extern APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *be_dbd_acquire_fn;
+
+/* mod_backend_handler.c */
+int be_handler(request_rec *r);
+int be_translate_name(request_rec *r);
+int be_map_to_storage(request_rec *r);
+/* Finds the resource and item id for r->uri; NULL when none. */
+be_resource_t *be_route(request_rec *r, const be_dir_conf_t *dc,
+                        const char **id);
+
+/* mod_backend_problem.c */
+int be_problem(request_rec *r, int status, const char *detail,
+               const apr_array_header_t *errs);
+
+#endif /* MOD_BACKEND_PRIVATE_H */

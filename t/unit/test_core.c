@@ -1,0 +1,375 @@
+/*
+ * test_core.c - unit tests of the portable core: JSON rendering and
+ * escaping, body parsing, validation, SQL planning.  No httpd, no database.
+ */
+#include <math.h>
+#include <apr_general.h>
+
+#include "be_core.h"
+#include "tap.h"
+
+static apr_pool_t *pool;
+
+static const char *esc(const char *s, apr_size_t len)
+{
+    be_buf_t b;
+    be_buf_init(&b, pool, 4);
+    be_json_escape(&b, s, len);
+    return be_buf_cstr(&b);
+}
+
+static const char *dbl(double d)
+{
+    be_buf_t b;
+    be_buf_init(&b, pool, 4);
+    be_json_double(&b, d);
+    return be_buf_cstr(&b);
+}
+
+static void test_escape(void)
+{
+    IS_STR(esc("plain", 5), "\"plain\"", "plain string");
+    IS_STR(esc("a\"b\\c", 5), "\"a\\\"b\\\\c\"", "quote and backslash");
+    IS_STR(esc("l1\nl2\tx\r", 8), "\"l1\\u000al2\\u0009x\\u000d\"",
+           "control characters as \\u00XX");
+    IS_STR(esc("\x01\x1f", 2), "\"\\u0001\\u001f\"", "low controls");
+    IS_STR(esc("nul\0x", 5), "\"nul\\u0000x\"", "embedded NUL");
+    IS_STR(esc("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14),
+           "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",
+           "multi-byte UTF-8 kept");
+    IS_STR(esc("bad\xff" "x", 5), "\"bad\xef\xbf\xbdx\"",
+           "invalid byte becomes U+FFFD");
+    IS_STR(esc("\xc0\xaf", 2), "\"\xef\xbf\xbd\xef\xbf\xbd\"",
+           "overlong form rejected");
+    IS_STR(esc("\xed\xa0\x80", 3), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"",
+           "surrogate rejected");
+    IS_STR(esc("\xe2\x82", 2), "\"\xef\xbf\xbd\xef\xbf\xbd\"",
+           "truncated sequence");
+    IS_STR(esc("/", 1), "\"/\"", "slash not escaped");
+}
+
+static void test_double(void)
+{
+    IS_STR(dbl(0.1), "0.1", "0.1 shortest");
+    IS_STR(dbl(2.5), "2.5", "2.5");
+    IS_STR(dbl(1e300), "1e+300", "large exponent");
+    IS_STR(dbl(0.30000000000000004), "0.30000000000000004", "17 digits");
+    IS_STR(dbl(NAN), "null", "NaN is null");
+    IS_STR(dbl(INFINITY), "null", "Infinity is null");
+    IS_STR(dbl(-3.0), "-3", "integral double");
+}
+
+static be_table_t *products(void)
+{
+    be_table_t *t = be_table_make(pool, "products");
+    be_column_t *c;
+
+    c = be_table_add(t);
+    c->name = "id"; c->type = BE_T_INT; c->pk = 1; c->notnull = 1;
+    c->has_default = 1;
+    c = be_table_add(t);
+    c->name = "name"; c->type = BE_T_TEXT; c->notnull = 1; c->max_len = 5;
+    c = be_table_add(t);
+    c->name = "price"; c->type = BE_T_REAL;
+    c = be_table_add(t);
+    c->name = "active"; c->type = BE_T_BOOL; c->notnull = 1;
+    c->has_default = 1; c->dflt_sql = "1";
+    c = be_table_add(t);
+    c->name = "meta"; c->type = BE_T_JSON;
+    c = be_table_add(t);
+    c->name = "qty"; c->type = BE_T_INT; c->int_min = -32768;
+    c->int_max = 32767;
+    OK(be_table_set_key(t, pool, NULL) == NULL, "key from the primary key");
+    return t;
+}
+
+static be_jobject_t *parse(const char *json, be_json_rc_e *rc,
+                           const char **err)
+{
+    be_jdoc_t *doc = NULL;
+
+    *rc = be_json_parse_body(pool, json, strlen(json), 8, 0, &doc, err);
+    return doc ? APR_ARRAY_IDX(doc->objects, 0, be_jobject_t *) : NULL;
+}
+
+static void test_parse(void)
+{
+    be_json_rc_e rc;
+    const char *err = NULL;
+    be_jobject_t *o;
+    be_jdoc_t *doc;
+
+    o = parse("{\"name\":\"a\",\"n\":3,\"x\":1.5,\"b\":true,\"z\":null,"
+              "\"j\":{\"k\":[1,\"/\"]}}", &rc, &err);
+    IS_INT(rc, BE_JSON_OK, "object parses");
+    IS_INT(o->fields->nelts, 6, "six fields");
+    IS_INT(APR_ARRAY_IDX(o->fields, 1, be_jfield_t).kind, BE_J_INT, "int");
+    IS_INT(APR_ARRAY_IDX(o->fields, 1, be_jfield_t).i, 3, "int value");
+    IS_INT(APR_ARRAY_IDX(o->fields, 2, be_jfield_t).kind, BE_J_REAL, "real");
+    IS_INT(APR_ARRAY_IDX(o->fields, 3, be_jfield_t).kind, BE_J_BOOL, "bool");
+    IS_INT(APR_ARRAY_IDX(o->fields, 4, be_jfield_t).kind, BE_J_NULL, "null");
+    IS_STR(APR_ARRAY_IDX(o->fields, 5, be_jfield_t).s, "{\"k\":[1,\"/\"]}",
+           "nested kept as compact JSON");
+
+    parse("{\"a\":", &rc, &err);
+    IS_INT(rc, BE_JSON_SYNTAX, "truncated is a syntax error");
+    parse("{\"a\":1} x", &rc, &err);
+    IS_INT(rc, BE_JSON_SYNTAX, "trailing garbage is a syntax error");
+    parse("{\"a\":1}  \n", &rc, &err);
+    IS_INT(rc, BE_JSON_OK, "trailing whitespace is fine");
+    parse("{'a':1}", &rc, &err);
+    IS_INT(rc, BE_JSON_SYNTAX, "single quotes refused (strict)");
+    parse("[1,2]", &rc, &err);
+    IS_INT(rc, BE_JSON_NOT_OBJECT, "array is not an object");
+    IS_STR(err, "the body must be a JSON object", "not-object message");
+    parse("null", &rc, &err);
+    IS_INT(rc, BE_JSON_NOT_OBJECT, "null is not an object");
+    parse("42", &rc, &err);
+    IS_INT(rc, BE_JSON_NOT_OBJECT, "number is not an object");
+    parse("", &rc, &err);
+    IS_INT(rc, BE_JSON_SYNTAX, "empty body");
+    parse("{\"a\":[[[[[[[[[[1]]]]]]]]]]}", &rc, &err);
+    IS_INT(rc, BE_JSON_TOO_DEEP, "depth limit");
+    parse("{\"a\":\"\xff\"}", &rc, &err);
+    IS_INT(rc, BE_JSON_SYNTAX, "invalid UTF-8 refused");
+
+    rc = be_json_parse_body(pool, "[{\"a\":1},{\"a\":2}]", 17, 8, 1, &doc,
+                            &err);
+    IS_INT(rc, BE_JSON_OK, "array of objects when allowed");
+    IS_INT(doc->objects->nelts, 2, "two objects");
+    rc = be_json_parse_body(pool, "[{\"a\":1},2]", 11, 8, 1, &doc, &err);
+    IS_INT(rc, BE_JSON_NOT_OBJECT, "array with a non-object");
+
+    OK(be_json_is_valid("{\"a\":[1,2]}", 11), "valid json");
+    OK(be_json_is_valid("null", 4), "null is valid json");
+    OK(!be_json_is_valid("{a}", 3), "invalid json");
+}
+
+static int validate(be_table_t *t, const char *json, be_write_e mode,
+                    be_row_t *row, apr_array_header_t **errs)
+{
+    be_json_rc_e rc;
+    const char *err;
+    be_jobject_t *o = parse(json, &rc, &err);
+
+    *errs = apr_array_make(pool, 4, sizeof(be_field_error_t));
+    return be_validate_row(pool, t, o, mode, row, *errs);
+}
+
+static const char *err_at(apr_array_header_t *errs, int i)
+{
+    be_field_error_t *e;
+    if (i >= errs->nelts) {
+        return "(none)";
+    }
+    e = &APR_ARRAY_IDX(errs, i, be_field_error_t);
+    return apr_pstrcat(pool, e->field, ": ", e->message, NULL);
+}
+
+static void test_validate(void)
+{
+    be_table_t *t = products();
+    be_row_t row;
+    apr_array_header_t *errs;
+
+    IS_INT(validate(t, "{\"name\":\"ab\",\"price\":3}", BE_WRITE_INSERT, &row,
+                    &errs), 0, "valid insert");
+    IS_INT(row.ncols, 2, "insert writes what is given");
+    IS_INT(row.vals[1].kind, BE_V_INT, "integer into a real column");
+
+    IS_INT(validate(t, "{\"price\":1.5}", BE_WRITE_INSERT, &row, &errs), 422,
+           "missing NOT NULL without default");
+    IS_STR(err_at(errs, 0), "name: is required", "names the field");
+    IS_INT(errs->nelts, 1, "defaulted NOT NULL is not required");
+
+    IS_INT(validate(t, "{\"nope\":1,\"name\":\"x\"}", BE_WRITE_INSERT, &row,
+                    &errs), 422, "unknown column");
+    IS_STR(err_at(errs, 0), "nope: is not a column of this resource",
+           "names the unknown column");
+
+    IS_INT(validate(t, "{\"name\":5}", BE_WRITE_INSERT, &row, &errs), 422,
+           "number into text");
+    IS_STR(err_at(errs, 0), "name: must be a string", "type message");
+    IS_INT(validate(t, "{\"name\":\"x\",\"qty\":1.5}", BE_WRITE_INSERT, &row,
+                    &errs), 422, "real into integer");
+    IS_STR(err_at(errs, 0), "qty: must be an integer", "integer message");
+    IS_INT(validate(t, "{\"name\":\"x\",\"qty\":40000}", BE_WRITE_INSERT,
+                    &row, &errs), 422, "out of smallint range");
+    IS_INT(validate(t, "{\"name\":\"x\",\"active\":1}", BE_WRITE_INSERT, &row,
+                    &errs), 422, "number into boolean");
+    IS_INT(validate(t, "{\"name\":\"abcdef\"}", BE_WRITE_INSERT, &row, &errs),
+           422, "too long for varchar(5)");
+    IS_STR(err_at(errs, 0), "name: must be at most 5 characters",
+           "length message");
+    IS_INT(validate(t, "{\"name\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}",
+                    BE_WRITE_INSERT, &row, &errs), 0,
+           "length counts characters, not bytes");
+    IS_INT(validate(t, "{\"name\":null}", BE_WRITE_INSERT, &row, &errs), 422,
+           "null into NOT NULL");
+    IS_INT(validate(t, "{\"name\":\"x\",\"meta\":{\"a\":[1]}}",
+                    BE_WRITE_INSERT, &row, &errs), 0, "json column");
+    IS_INT(row.vals[1].kind, BE_V_JSON, "json value");
+    IS_STR(row.vals[1].s, "{\"a\":[1]}", "json text");
+    IS_INT(validate(t, "{\"name\":\"x\",\"meta\":\"s\\\"\"}", BE_WRITE_INSERT,
+                    &row, &errs), 0, "json string");
+    IS_STR(row.vals[1].s, "\"s\\\"\"", "json string stays JSON");
+    IS_INT(validate(t, "{\"name\":1,\"price\":\"x\",\"zz\":0}",
+                    BE_WRITE_INSERT, &row, &errs), 422, "several errors");
+    IS_INT(errs->nelts, 3, "every field listed");
+
+    IS_INT(validate(t, "{\"name\":\"ab\"}", BE_WRITE_REPLACE, &row, &errs), 0,
+           "replace");
+    IS_INT(row.ncols, 5, "replace sets every non-key column");
+    IS_INT(row.vals[1].kind, BE_V_NULL, "absent nullable becomes NULL");
+    IS_INT(row.vals[2].kind, BE_V_DEFAULT, "absent defaulted takes default");
+    IS_INT(validate(t, "{\"price\":1}", BE_WRITE_REPLACE, &row, &errs), 422,
+           "replace without a required column");
+
+    IS_INT(validate(t, "{\"price\":2}", BE_WRITE_UPDATE, &row, &errs), 0,
+           "update");
+    IS_INT(row.ncols, 1, "update writes only what is given");
+}
+
+static void test_sql(void)
+{
+    be_table_t *t = products();
+    be_plan_t *sq = be_plan_make(pool, t, BE_DIALECT_SQLITE);
+    be_plan_t *pg = be_plan_make(pool, t, BE_DIALECT_PGSQL);
+    be_row_t row;
+    apr_array_header_t *errs;
+    be_stmt_t st;
+    be_value_t key = {BE_V_INT, 7, 0, NULL, 0};
+
+    IS_STR(sq->sql_list,
+           "SELECT \"id\",\"name\",\"price\",\"active\",\"meta\",\"qty\" FROM "
+           "\"products\" ORDER BY \"id\" LIMIT ?1", "list, sqlite");
+    IS_STR(pg->sql_get,
+           "SELECT \"id\",\"name\",\"price\",\"active\",\"meta\",\"qty\" FROM "
+           "\"products\" WHERE \"id\" = $1", "get, pgsql");
+    IS_STR(pg->sql_delete, "DELETE FROM \"products\" WHERE \"id\" = $1",
+           "delete");
+
+    validate(t, "{\"name\":\"a\",\"price\":1}", BE_WRITE_INSERT, &row, &errs);
+    be_plan_insert(pool, pg, &row, &st);
+    IS_STR(st.sql, "INSERT INTO \"products\" (\"name\",\"price\") VALUES "
+                   "($1,$2) RETURNING \"id\",\"name\",\"price\",\"active\","
+                   "\"meta\",\"qty\"", "insert");
+    IS_INT(st.nargs, 2, "insert args");
+
+    validate(t, "{}", BE_WRITE_INSERT, &row, &errs);
+    validate(t, "{\"name\":\"a\"}", BE_WRITE_REPLACE, &row, &errs);
+    be_plan_update(pool, sq, &row, &key, &st);
+    IS_STR(st.sql, "UPDATE \"products\" SET \"name\" = ?1,\"price\" = ?2,"
+                   "\"active\" = (1),\"meta\" = ?3,\"qty\" = ?4 WHERE \"id\" = "
+                   "?5 RETURNING \"id\",\"name\",\"price\",\"active\",\"meta\","
+                   "\"qty\"", "replace, sqlite default expression");
+    IS_INT(st.nargs, 5, "replace args include the key");
+    be_plan_update(pool, pg, &row, &key, &st);
+    OK(strstr(st.sql, "\"active\" = DEFAULT") != NULL,
+       "replace, pgsql DEFAULT");
+
+    {
+        be_buf_t b;
+        be_buf_init(&b, pool, 8);
+        be_quote_ident(&b, "we\"ird");
+        IS_STR(be_buf_cstr(&b), "\"we\"\"ird\"", "identifier quoting");
+    }
+}
+
+static void test_render(void)
+{
+    be_table_t *t = products();
+    be_plan_t *pl = be_plan_make(pool, t, BE_DIALECT_SQLITE);
+    be_buf_t out;
+    be_sink_t s;
+
+    be_buf_init(&out, pool, 16);
+    be_sink_init(&s, pool, &out, pl, 1);
+    be_sink_begin(&s);
+    be_sink_row_begin(&s);
+    be_sink_int(&s, 0, 7);
+    be_sink_text(&s, 1, "a\"b", 3);
+    be_sink_real(&s, 2, 2.5);
+    be_sink_int(&s, 3, 0);
+    be_sink_text(&s, 4, "{\"x\":1}", 7);
+    be_sink_null(&s, 5);
+    be_sink_row_end(&s);
+    be_sink_row_begin(&s);
+    be_sink_int(&s, 0, 8);
+    be_sink_text(&s, 1, "", 0);
+    be_sink_null(&s, 2);
+    be_sink_int(&s, 3, 1);
+    be_sink_text(&s, 4, "not json", 8);
+    be_sink_int(&s, 5, -1);
+    be_sink_row_end(&s);
+    be_sink_end(&s);
+    IS_STR(be_buf_cstr(&out),
+           "[{\"id\":7,\"name\":\"a\\\"b\",\"price\":2.5,\"active\":false,"
+           "\"meta\":{\"x\":1},\"qty\":null},{\"id\":8,\"name\":\"\","
+           "\"price\":null,\"active\":true,\"meta\":\"not json\",\"qty\":-1}]",
+           "rows render with faithful types");
+    IS_STR(s.key_text, "7", "first row's key remembered");
+
+    IS_STR(be_problem_json(pool, 404, "Not Found", "no \"row\"", NULL),
+           "{\"type\":\"about:blank\",\"title\":\"Not Found\",\"status\":404,"
+           "\"detail\":\"no \\\"row\\\"\"}", "problem");
+    {
+        apr_array_header_t *errs = apr_array_make(pool, 1,
+                                                  sizeof(be_field_error_t));
+        be_field_error_t *e = apr_array_push(errs);
+        e->field = "name";
+        e->message = "is required";
+        IS_STR(be_problem_json(pool, 422, "Unprocessable", "d", errs),
+               "{\"type\":\"about:blank\",\"title\":\"Unprocessable\","
+               "\"status\":422,\"detail\":\"d\",\"errors\":[{\"field\":"
+               "\"name\",\"message\":\"is required\"}]}", "problem + errors");
+    }
+}
+
+static void test_types(void)
+{
+    IS_INT(be_type_from_sqlite_decl("INTEGER"), BE_T_INT, "INTEGER");
+    IS_INT(be_type_from_sqlite_decl("varchar(20)"), BE_T_TEXT, "varchar");
+    IS_INT(be_type_from_sqlite_decl("DOUBLE PRECISION"), BE_T_REAL, "double");
+    IS_INT(be_type_from_sqlite_decl("BOOLEAN"), BE_T_BOOL, "boolean");
+    IS_INT(be_type_from_sqlite_decl("JSON"), BE_T_JSON, "json");
+    IS_INT(be_type_from_sqlite_decl("DECIMAL(10,2)"), BE_T_NUMERIC, "decimal");
+    IS_INT(be_type_from_sqlite_decl(""), BE_T_BLOB, "no type");
+    IS_INT(be_type_from_pg_oid(16), BE_T_BOOL, "pg bool");
+    IS_INT(be_type_from_pg_oid(3802), BE_T_JSON, "pg jsonb");
+    IS_INT(be_type_from_pg_oid(1700), BE_T_NUMERIC, "pg numeric");
+    IS_INT(be_max_len_from_decl("character varying(12)"), 12, "pg varchar");
+    IS_INT(be_max_len_from_decl("VARCHAR(3)"), 3, "sqlite varchar");
+    IS_INT(be_max_len_from_decl("numeric(10,2)"), -1, "numeric has none");
+    IS_INT(be_max_len_from_decl("text"), -1, "text has none");
+    {
+        be_column_t c;
+        be_value_t v;
+        memset(&c, 0, sizeof(c));
+        c.type = BE_T_INT;
+        OK(be_key_value(pool, &c, "42", &v) && v.i == 42, "int key");
+        OK(!be_key_value(pool, &c, "4x", &v), "non-int key");
+        OK(!be_key_value(pool, &c, "", &v), "empty key");
+        OK(!be_key_value(pool, &c, "99999999999999999999", &v),
+           "overflowing key");
+        c.type = BE_T_TEXT;
+        OK(be_key_value(pool, &c, "abc", &v) && v.kind == BE_V_TEXT,
+           "text key");
+    }
+}
+
+int main(void)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    test_escape();
+    test_double();
+    test_parse();
+    test_validate();
+    test_sql();
+    test_render();
+    test_types();
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return tap_done();
+}
