@@ -98,7 +98,7 @@ static const char *param_text(apr_pool_t *p, const be_value_t *v, int *len)
         *len = 0;
         return NULL;
     case BE_V_INT:
-        return apr_psprintf(p, "%lld", v->i);
+        return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v->i);
     case BE_V_BOOL:
         return v->i ? "true" : "false";
     case BE_V_REAL:

@@ -227,8 +227,10 @@ static const char *convert(apr_pool_t *p, const be_column_t *c,
             return "must be an integer";
         }
         if (f->i < c->int_min || f->i > c->int_max) {
-            return apr_psprintf(p, "must be between %lld and %lld",
-                                c->int_min, c->int_max);
+            return apr_psprintf(p, "must be between %" APR_INT64_T_FMT
+                                " and %" APR_INT64_T_FMT,
+                                (apr_int64_t)c->int_min,
+                                (apr_int64_t)c->int_max);
         }
         v->kind = BE_V_INT;
         v->i = f->i;

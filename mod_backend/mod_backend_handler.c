@@ -192,20 +192,23 @@ static int send_json(request_rec *r, int status, be_buf_t *body)
     ap_set_content_type(r, "application/json");
     ap_set_content_length(r, (apr_off_t)body->len);
     if (r->header_only) {
-        return OK;
+        return DONE;
     }
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(
                                     body->data, body->len, r->pool,
                                     r->connection->bucket_alloc));
     return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS
-               ? OK
+               ? DONE
                : AP_FILTER_ERROR;
 }
 
 static int db_problem(request_rec *r, const be_resource_t *res,
                       const be_dberr_t *err)
 {
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "BE00032: %s: %s (%s)",
+                  res->path, err->message ? err->message : "",
+                  err->sqlstate ? err->sqlstate : "");
     switch (err->rc) {
     case BE_DB_CONFLICT:
         return be_problem(r, HTTP_CONFLICT, err->detail, NULL);
@@ -406,7 +409,7 @@ static int do_delete(be_req_t *q, const be_value_t *key)
         return not_found(q);
     }
     q->r->status = HTTP_NO_CONTENT;
-    return OK;
+    return DONE;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -429,7 +432,7 @@ static int method_allowed(int m, int item)
     }
 }
 
-int be_handler(request_rec *r)
+static int serve(request_rec *r)
 {
     be_req_t q;
     be_jobject_t *body = NULL;
@@ -437,9 +440,6 @@ int be_handler(request_rec *r)
     be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
     int m = r->method_number, rc;
 
-    if (!r->handler || strcmp(r->handler, "backend") != 0) {
-        return DECLINED;
-    }
     memset(&q, 0, sizeof(q));
     q.r = r;
     q.dc = ap_get_module_config(r->per_dir_config, &backend_module);
@@ -463,7 +463,7 @@ int be_handler(request_rec *r)
         apr_table_setn(r->headers_out, "Allow",
                        q.id ? ALLOW_ITEM : ALLOW_COLLECTION);
         r->status = HTTP_NO_CONTENT;
-        return OK;
+        return DONE;
     }
     if ((m == M_POST || m == M_PUT || m == M_PATCH)
         && (rc = parse_body(r, q.dc, &body)) != OK) {
@@ -492,4 +492,15 @@ int be_handler(request_rec *r)
     default:
         return do_delete(&q, &key);
     }
+}
+
+int be_handler(request_rec *r)
+{
+    int rc;
+
+    if (!r->handler || strcmp(r->handler, "backend") != 0) {
+        return DECLINED;
+    }
+    rc = serve(r);
+    return rc == DONE ? OK : rc;
 }

@@ -71,7 +71,8 @@ int be_map_to_storage(request_rec *r);
 be_resource_t *be_route(request_rec *r, const be_dir_conf_t *dc,
                         const char **id);
 
-/* mod_backend_problem.c */
+/* mod_backend_problem.c: sends the problem and returns DONE.  Inside the
+ * handler, OK means "nothing sent yet, go on"; DONE means "answered". */
 int be_problem(request_rec *r, int status, const char *detail,
                const apr_array_header_t *errs);
 

@@ -38,13 +38,13 @@ int be_problem(request_rec *r, int status, const char *detail,
     ap_set_content_type(r, "application/problem+json");
     ap_set_content_length(r, (apr_off_t)len);
     if (r->header_only) {
-        return OK;
+        return DONE;
     }
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(
                                     body, len, r->pool,
                                     r->connection->bucket_alloc));
     return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS
-               ? OK
+               ? DONE
                : AP_FILTER_ERROR;
 }

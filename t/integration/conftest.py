@@ -1,0 +1,124 @@
+"""Fixtures: one private PostgreSQL server for the session, a fresh
+database and httpd per test module and driver, fresh rows per test, and
+the error log of every running httpd checked after every test."""
+
+import os
+
+import pytest
+
+import harness
+from harness import Database, Httpd, Postgres
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DRIVERS = ["sqlite", "pgsql"]
+
+
+def read(name):
+    with open(os.path.join(HERE, name)) as f:
+        return f.read()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "allow_log(*tags): error-log tags this test expects")
+
+
+@pytest.fixture(scope="session")
+def pg():
+    server = Postgres()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="module", params=DRIVERS)
+def driver(request):
+    return request.param
+
+
+def make_db(driver, pg_server, name="mb"):
+    db = Database(driver, pg_server if driver == "pgsql" else None, name)
+    db.script(read("schema_%s.sql" % driver))
+    return db
+
+
+def reset(db):
+    if db.driver == "sqlite":
+        db.script("DELETE FROM products; DELETE FROM categories;"
+                  "DELETE FROM tags;" + read("seed.sql"))
+    else:
+        db.script("TRUNCATE products, categories, tags RESTART IDENTITY "
+                  "CASCADE;" + read("seed.sql"))
+
+
+class Api:
+    """A database with the test schema and an httpd serving it."""
+
+    def __init__(self, db, httpd):
+        self.db = db
+        self.httpd = httpd
+        self.url = httpd.url
+        self.driver = db.driver
+
+
+API_CONF = """
+<Location /api>
+    SetHandler backend
+    BackendResource products
+    BackendResource categories
+    BackendResource tags
+    BackendResource items table=products
+    BackendMaxRows 1000
+</Location>
+<Location /small>
+    SetHandler backend
+    BackendResource products
+    BackendMaxRows 2
+    BackendMaxBody 200
+</Location>
+<Location /limited>
+    SetHandler backend
+    BackendResource products
+    LimitRequestBody 100
+</Location>
+"""
+
+
+@pytest.fixture(scope="module")
+def api(driver, request):
+    pg_server = request.getfixturevalue("pg") if driver == "pgsql" else None
+    db = make_db(driver, pg_server)
+    reset(db)
+    httpd = Httpd(API_CONF, db).start_ok()
+    yield Api(db, httpd)
+    httpd.destroy()
+    db.close()
+
+
+@pytest.fixture
+def fresh(api):
+    """The api with the seed rows, and nothing else."""
+    reset(api.db)
+    return api
+
+
+@pytest.fixture(autouse=True)
+def error_log_clean(request):
+    """After every test, no httpd logged an error the test did not expect."""
+    for h in Httpd.running:
+        h.new_log_lines()
+    yield
+    marker = request.node.get_closest_marker("allow_log")
+    allowed = set(marker.args) if marker else set()
+    bad = []
+    for h in list(Httpd.running):
+        bad += h.bad_log_lines(allowed)
+    assert not bad, "unexpected error log lines:\n" + "\n".join(bad)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for h in list(Httpd.running):
+        h.destroy()
+    # a skipped test is not a passed one
+    tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    if tr and tr.stats.get("skipped"):
+        session.exitstatus = 1
