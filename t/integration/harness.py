@@ -100,6 +100,9 @@ class Postgres:
                               cwd=self.dir)
 
     def start(self):
+        if self._run("pg_ctl", "-D", self.data, "status",
+                     check=False).returncode == 0:
+            return
         opts = ("-c listen_addresses='' -k %s -p %d -c fsync=off "
                 "-c max_connections=200" % (self.sock, self.port))
         self._run("pg_ctl", "-D", self.data, "-o", opts, "-w", "-l",

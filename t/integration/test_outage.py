@@ -1,0 +1,113 @@
+"""A database that cannot be reached answers 503 with Retry-After, and the
+API recovers by itself when the database is back."""
+
+import os
+import time
+
+import pytest
+import requests
+
+from conftest import make_db, reset
+from expected import JSON, P1, assert_problem
+from harness import Httpd, Postgres
+
+CONF = """
+DBDPersist {persist}
+<Location /api>
+    SetHandler backend
+    BackendResource products
+</Location>
+"""
+DETAIL = "the database is unavailable; retry later"
+# what mod_dbd and mod_backend log while the database is away
+OUTAGE_TAGS = ("BE00011", "BE00030", "AH00629", "AH00630", "AH00632",
+               "AH00633", "AH00634", "AH00635", "AH00636", "AH00637",
+               "AH00623", "AH00624", "AH00625", "AH00626")
+
+
+def assert_unavailable(r):
+    assert_problem(r, 503, "Service Unavailable", DETAIL)
+    assert r.headers["Retry-After"] == "5"
+
+
+def eventually_ok(url, tries=40):
+    r = None
+    for _ in range(tries):
+        r = requests.get(url)
+        if r.status_code == 200:
+            return r
+        assert r.status_code == 503, r.text
+        time.sleep(0.25)
+    return r
+
+
+@pytest.fixture(scope="module")
+def own_pg():
+    server = Postgres()
+    yield server
+    server.destroy()
+
+
+@pytest.mark.allow_log(*OUTAGE_TAGS)
+def test_pgsql_going_away_is_503_then_recovers(own_pg):
+    db = make_db("pgsql", own_pg, "outage")
+    reset(db)
+    h = Httpd(CONF.format(persist="On"), db).start_ok()
+    try:
+        assert requests.get(h.url + "/api/products/1").json() == P1
+        own_pg.stop()
+        try:
+            assert_unavailable(requests.get(h.url + "/api/products/1"))
+            assert_unavailable(requests.post(h.url + "/api/products",
+                                             json={"name": "x"}))
+            assert_unavailable(requests.get(h.url + "/api/products"))
+        finally:
+            own_pg.start()
+        r = eventually_ok(h.url + "/api/products/1")
+        assert r.status_code == 200 and r.json() == P1
+        # statements prepared before the restart are prepared again
+        r = requests.post(h.url + "/api/products", json={"name": "after"})
+        assert r.status_code == 201
+    finally:
+        h.destroy()
+
+
+@pytest.mark.allow_log(*OUTAGE_TAGS)
+def test_pgsql_down_at_startup_reads_schema_later(own_pg):
+    db = make_db("pgsql", own_pg, "late")
+    reset(db)
+    db.close()
+    own_pg.stop()
+    h = Httpd(CONF.format(persist="On"), db)
+    try:
+        res = h.start()
+        assert res.returncode == 0, res.stdout + h.log_text()
+        assert "BE00002" in h.log_text()
+        assert_unavailable(requests.get(h.url + "/api/products/1"))
+        own_pg.start()
+        r = eventually_ok(h.url + "/api/products/1")
+        assert r.status_code == 200 and r.json() == P1
+    finally:
+        own_pg.start()
+        h.destroy()
+
+
+@pytest.mark.allow_log(*OUTAGE_TAGS)
+def test_sqlite_unreachable_is_503_then_recovers():
+    db = make_db("sqlite", None, "outage")
+    reset(db)
+    h = Httpd(CONF.format(persist="Off"), db).start_ok()
+    try:
+        assert requests.get(h.url + "/api/products/1").json() == P1
+        os.chmod(db.dir, 0)
+        try:
+            assert_unavailable(requests.get(h.url + "/api/products/1"))
+            assert_unavailable(requests.patch(h.url + "/api/products/1",
+                                              json={"stock": 1}))
+        finally:
+            os.chmod(db.dir, 0o755)
+        r = eventually_ok(h.url + "/api/products/1")
+        assert r.json() == P1
+    finally:
+        h.destroy()
+        db.close()
