@@ -248,8 +248,13 @@ class Httpd:
         self.log_pos = 0
 
     def _ctl(self, *args):
+        env = dict(os.environ)
+        if os.environ.get("BACKEND_PRELOAD"):
+            # a sanitizer build: its runtime must be loaded before httpd
+            env["LD_PRELOAD"] = os.environ["BACKEND_PRELOAD"]
+            env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
         return subprocess.run([HTTPD, "-f", self.conf] + list(args),
-                              stdout=subprocess.PIPE,
+                              env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True,
                               timeout=60)
 
