@@ -35,6 +35,11 @@ typedef struct {
 
 typedef struct be_executor_t be_executor_t;
 
+/* Statements cached per connection.  INSERT and UPDATE text depends on the
+ * columns a body names, so clients could otherwise grow the cache without
+ * end; past this many, statements run uncached. */
+#define BE_STMT_CACHE_MAX 256
+
 /* A pooled connection as mod_backend sees it: the driver's native handle
  * plus the statements prepared on it, living as long as it does. */
 typedef struct {

@@ -151,6 +151,9 @@ static const char *prepared_name(be_conn_t *c, apr_pool_t *p,
     if (name) {
         return name;
     }
+    if (apr_hash_count(c->stmts) >= BE_STMT_CACHE_MAX) {
+        return ""; /* the unnamed statement: run once, not kept */
+    }
     name = apr_psprintf(c->pool, "be_%lu", ++c->next_id);
     res = PQprepare(conn, name, st->sql, 0, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -183,7 +186,13 @@ static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     for (i = 0; i < st->nargs; i++) {
         vals[i] = param_text(p, st->args[i], &lp[i]);
     }
-    res = PQexecPrepared(conn, name, st->nargs, vals, NULL, NULL, 0);
+    if (*name) {
+        res = PQexecPrepared(conn, name, st->nargs, vals, NULL, NULL, 0);
+    }
+    else {
+        res = PQexecParams(conn, st->sql, st->nargs, NULL, vals, NULL, NULL,
+                           0);
+    }
     status = PQresultStatus(res);
     if (status == PGRES_TUPLES_OK) {
         if (sink) {

@@ -178,16 +178,21 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     sqlite3 *db = c->native;
     sqlite3_stmt *s = apr_hash_get(c->stmts, st->sql, APR_HASH_KEY_STRING);
     long rows = 0;
-    int rc;
+    int rc, cached = s != NULL;
 
     if (!s) {
-        rc = sqlite3_prepare_v3(db, st->sql, -1, SQLITE_PREPARE_PERSISTENT,
-                                &s, NULL);
+        int keep = apr_hash_count(c->stmts) < BE_STMT_CACHE_MAX;
+        rc = sqlite3_prepare_v3(db, st->sql, -1,
+                                keep ? SQLITE_PREPARE_PERSISTENT : 0, &s,
+                                NULL);
         if (rc != SQLITE_OK) {
             return fail(err, p, db, rc);
         }
-        apr_hash_set(c->stmts, apr_pstrdup(c->pool, st->sql),
-                     APR_HASH_KEY_STRING, s);
+        if (keep) {
+            apr_hash_set(c->stmts, apr_pstrdup(c->pool, st->sql),
+                         APR_HASH_KEY_STRING, s);
+            cached = 1;
+        }
     }
     bind_all(s, st);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -202,8 +207,13 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     else {
         *affected = sqlite3_column_count(s) > 0 ? rows : sqlite3_changes(db);
     }
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    if (cached) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    }
+    else {
+        sqlite3_finalize(s);
+    }
     return rc == SQLITE_DONE ? BE_DB_OK : err->rc;
 }
 

@@ -26,8 +26,9 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_child_init(be_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 
     /* Request mapping: API paths are not files, so they skip the
-     * filesystem walk; authn/authz still run on the <Location>. */
-    ap_hook_translate_name(be_translate_name, NULL, NULL, APR_HOOK_FIRST);
+     * DocumentRoot mapping and the filesystem walk (mod_rewrite, at
+     * FIRST, still sees them); authn/authz still run on the <Location>. */
+    ap_hook_translate_name(be_translate_name, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(be_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
 
     /* Content: SetHandler backend. */

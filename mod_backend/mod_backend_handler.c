@@ -51,18 +51,22 @@ be_resource_t *be_route(request_rec *r, const be_dir_conf_t *dc,
     return res;
 }
 
-/* API paths are not files: note them while the <Location> configuration
- * is known, then skip the directory and file walk for them. */
+/* API paths are not files.  They are claimed while the <Location>
+ * configuration is known (the location walk runs before translate_name),
+ * so neither the core's DocumentRoot mapping nor the directory and file
+ * walk ever touch the filesystem for them; authn/authz still run. */
 int be_translate_name(request_rec *r)
 {
     const be_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
                                                    &backend_module);
     const char *id;
 
-    if (be_route(r, dc, &id)) {
-        ap_set_module_config(r->request_config, &backend_module, (void *)1);
+    if (!be_route(r, dc, &id)) {
+        return DECLINED;
     }
-    return DECLINED;
+    ap_set_module_config(r->request_config, &backend_module, (void *)1);
+    r->filename = apr_pstrcat(r->pool, "backend:", r->uri, NULL);
+    return OK;
 }
 
 int be_map_to_storage(request_rec *r)

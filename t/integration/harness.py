@@ -207,12 +207,14 @@ LoadModule authz_core_module "{libexec}/mod_authz_core.so"
 LoadModule authn_core_module "{libexec}/mod_authn_core.so"
 LoadModule dbd_module "{libexec}/mod_dbd.so"
 LoadModule backend_module "{module}"
+# two children, so the tests cross processes; enough threads that the
+# event MPM never closes idle keep-alive connections to make room
 StartServers 2
 ServerLimit 2
-ThreadsPerChild 4
+ThreadsPerChild 16
 MinSpareThreads 1
-MaxSpareThreads 8
-MaxRequestWorkers 8
+MaxSpareThreads 32
+MaxRequestWorkers 32
 DocumentRoot "{dir}/htdocs"
 """
 
