@@ -172,10 +172,28 @@ typedef struct {
     be_value_t *vals;
 } be_row_t;
 
+/* Rows to insert, aligned on one column list. */
+typedef struct {
+    int ncols;
+    const be_column_t **cols;
+    int nrows;
+    be_value_t *vals; /* nrows x ncols; BE_V_DEFAULT where a row is silent */
+} be_rows_t;
+
+
 /* Returns 0, or 422 with errs (be_field_error_t) filled. */
 int be_validate_row(apr_pool_t *p, const be_table_t *t,
                     const be_jobject_t *obj, be_write_e mode,
                     be_row_t *row, apr_array_header_t *errs);
+
+/* Validates the objects of a POST (be_jobject_t*) as inserts and aligns
+ * them on the union of their columns (only those of columns=, a name
+ * array, when given: other members are ignored).  Returns 0, or 422 with
+ * errs naming "[i].field" for arrays. */
+int be_validate_rows(apr_pool_t *p, const be_table_t *t,
+                     const apr_array_header_t *objects, int is_array,
+                     const apr_array_header_t *columns, be_rows_t *rows,
+                     apr_array_header_t *errs);
 
 /* Parses an item id from the URL as the key column expects; returns 0
  * when it cannot be a key value (the row cannot exist). */
@@ -193,30 +211,65 @@ typedef struct {
     const be_value_t **args;
 } be_stmt_t;
 
-/* Precomputed per resource: the select list and the pieces every
- * statement on it shares, built once at startup. */
+/* The columns a statement returns and how they are rendered. */
+typedef struct {
+    int ncols;                 /* columns in the SQL list */
+    int nrender;               /* the first nrender become JSON members */
+    const be_column_t **cols;
+    const char **keys;         /* "alias": per rendered column, escaped */
+    const char *sql_list;      /* the quoted column list */
+    int key_col;               /* the table's key in cols, or -1 */
+} be_shape_t;
+
+/* Built once per resource at startup: the quoted names and the SQL of the
+ * most common requests. */
 typedef struct {
     const be_table_t *table;
     be_dialect_e dialect;
-    const char *qtable;      /* quoted table name */
-    const char *select_list; /* quoted columns, table order */
-    const char *qkey;        /* quoted key column */
-    const char *sql_list;    /* SELECT ... ORDER BY key LIMIT ? */
-    const char *sql_get;     /* SELECT ... WHERE key = ? */
-    const char *sql_delete;  /* DELETE ... WHERE key = ? */
-    const char **json_keys;  /* "name": per column, escaped once */
+    const char *qtable;   /* quoted table name */
+    be_shape_t all;       /* every column, table order */
+    const char *sql_list; /* SELECT all ... ORDER BY key LIMIT ?1 OFFSET ?2 */
+    const char *sql_get;  /* SELECT all ... WHERE key = ?1 */
 } be_plan_t;
+
+typedef enum {
+    BE_UPSERT_NONE = 0, BE_UPSERT_MERGE, BE_UPSERT_IGNORE
+} be_upsert_e;
 
 be_plan_t *be_plan_make(apr_pool_t *p, const be_table_t *t,
                         be_dialect_e dialect);
-/* INSERT ... RETURNING */
-void be_plan_insert(apr_pool_t *p, const be_plan_t *pl, const be_row_t *row,
-                    be_stmt_t *st);
-/* UPDATE ... SET given columns WHERE key = ? RETURNING; for PUT the row
- * holds every column (BE_V_DEFAULT for those that take their default). */
-void be_plan_update(apr_pool_t *p, const be_plan_t *pl, const be_row_t *row,
-                    const be_value_t *key, be_stmt_t *st);
+/* The shape of select= (a be_select_t array; NULL for every column).  With
+ * need_key, the key is appended unrendered when select= left it out. */
+be_shape_t *be_shape_make(apr_pool_t *p, const be_plan_t *pl,
+                          const apr_array_header_t *select, int need_key);
 void be_quote_ident(be_buf_t *b, const char *name);
+
+/* Statements.  key, when not NULL, adds "key = value"; filters are
+ * be_filter_t* (be_query.h) ANDed; a NULL shape means no RETURNING.
+ * Functions returning a string return NULL, or a 400 message about a
+ * filter value. */
+const char *be_sql_select(apr_pool_t *p, const be_plan_t *pl,
+                          const be_shape_t *shape, const be_value_t *key,
+                          const apr_array_header_t *filters,
+                          const apr_array_header_t *order, long long limit,
+                          long long offset, be_stmt_t *st);
+const char *be_sql_count(apr_pool_t *p, const be_plan_t *pl,
+                         const be_value_t *key,
+                         const apr_array_header_t *filters, be_stmt_t *st);
+/* Rows [first, first+n) of rows; on_conflict names the conflict target
+ * (NULL: the key). */
+void be_sql_insert(apr_pool_t *p, const be_plan_t *pl, const be_rows_t *rows,
+                   int first, int n, be_upsert_e upsert,
+                   const apr_array_header_t *on_conflict,
+                   const be_shape_t *shape, be_stmt_t *st);
+const char *be_sql_update(apr_pool_t *p, const be_plan_t *pl,
+                          const be_row_t *row, const be_value_t *key,
+                          const apr_array_header_t *filters,
+                          const be_shape_t *shape, be_stmt_t *st);
+const char *be_sql_delete(apr_pool_t *p, const be_plan_t *pl,
+                          const be_value_t *key,
+                          const apr_array_header_t *filters,
+                          const be_shape_t *shape, be_stmt_t *st);
 
 /* ---------------------------------------------------------------------- */
 /* Rendering rows into JSON text                                           */
@@ -231,7 +284,8 @@ void be_json_double(be_buf_t *b, double d);
 
 typedef struct {
     be_buf_t *out;
-    int ncols;
+    int ncols;        /* result columns */
+    int nrender;      /* the first nrender are written */
     const be_column_t *const *cols; /* what each result column is */
     const char **keys;              /* pre-escaped "name": per column */
     int as_array;     /* wrap rows in [ ] */
@@ -242,7 +296,7 @@ typedef struct {
 } be_sink_t;
 
 void be_sink_init(be_sink_t *s, apr_pool_t *p, be_buf_t *out,
-                  const be_plan_t *pl, int as_array);
+                  const be_shape_t *shape, int as_array);
 void be_sink_begin(be_sink_t *s);
 void be_sink_row_begin(be_sink_t *s);
 void be_sink_row_end(be_sink_t *s);

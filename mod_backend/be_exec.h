@@ -51,6 +51,8 @@ typedef struct {
     int session;            /* PostgreSQL backend pid the cache belongs to */
 } be_conn_t;
 
+typedef enum { BE_TX_BEGIN = 0, BE_TX_COMMIT, BE_TX_ROLLBACK } be_tx_e;
+
 struct be_executor_t {
     const char *driver;     /* apr_dbd driver name */
     be_dialect_e dialect;
@@ -63,6 +65,10 @@ struct be_executor_t {
      * the number of rows returned, or changed when none are returned. */
     be_dbrc_e (*query)(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
                        be_sink_t *sink, long *affected, be_dberr_t *err);
+    /* Transactions around a write of several statements.  BEGIN takes
+     * the write lock at once on SQLite (no lock upgrade can deadlock). */
+    be_dbrc_e (*tx)(be_conn_t *c, apr_pool_t *p, be_tx_e op,
+                    be_dberr_t *err);
     /* Reads a table's columns, types, nullability, defaults and key. */
     be_dbrc_e (*introspect)(void *native, apr_pool_t *p, const char *table,
                             be_table_t **out, be_dberr_t *err);

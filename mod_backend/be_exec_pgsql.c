@@ -210,6 +210,19 @@ static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     return BE_DB_OK;
 }
 
+static be_dbrc_e pg_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
+                       be_dberr_t *err)
+{
+    static const char *const sql[] = {"BEGIN", "COMMIT", "ROLLBACK"};
+    PGresult *res = PQexec(c->native, sql[op]);
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        return fail(err, p, c->native, res);
+    }
+    PQclear(res);
+    return BE_DB_OK;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Introspection                                                           */
 
@@ -275,5 +288,5 @@ static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
 
 const be_executor_t be_exec_pgsql = {
     "pgsql", BE_DIALECT_PGSQL,
-    pg_open, pg_close, pg_conn_init, pg_query, pg_introspect
+    pg_open, pg_close, pg_conn_init, pg_query, pg_tx, pg_introspect
 };

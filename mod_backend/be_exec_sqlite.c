@@ -110,8 +110,10 @@ static void sq_conn_init(be_conn_t *c)
     sqlite3 *db = c->native;
 
     sqlite3_busy_timeout(db, BE_SQLITE_BUSY_MS);
-    /* foreign keys are off by default in SQLite, per connection */
-    sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    /* foreign keys are off by default in SQLite, per connection; LIKE
+     * is case-sensitive as in PostgreSQL (ilike lowers both sides) */
+    sqlite3_exec(db, "PRAGMA foreign_keys = ON; "
+                     "PRAGMA case_sensitive_like = ON", NULL, NULL, NULL);
     apr_pool_cleanup_register(c->pool, c, finalize_all, apr_pool_cleanup_null);
 }
 
@@ -217,6 +219,21 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     return rc == SQLITE_DONE ? BE_DB_OK : err->rc;
 }
 
+static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
+                       be_dberr_t *err)
+{
+    static const char *const sql[] = {"BEGIN IMMEDIATE", "COMMIT",
+                                      "ROLLBACK"};
+    sqlite3 *db = c->native;
+    int rc;
+
+    if (op == BE_TX_ROLLBACK && sqlite3_get_autocommit(db)) {
+        return BE_DB_OK; /* SQLite already rolled back on the error */
+    }
+    rc = sqlite3_exec(db, sql[op], NULL, NULL, NULL);
+    return rc == SQLITE_OK ? BE_DB_OK : fail(err, p, db, rc);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Introspection                                                           */
 
@@ -307,5 +324,5 @@ static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
 
 const be_executor_t be_exec_sqlite = {
     "sqlite3", BE_DIALECT_SQLITE,
-    sq_open, sq_close, sq_conn_init, sq_query, sq_introspect
+    sq_open, sq_close, sq_conn_init, sq_query, sq_tx, sq_introspect
 };

@@ -190,24 +190,17 @@ void be_json_double(be_buf_t *b, double d)
 /* Row sink                                                                */
 
 void be_sink_init(be_sink_t *s, apr_pool_t *p, be_buf_t *out,
-                  const be_plan_t *pl, int as_array)
+                  const be_shape_t *shape, int as_array)
 {
-    const be_table_t *t = pl->table;
-    int i;
-    const be_column_t **cols;
-
     s->out = out;
     s->pool = p;
-    s->ncols = t->cols->nelts;
-    cols = apr_palloc(p, sizeof(*cols) * (apr_size_t)s->ncols);
-    for (i = 0; i < s->ncols; i++) {
-        cols[i] = &APR_ARRAY_IDX(t->cols, i, be_column_t);
-    }
-    s->cols = cols;
-    s->keys = pl->json_keys;
+    s->ncols = shape->ncols;
+    s->nrender = shape->nrender;
+    s->cols = shape->cols;
+    s->keys = shape->keys;
     s->as_array = as_array;
     s->nrows = 0;
-    s->key_col = t->key;
+    s->key_col = shape->key_col;
     s->key_text = NULL;
 }
 
@@ -239,14 +232,6 @@ void be_sink_end(be_sink_t *s)
     }
 }
 
-static void cell_key(be_sink_t *s, int col)
-{
-    if (col > 0) {
-        be_buf_addc(s->out, ',');
-    }
-    be_buf_adds(s->out, s->keys[col]);
-}
-
 static void remember_key(be_sink_t *s, int col, const char *text,
                          apr_size_t len)
 {
@@ -255,10 +240,24 @@ static void remember_key(be_sink_t *s, int col, const char *text,
     }
 }
 
+/* Writes the member name; 0 for a column fetched only for its key. */
+static int cell_key(be_sink_t *s, int col)
+{
+    if (col >= s->nrender) {
+        return 0;
+    }
+    if (col > 0) {
+        be_buf_addc(s->out, ',');
+    }
+    be_buf_adds(s->out, s->keys[col]);
+    return 1;
+}
+
 void be_sink_null(be_sink_t *s, int col)
 {
-    cell_key(s, col);
-    be_buf_add(s->out, "null", 4);
+    if (cell_key(s, col)) {
+        be_buf_add(s->out, "null", 4);
+    }
 }
 
 void be_sink_int(be_sink_t *s, int col, long long v)
@@ -266,30 +265,38 @@ void be_sink_int(be_sink_t *s, int col, long long v)
     char tmp[24];
     int n = snprintf(tmp, sizeof(tmp), "%lld", v);
 
-    cell_key(s, col);
+    remember_key(s, col, tmp, (apr_size_t)n);
+    if (!cell_key(s, col)) {
+        return;
+    }
     if (s->cols[col]->type == BE_T_BOOL) {
         be_buf_adds(s->out, v ? "true" : "false");
     }
     else {
         be_buf_add(s->out, tmp, (apr_size_t)n);
     }
-    remember_key(s, col, tmp, (apr_size_t)n);
 }
 
 void be_sink_real(be_sink_t *s, int col, double v)
 {
-    apr_size_t at;
+    apr_size_t at = s->out->len;
+    int shown = cell_key(s, col);
 
-    cell_key(s, col);
-    at = s->out->len;
+    if (shown) {
+        at = s->out->len;
+    }
     be_json_double(s->out, v);
     remember_key(s, col, s->out->data + at, s->out->len - at);
+    if (!shown) {
+        s->out->len = at;
+    }
 }
 
 void be_sink_bool(be_sink_t *s, int col, int v)
 {
-    cell_key(s, col);
-    be_buf_adds(s->out, v ? "true" : "false");
+    if (cell_key(s, col)) {
+        be_buf_adds(s->out, v ? "true" : "false");
+    }
 }
 
 /* A number as the database printed it is valid JSON when it looks like
@@ -324,8 +331,10 @@ void be_sink_text(be_sink_t *s, int col, const char *v, apr_size_t len)
 {
     const be_column_t *c = s->cols[col];
 
-    cell_key(s, col);
     remember_key(s, col, v, len);
+    if (!cell_key(s, col)) {
+        return;
+    }
     switch (c->type) {
     case BE_T_INT:
     case BE_T_REAL:
@@ -366,7 +375,9 @@ void be_sink_blob(be_sink_t *s, int col, const void *v, apr_size_t len)
     apr_size_t i;
 
     /* The text PostgreSQL gives bytea: \x followed by hex digits. */
-    cell_key(s, col);
+    if (!cell_key(s, col)) {
+        return;
+    }
     be_buf_grow(s->out, 2 * len + 5);
     be_buf_add(s->out, "\"\\\\x", 4);
     for (i = 0; i < len; i++) {

@@ -374,6 +374,83 @@ int be_validate_row(apr_pool_t *p, const be_table_t *t,
     return errs->nelts > start ? 422 : 0;
 }
 
+int be_validate_rows(apr_pool_t *p, const be_table_t *t,
+                     const apr_array_header_t *objects, int is_array,
+                     const apr_array_header_t *columns, be_rows_t *rows,
+                     apr_array_header_t *errs)
+{
+    int n = t->cols->nelts, nobj = objects->nelts, i, j, o;
+    be_row_t *each = apr_palloc(p, sizeof(*each) * (apr_size_t)(nobj + 1));
+    char *used = apr_pcalloc(p, (apr_size_t)n + 1);
+    int *slot = apr_palloc(p, sizeof(int) * (apr_size_t)(n + 1));
+    const be_column_t *first = &APR_ARRAY_IDX(t->cols, 0, be_column_t);
+
+    for (o = 0; o < nobj; o++) {
+        const be_jobject_t *obj = APR_ARRAY_IDX(objects, o, be_jobject_t *);
+        int before = errs->nelts;
+
+        if (columns) {
+            /* only the members columns= names are taken */
+            be_jobject_t *kept = apr_palloc(p, sizeof(*kept));
+            kept->fields = apr_array_make(p, obj->fields->nelts + 1,
+                                          sizeof(be_jfield_t));
+            for (i = 0; i < obj->fields->nelts; i++) {
+                const be_jfield_t *f = &APR_ARRAY_IDX(obj->fields, i,
+                                                      be_jfield_t);
+                for (j = 0; j < columns->nelts; j++) {
+                    if (!strcmp(f->key, APR_ARRAY_IDX(columns, j,
+                                                      const char *))) {
+                        *(be_jfield_t *)apr_array_push(kept->fields) = *f;
+                        break;
+                    }
+                }
+            }
+            obj = kept;
+        }
+        be_validate_row(p, t, obj, BE_WRITE_INSERT, &each[o], errs);
+        for (i = before; is_array && i < errs->nelts; i++) {
+            be_field_error_t *e = &APR_ARRAY_IDX(errs, i, be_field_error_t);
+            e->field = apr_psprintf(p, "[%d].%s", o, e->field);
+        }
+        for (i = 0; i < each[o].ncols; i++) {
+            used[each[o].cols[i] - first] = 1;
+        }
+    }
+    if (errs->nelts) {
+        return 422;
+    }
+    for (j = 0; columns && j < columns->nelts; j++) {
+        const be_column_t *c = be_table_col(t, APR_ARRAY_IDX(columns, j,
+                                                             const char *));
+        if (c && !c->readonly) {
+            used[c - first] = 1;
+        }
+    }
+    rows->ncols = 0;
+    rows->cols = apr_palloc(p, sizeof(*rows->cols) * (apr_size_t)(n + 1));
+    for (i = 0; i < n; i++) {
+        slot[i] = -1;
+        if (used[i]) {
+            slot[i] = rows->ncols;
+            rows->cols[rows->ncols++] = &APR_ARRAY_IDX(t->cols, i,
+                                                       be_column_t);
+        }
+    }
+    rows->nrows = nobj;
+    rows->vals = apr_pcalloc(p, sizeof(be_value_t)
+                                    * (apr_size_t)(nobj * rows->ncols + 1));
+    for (o = 0; o < nobj; o++) {
+        for (j = 0; j < rows->ncols; j++) {
+            rows->vals[o * rows->ncols + j].kind = BE_V_DEFAULT;
+        }
+        for (i = 0; i < each[o].ncols; i++) {
+            int at = slot[each[o].cols[i] - first];
+            rows->vals[o * rows->ncols + at] = each[o].vals[i];
+        }
+    }
+    return 0;
+}
+
 int be_key_value(apr_pool_t *p, const be_column_t *key, const char *text,
                  be_value_t *out)
 {

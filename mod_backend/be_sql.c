@@ -1,10 +1,10 @@
 /*
- * be_sql.c - SQL planning per dialect.  Identifiers only ever come from
- * the introspected schema; every value is a bound parameter.
+ * be_sql.c - SQL per dialect.  Identifiers only ever come from the
+ * introspected schema; every value is a bound parameter.
  */
 #include <string.h>
 
-#include "be_core.h"
+#include "be_query.h"
 
 void be_quote_ident(be_buf_t *b, const char *name)
 {
@@ -31,10 +31,8 @@ static void quote_table(be_buf_t *b, const char *name, be_dialect_e d)
 
     if (dot) {
         /* schema-qualified on PostgreSQL: "schema"."table" */
-        be_buf_t tmp;
-        be_buf_init(&tmp, b->pool, 64);
-        be_buf_add(&tmp, name, (apr_size_t)(dot - name));
-        be_quote_ident(b, be_buf_cstr(&tmp));
+        be_quote_ident(b, apr_pstrmemdup(b->pool, name,
+                                         (apr_size_t)(dot - name)));
         be_buf_addc(b, '.');
         name = dot + 1;
     }
@@ -51,131 +49,357 @@ static void column_ref(be_buf_t *b, const be_column_t *c)
     }
 }
 
+static const be_column_t *key_of(const be_table_t *t)
+{
+    return &APR_ARRAY_IDX(t->cols, t->key, be_column_t);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Shapes and plans                                                        */
+
+static const char *json_key(apr_pool_t *p, const char *name)
+{
+    be_buf_t k;
+
+    be_buf_init(&k, p, 32);
+    be_json_escape(&k, name, strlen(name));
+    be_buf_addc(&k, ':');
+    return be_buf_cstr(&k);
+}
+
+static void shape_add(apr_pool_t *p, be_shape_t *s, be_buf_t *list,
+                      const be_column_t *c, const char *alias,
+                      const be_table_t *t)
+{
+    if (s->ncols) {
+        be_buf_addc(list, ',');
+    }
+    column_ref(list, c);
+    s->cols[s->ncols] = c;
+    s->keys[s->ncols] = alias ? json_key(p, alias) : NULL;
+    if (c == key_of(t) && s->key_col < 0) {
+        s->key_col = s->ncols;
+    }
+    s->ncols++;
+}
+
+be_shape_t *be_shape_make(apr_pool_t *p, const be_plan_t *pl,
+                          const apr_array_header_t *select, int need_key)
+{
+    const be_table_t *t = pl->table;
+    be_shape_t *s;
+    be_buf_t list;
+    int i, j, max;
+
+    if (!select && (pl->all.key_col >= 0 || !need_key)) {
+        return (be_shape_t *)&pl->all;
+    }
+    max = t->cols->nelts + 1;
+    for (i = 0; select && i < select->nelts; i++) {
+        max += t->cols->nelts;
+    }
+    s = apr_pcalloc(p, sizeof(*s));
+    s->cols = apr_palloc(p, sizeof(*s->cols) * (apr_size_t)max);
+    s->keys = apr_palloc(p, sizeof(*s->keys) * (apr_size_t)max);
+    s->key_col = -1;
+    be_buf_init(&list, p, 128);
+    for (i = 0; select && i < select->nelts; i++) {
+        const be_select_t *sel = &APR_ARRAY_IDX(select, i, be_select_t);
+        if (strcmp(sel->column, "*") == 0) {
+            for (j = 0; j < t->cols->nelts; j++) {
+                const be_column_t *c = &APR_ARRAY_IDX(t->cols, j,
+                                                      be_column_t);
+                shape_add(p, s, &list, c, c->name, t);
+            }
+        }
+        else {
+            shape_add(p, s, &list, be_table_col(t, sel->column), sel->alias,
+                      t);
+        }
+    }
+    for (j = 0; !select && j < t->cols->nelts; j++) {
+        const be_column_t *c = &APR_ARRAY_IDX(t->cols, j, be_column_t);
+        shape_add(p, s, &list, c, c->name, t);
+    }
+    s->nrender = s->ncols;
+    if (need_key && s->key_col < 0) {
+        shape_add(p, s, &list, key_of(t), NULL, t);
+    }
+    s->sql_list = be_buf_cstr(&list);
+    return s;
+}
+
 be_plan_t *be_plan_make(apr_pool_t *p, const be_table_t *t,
                         be_dialect_e dialect)
 {
     be_plan_t *pl = apr_pcalloc(p, sizeof(*pl));
-    const be_column_t *key = &APR_ARRAY_IDX(t->cols, t->key, be_column_t);
+    be_shape_t *all;
+    be_stmt_t st;
+    be_value_t one = {BE_V_INT, 0, 0, NULL, 0};
     be_buf_t b;
-    int i;
 
     pl->table = t;
     pl->dialect = dialect;
-
     be_buf_init(&b, p, 64);
     quote_table(&b, t->name, dialect);
     pl->qtable = be_buf_cstr(&b);
 
-    be_buf_init(&b, p, 64);
-    column_ref(&b, key);
-    pl->qkey = be_buf_cstr(&b);
+    pl->all.key_col = -1; /* be_shape_make builds, not reuses */
+    all = be_shape_make(p, pl, NULL, 1);
+    pl->all = *all;
 
-    be_buf_init(&b, p, 256);
-    pl->json_keys = apr_palloc(p, sizeof(char *) * (apr_size_t)t->cols->nelts);
-    for (i = 0; i < t->cols->nelts; i++) {
-        const be_column_t *c = &APR_ARRAY_IDX(t->cols, i, be_column_t);
-        be_buf_t k;
-        if (i) {
-            be_buf_addc(&b, ',');
-        }
-        column_ref(&b, c);
-        be_buf_init(&k, p, 32);
-        be_json_escape(&k, c->name, strlen(c->name));
-        be_buf_addc(&k, ':');
-        pl->json_keys[i] = be_buf_cstr(&k);
-    }
-    pl->select_list = be_buf_cstr(&b);
-
-    be_buf_init(&b, p, 256);
-    be_buf_printf(&b, "SELECT %s FROM %s ORDER BY %s LIMIT ", pl->select_list,
-                  pl->qtable, pl->qkey);
-    placeholder(&b, dialect, 1);
-    pl->sql_list = be_buf_cstr(&b);
-
-    be_buf_init(&b, p, 256);
-    be_buf_printf(&b, "SELECT %s FROM %s WHERE %s = ", pl->select_list,
-                  pl->qtable, pl->qkey);
-    placeholder(&b, dialect, 1);
-    pl->sql_get = be_buf_cstr(&b);
-
-    be_buf_init(&b, p, 128);
-    be_buf_printf(&b, "DELETE FROM %s WHERE %s = ", pl->qtable, pl->qkey);
-    placeholder(&b, dialect, 1);
-    pl->sql_delete = be_buf_cstr(&b);
+    be_sql_select(p, pl, &pl->all, NULL, NULL, NULL, 1, 0, &st);
+    pl->sql_list = st.sql;
+    be_sql_select(p, pl, &pl->all, &one, NULL, NULL, -1, -1, &st);
+    pl->sql_get = st.sql;
     return pl;
 }
 
-void be_plan_insert(apr_pool_t *p, const be_plan_t *pl, const be_row_t *row,
-                    be_stmt_t *st)
-{
-    be_buf_t b;
-    int i;
+/* ---------------------------------------------------------------------- */
+/* Statements                                                              */
 
-    be_buf_init(&b, p, 256);
-    be_buf_printf(&b, "INSERT INTO %s ", pl->qtable);
-    st->args = apr_palloc(p, sizeof(*st->args) * (apr_size_t)(row->ncols + 1));
-    st->nargs = 0;
-    if (row->ncols == 0) {
-        be_buf_adds(&b, "DEFAULT VALUES");
-    }
-    else {
-        be_buf_addc(&b, '(');
-        for (i = 0; i < row->ncols; i++) {
-            if (i) {
-                be_buf_addc(&b, ',');
-            }
-            column_ref(&b, row->cols[i]);
-        }
-        be_buf_adds(&b, ") VALUES (");
-        for (i = 0; i < row->ncols; i++) {
-            if (i) {
-                be_buf_addc(&b, ',');
-            }
-            placeholder(&b, pl->dialect, i + 1);
-            st->args[st->nargs++] = &row->vals[i];
-        }
-        be_buf_addc(&b, ')');
-    }
-    be_buf_printf(&b, " RETURNING %s", pl->select_list);
-    st->sql = be_buf_cstr(&b);
+typedef struct {
+    be_buf_t b;
+    apr_array_header_t *args;
+    be_dialect_e d;
+} sqlb_t;
+
+static void sqlb_init(sqlb_t *q, apr_pool_t *p, const be_plan_t *pl)
+{
+    be_buf_init(&q->b, p, 256);
+    q->args = apr_array_make(p, 8, sizeof(const be_value_t *));
+    q->d = pl->dialect;
 }
 
-void be_plan_update(apr_pool_t *p, const be_plan_t *pl, const be_row_t *row,
-                    const be_value_t *key, be_stmt_t *st)
+static void sqlb_bind(sqlb_t *q, const be_value_t *v)
 {
-    be_buf_t b;
+    APR_ARRAY_PUSH(q->args, const be_value_t *) = v;
+    placeholder(&q->b, q->d, q->args->nelts);
+}
+
+static void sqlb_done(sqlb_t *q, be_stmt_t *st)
+{
+    st->sql = be_buf_cstr(&q->b);
+    st->nargs = q->args->nelts;
+    st->args = (const be_value_t **)q->args->elts;
+}
+
+static const char *where(sqlb_t *q, const be_plan_t *pl,
+                         const be_value_t *key,
+                         const apr_array_header_t *filters)
+{
+    const char *err;
+
+    /* filters first: be_sql_where numbers its own placeholders */
+    if ((err = be_sql_where(q->b.pool, &q->b, pl->table, q->d, filters,
+                            q->args))) {
+        return err;
+    }
+    if (key) {
+        be_buf_adds(&q->b, filters && filters->nelts ? " AND " : " WHERE ");
+        column_ref(&q->b, key_of(pl->table));
+        be_buf_adds(&q->b, " = ");
+        sqlb_bind(q, key);
+    }
+    return NULL;
+}
+
+static void returning(sqlb_t *q, const be_shape_t *shape)
+{
+    if (shape) {
+        be_buf_printf(&q->b, " RETURNING %s", shape->sql_list);
+    }
+}
+
+const char *be_sql_select(apr_pool_t *p, const be_plan_t *pl,
+                          const be_shape_t *shape, const be_value_t *key,
+                          const apr_array_header_t *filters,
+                          const apr_array_header_t *order, long long limit,
+                          long long offset, be_stmt_t *st)
+{
+    sqlb_t q;
+    const char *err;
+    be_value_t *v;
+
+    sqlb_init(&q, p, pl);
+    be_buf_printf(&q.b, "SELECT %s FROM %s", shape->sql_list, pl->qtable);
+    if ((err = where(&q, pl, key, filters))) {
+        return err;
+    }
+    if (!key) {
+        be_sql_order(&q.b, pl->table, q.d, order);
+    }
+    if (limit >= 0) {
+        v = apr_pcalloc(p, sizeof(*v));
+        v->kind = BE_V_INT;
+        v->i = limit;
+        be_buf_adds(&q.b, " LIMIT ");
+        sqlb_bind(&q, v);
+    }
+    if (offset >= 0) {
+        v = apr_pcalloc(p, sizeof(*v));
+        v->kind = BE_V_INT;
+        v->i = offset;
+        be_buf_adds(&q.b, limit >= 0 ? " OFFSET " : " LIMIT -1 OFFSET ");
+        if (limit < 0 && q.d == BE_DIALECT_PGSQL) {
+            q.b.len -= strlen("LIMIT -1 OFFSET ");
+            be_buf_adds(&q.b, "OFFSET ");
+        }
+        sqlb_bind(&q, v);
+    }
+    sqlb_done(&q, st);
+    return NULL;
+}
+
+const char *be_sql_count(apr_pool_t *p, const be_plan_t *pl,
+                         const be_value_t *key,
+                         const apr_array_header_t *filters, be_stmt_t *st)
+{
+    sqlb_t q;
+    const char *err;
+
+    sqlb_init(&q, p, pl);
+    be_buf_printf(&q.b, "SELECT count(*) FROM %s", pl->qtable);
+    if ((err = where(&q, pl, key, filters))) {
+        return err;
+    }
+    sqlb_done(&q, st);
+    return NULL;
+}
+
+/* A value the row does not give: the column's default. */
+static void default_value(sqlb_t *q, const be_column_t *c)
+{
+    if (q->d == BE_DIALECT_PGSQL) {
+        be_buf_adds(&q->b, "DEFAULT");
+    }
+    else if (c->dflt_sql) {
+        /* SQLite has no DEFAULT here: the schema's own expression */
+        be_buf_printf(&q->b, "(%s)", c->dflt_sql);
+    }
+    else {
+        be_buf_adds(&q->b, "NULL");
+    }
+}
+
+void be_sql_insert(apr_pool_t *p, const be_plan_t *pl, const be_rows_t *rows,
+                   int first, int n, be_upsert_e upsert,
+                   const apr_array_header_t *on_conflict,
+                   const be_shape_t *shape, be_stmt_t *st)
+{
+    sqlb_t q;
+    int r, i;
+
+    sqlb_init(&q, p, pl);
+    be_buf_printf(&q.b, "INSERT INTO %s ", pl->qtable);
+    if (rows->ncols == 0) {
+        be_buf_adds(&q.b, "DEFAULT VALUES");
+    }
+    else {
+        be_buf_addc(&q.b, '(');
+        for (i = 0; i < rows->ncols; i++) {
+            if (i) {
+                be_buf_addc(&q.b, ',');
+            }
+            column_ref(&q.b, rows->cols[i]);
+        }
+        be_buf_adds(&q.b, ") VALUES ");
+        for (r = first; r < first + n; r++) {
+            be_buf_adds(&q.b, r > first ? ",(" : "(");
+            for (i = 0; i < rows->ncols; i++) {
+                const be_value_t *v = &rows->vals[r * rows->ncols + i];
+                if (i) {
+                    be_buf_addc(&q.b, ',');
+                }
+                if (v->kind == BE_V_DEFAULT) {
+                    default_value(&q, rows->cols[i]);
+                }
+                else {
+                    sqlb_bind(&q, v);
+                }
+            }
+            be_buf_addc(&q.b, ')');
+        }
+    }
+    if (upsert != BE_UPSERT_NONE) {
+        int any = 0;
+        be_buf_adds(&q.b, " ON CONFLICT (");
+        if (on_conflict) {
+            for (i = 0; i < on_conflict->nelts; i++) {
+                if (i) {
+                    be_buf_addc(&q.b, ',');
+                }
+                column_ref(&q.b, be_table_col(pl->table,
+                                              APR_ARRAY_IDX(on_conflict, i,
+                                                            const char *)));
+            }
+        }
+        else {
+            column_ref(&q.b, key_of(pl->table));
+        }
+        be_buf_addc(&q.b, ')');
+        if (upsert == BE_UPSERT_MERGE) {
+            for (i = 0; i < rows->ncols; i++) {
+                be_buf_adds(&q.b, any++ ? ", " : " DO UPDATE SET ");
+                column_ref(&q.b, rows->cols[i]);
+                be_buf_adds(&q.b, " = excluded.");
+                column_ref(&q.b, rows->cols[i]);
+            }
+        }
+        if (!any) {
+            be_buf_adds(&q.b, " DO NOTHING");
+        }
+    }
+    returning(&q, shape);
+    sqlb_done(&q, st);
+}
+
+const char *be_sql_update(apr_pool_t *p, const be_plan_t *pl,
+                          const be_row_t *row, const be_value_t *key,
+                          const apr_array_header_t *filters,
+                          const be_shape_t *shape, be_stmt_t *st)
+{
+    sqlb_t q;
+    const char *err;
     int i;
 
-    be_buf_init(&b, p, 256);
-    be_buf_printf(&b, "UPDATE %s SET ", pl->qtable);
-    st->args = apr_palloc(p, sizeof(*st->args) * (apr_size_t)(row->ncols + 1));
-    st->nargs = 0;
+    sqlb_init(&q, p, pl);
+    be_buf_printf(&q.b, "UPDATE %s SET ", pl->qtable);
     for (i = 0; i < row->ncols; i++) {
-        const be_column_t *c = row->cols[i];
         if (i) {
-            be_buf_addc(&b, ',');
+            be_buf_addc(&q.b, ',');
         }
-        column_ref(&b, c);
-        be_buf_adds(&b, " = ");
+        column_ref(&q.b, row->cols[i]);
+        be_buf_adds(&q.b, " = ");
         if (row->vals[i].kind == BE_V_DEFAULT) {
-            /* SQLite has no DEFAULT in SET: use the schema's expression */
-            if (pl->dialect == BE_DIALECT_PGSQL) {
-                be_buf_adds(&b, "DEFAULT");
-            }
-            else if (c->dflt_sql) {
-                be_buf_printf(&b, "(%s)", c->dflt_sql);
-            }
-            else {
-                be_buf_adds(&b, "NULL");
-            }
-            continue;
+            default_value(&q, row->cols[i]);
         }
-        st->args[st->nargs++] = &row->vals[i];
-        placeholder(&b, pl->dialect, st->nargs);
+        else {
+            sqlb_bind(&q, &row->vals[i]);
+        }
     }
-    st->args[st->nargs++] = key;
-    be_buf_printf(&b, " WHERE %s = ", pl->qkey);
-    placeholder(&b, pl->dialect, st->nargs);
-    be_buf_printf(&b, " RETURNING %s", pl->select_list);
-    st->sql = be_buf_cstr(&b);
+    if ((err = where(&q, pl, key, filters))) {
+        return err;
+    }
+    returning(&q, shape);
+    sqlb_done(&q, st);
+    return NULL;
+}
+
+const char *be_sql_delete(apr_pool_t *p, const be_plan_t *pl,
+                          const be_value_t *key,
+                          const apr_array_header_t *filters,
+                          const be_shape_t *shape, be_stmt_t *st)
+{
+    sqlb_t q;
+    const char *err;
+
+    sqlb_init(&q, p, pl);
+    be_buf_printf(&q.b, "DELETE FROM %s", pl->qtable);
+    if ((err = where(&q, pl, key, filters))) {
+        return err;
+    }
+    returning(&q, shape);
+    sqlb_done(&q, st);
+    return NULL;
 }

@@ -134,10 +134,17 @@ static const char *set_resource(cmd_parms *cmd, void *dconf, int argc,
         else if (strncasecmp(argv[i], "key=", 4) == 0 && argv[i][4]) {
             res->key = argv[i] + 4;
         }
+        else if (strcasecmp(argv[i], "bulk=all") == 0) {
+            res->bulk_all = 1;
+        }
+        else if (strcasecmp(argv[i], "bulk=filtered") == 0) {
+            res->bulk_all = 0;
+        }
         else {
             return apr_psprintf(cmd->pool, "BackendResource %s: unknown "
-                                "option '%s' (expected table=TABLE or "
-                                "key=COLUMN)", res->name, argv[i]);
+                                "option '%s' (expected table=TABLE, "
+                                "key=COLUMN or bulk=all)", res->name,
+                                argv[i]);
         }
     }
 
@@ -190,8 +197,8 @@ static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
 
 const command_rec be_cmds[] = {
     AP_INIT_TAKE_ARGV("BackendResource", set_resource, NULL, ACCESS_CONF,
-                      "NAME [table=TABLE] [key=COLUMN]: expose a table at "
-                      "<Location>/NAME and <Location>/NAME/KEY"),
+                      "NAME [table=TABLE] [key=COLUMN] [bulk=all]: expose a "
+                      "table at <Location>/NAME and <Location>/NAME/KEY"),
     AP_INIT_TAKE1("BackendMaxRows", set_max_rows, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "N: most rows a collection GET returns (default 1000)"),

@@ -1,6 +1,7 @@
 /*
- * mod_backend_handler.c - SetHandler backend: routing, the request body,
- * and the CRUD operations of a resource.
+ * mod_backend_handler.c - SetHandler backend: routing, methods, content
+ * negotiation, Prefer, the request body; then an operation
+ * (mod_backend_ops.c) does the work.
  */
 #include <httpd.h>
 #include <http_config.h>
@@ -15,7 +16,7 @@
 
 APLOG_USE_MODULE(backend);
 
-#define ALLOW_COLLECTION "GET, HEAD, POST, OPTIONS"
+#define ALLOW_COLLECTION "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
 #define ALLOW_ITEM "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"
 
 /* ---------------------------------------------------------------------- */
@@ -76,21 +77,121 @@ int be_map_to_storage(request_rec *r)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Request bodies                                                          */
+/* Headers                                                                 */
 
-static int is_json_type(const char *ct)
+static int media_is(const char *item, const char *type)
 {
-    apr_size_t n = sizeof("application/json") - 1;
+    apr_size_t n = strlen(type);
 
-    if (!ct || strncasecmp(ct, "application/json", n) != 0) {
+    while (*item == ' ' || *item == '\t') {
+        item++;
+    }
+    if (strncasecmp(item, type, n) != 0) {
         return 0;
     }
-    ct += n;
-    while (*ct == ' ' || *ct == '\t') {
-        ct++;
+    item += n;
+    while (*item == ' ' || *item == '\t') {
+        item++;
     }
-    return *ct == '\0' || *ct == ';';
+    return *item == '\0' || *item == ';' || *item == ',';
 }
+
+/* Accept: JSON (the default), or one object (PostgREST's media type);
+ * returns 0 when nothing acceptable is listed. */
+static int negotiate(request_rec *r, be_req_t *q)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    const char *item;
+    int ok = 0;
+
+    if (!accept || !*accept) {
+        return 1;
+    }
+    for (item = accept; item; item = strchr(item, ',')) {
+        if (*item == ',') {
+            item++;
+        }
+        if (media_is(item, "application/vnd.pgrst.object+json")
+            || media_is(item, "application/vnd.pgrst.object")) {
+            q->want_object = 1;
+            ok = 1;
+        }
+        else if (media_is(item, "application/json")
+                 || media_is(item, "application/*") || media_is(item, "*/*")
+                 || media_is(item, "application/problem+json")) {
+            ok = 1;
+        }
+    }
+    return ok;
+}
+
+static void prefer(request_rec *r, be_req_t *q)
+{
+    const char *h = apr_table_get(r->headers_in, "Prefer");
+    char *copy, *tok, *state = NULL;
+
+    if (!h) {
+        return;
+    }
+    copy = apr_pstrdup(r->pool, h);
+    for (tok = apr_strtok(copy, ",", &state); tok;
+         tok = apr_strtok(NULL, ",", &state)) {
+        while (*tok == ' ' || *tok == '\t') {
+            tok++;
+        }
+        apr_collapse_spaces(tok, tok);
+        if (!strcmp(tok, "return=minimal")) {
+            q->ret = BE_RET_MINIMAL;
+        }
+        else if (!strcmp(tok, "return=headers-only")) {
+            q->ret = BE_RET_HEADERS;
+        }
+        else if (!strcmp(tok, "return=representation")) {
+            q->ret = BE_RET_REPR;
+        }
+        else if (!strcmp(tok, "count=exact")) {
+            q->count_exact = 1;
+        }
+        else if (!strcmp(tok, "resolution=merge-duplicates")) {
+            q->upsert = BE_UPSERT_MERGE;
+        }
+        else if (!strcmp(tok, "resolution=ignore-duplicates")) {
+            q->upsert = BE_UPSERT_IGNORE;
+        }
+    }
+}
+
+/* Range: [items=]FROM-[TO]; anything else is ignored, as PostgREST does. */
+static void range(request_rec *r, be_req_t *q)
+{
+    const char *h = apr_table_get(r->headers_in, "Range");
+    char *end;
+    long long from, to = -1;
+
+    q->range_from = q->range_to = -1;
+    if (!h || r->method_number != M_GET) {
+        return;
+    }
+    if (strncasecmp(h, "items=", 6) == 0) {
+        h += 6;
+    }
+    from = strtoll(h, &end, 10);
+    if (end == h || *end != '-' || from < 0) {
+        return;
+    }
+    h = end + 1;
+    if (*h) {
+        to = strtoll(h, &end, 10);
+        if (*end || to < from) {
+            return;
+        }
+    }
+    q->range_from = from;
+    q->range_to = to;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Request bodies                                                          */
 
 /* Reads the whole body, up to the smaller of BackendMaxBody and
  * LimitRequestBody.  Returns OK or the status of the problem to send. */
@@ -101,6 +202,7 @@ static int read_body(request_rec *r, const be_dir_conf_t *dc,
     apr_off_t core_limit = ap_get_limit_req_body(r);
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_bucket_brigade *bb;
+    apr_off_t declared = 0;
     be_buf_t buf;
     int seen_eos = 0;
 
@@ -110,17 +212,17 @@ static int read_body(request_rec *r, const be_dir_conf_t *dc,
     *why = apr_psprintf(r->pool, "the request body is larger than %"
                         APR_OFF_T_FMT " bytes", limit);
     if (cl) {
-        apr_off_t n;
-        if (apr_strtoff(&n, cl, NULL, 10) != APR_SUCCESS || n < 0) {
+        if (apr_strtoff(&declared, cl, NULL, 10) != APR_SUCCESS
+            || declared < 0) {
             *why = "the Content-Length header is not a number";
             return HTTP_BAD_REQUEST;
         }
-        if (n > limit) {
+        if (declared > limit) {
             return HTTP_REQUEST_ENTITY_TOO_LARGE;
         }
     }
 
-    be_buf_init(&buf, r->pool, cl ? (apr_size_t)atol(cl) + 1 : 1024);
+    be_buf_init(&buf, r->pool, (apr_size_t)declared + 1024);
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     while (!seen_eos) {
         apr_bucket *b;
@@ -162,258 +264,26 @@ static int read_body(request_rec *r, const be_dir_conf_t *dc,
 }
 
 /* Content-Type, size and JSON syntax: everything that needs no schema. */
-static int parse_body(request_rec *r, const be_dir_conf_t *dc,
-                      be_jobject_t **obj)
+static int parse_body(request_rec *r, const be_dir_conf_t *dc, int arrays,
+                      be_jdoc_t **doc)
 {
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
     const char *data, *why;
     apr_size_t len;
-    be_jdoc_t *doc;
     int status;
 
-    if (!is_json_type(apr_table_get(r->headers_in, "Content-Type"))) {
+    if (!ct || !media_is(ct, "application/json")) {
         return be_problem(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
                           "the request body must be application/json", NULL);
     }
     if ((status = read_body(r, dc, &data, &len, &why)) != OK) {
         return be_problem(r, status, why, NULL);
     }
-    if (be_json_parse_body(r->pool, data, len, BE_JSON_MAX_DEPTH, 0, &doc,
+    if (be_json_parse_body(r->pool, data, len, BE_JSON_MAX_DEPTH, arrays, doc,
                            &why) != BE_JSON_OK) {
         return be_problem(r, HTTP_BAD_REQUEST, why, NULL);
     }
-    *obj = APR_ARRAY_IDX(doc->objects, 0, be_jobject_t *);
     return OK;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Responses                                                               */
-
-static int send_json(request_rec *r, int status, be_buf_t *body)
-{
-    apr_bucket_brigade *bb;
-
-    r->status = status;
-    ap_set_content_type(r, "application/json");
-    ap_set_content_length(r, (apr_off_t)body->len);
-    if (r->header_only) {
-        return DONE;
-    }
-    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(
-                                    body->data, body->len, r->pool,
-                                    r->connection->bucket_alloc));
-    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS
-               ? DONE
-               : AP_FILTER_ERROR;
-}
-
-static int db_problem(request_rec *r, const be_resource_t *res,
-                      const be_dberr_t *err)
-{
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "BE00032: %s: %s (%s)",
-                  res->path, err->message ? err->message : "",
-                  err->sqlstate ? err->sqlstate : "");
-    switch (err->rc) {
-    case BE_DB_CONFLICT:
-        return be_problem(r, HTTP_CONFLICT, err->detail, NULL);
-    case BE_DB_INVALID:
-        return be_problem(r, HTTP_UNPROCESSABLE_ENTITY, err->detail, NULL);
-    case BE_DB_UNAVAILABLE:
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BE00031: %s: %s (%s)",
-                      res->path, err->message ? err->message : "unavailable",
-                      err->sqlstate ? err->sqlstate : "");
-        return be_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                          BE_DETAIL_UNAVAILABLE, NULL);
-    default:
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00030: %s: %s (%s)",
-                      res->path, err->message ? err->message : "error",
-                      err->sqlstate ? err->sqlstate : "");
-        return be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
-                          "the database reported an error; the server log "
-                          "has the details", NULL);
-    }
-}
-
-/* ---------------------------------------------------------------------- */
-/* Operations                                                              */
-
-typedef struct {
-    request_rec *r;
-    const be_dir_conf_t *dc;
-    be_resource_t *res;
-    const char *id;
-    be_conn_t *conn;
-    const be_plan_t *plan;
-} be_req_t;
-
-/* Runs st and renders its rows: an array, or the first row as an object.
- * *rows is how many there were; a problem has been sent when it fails. */
-static int run(be_req_t *q, const be_stmt_t *st, int as_array, be_buf_t *out,
-               long *rows)
-{
-    be_sink_t sink;
-    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
-
-    be_buf_init(out, q->r->pool, as_array ? 4096 : 512);
-    be_sink_init(&sink, q->r->pool, out, q->plan, as_array);
-    be_sink_begin(&sink);
-    if (q->conn->ex->query(q->conn, q->r->pool, st, &sink, rows, &err)
-        != BE_DB_OK) {
-        return db_problem(q->r, q->res, &err);
-    }
-    be_sink_end(&sink);
-    /* the key of the first row, for Location */
-    q->id = sink.key_text ? sink.key_text : q->id;
-    return OK;
-}
-
-static int not_found(be_req_t *q)
-{
-    return be_problem(q->r, HTTP_NOT_FOUND,
-                      apr_psprintf(q->r->pool, "%s has no row with key '%s'",
-                                   q->res->name, q->id), NULL);
-}
-
-static int do_list(be_req_t *q)
-{
-    be_value_t limit = {BE_V_INT, be_conf_max_rows(q->dc), 0, NULL, 0};
-    const be_value_t *args[1] = {&limit};
-    be_stmt_t st = {q->plan->sql_list, 1, args};
-    be_buf_t out;
-    long rows;
-    int rc;
-
-    if ((rc = run(q, &st, 1, &out, &rows)) != OK) {
-        return rc;
-    }
-    return send_json(q->r, HTTP_OK, &out);
-}
-
-static int do_get(be_req_t *q, const be_value_t *key, int status)
-{
-    const be_value_t *args[1] = {key};
-    be_stmt_t st = {q->plan->sql_get, 1, args};
-    be_buf_t out;
-    long rows;
-    int rc;
-
-    if ((rc = run(q, &st, 0, &out, &rows)) != OK) {
-        return rc;
-    }
-    return rows == 0 ? not_found(q) : send_json(q->r, status, &out);
-}
-
-static const be_column_t *key_col(const be_req_t *q)
-{
-    return &APR_ARRAY_IDX(q->plan->table->cols, q->plan->table->key,
-                          be_column_t);
-}
-
-static int validate(be_req_t *q, const be_jobject_t *obj, be_write_e mode,
-                    be_row_t *row)
-{
-    apr_array_header_t *errs = apr_array_make(q->r->pool, 4,
-                                              sizeof(be_field_error_t));
-
-    if (be_validate_row(q->r->pool, q->plan->table, obj, mode, row, errs)) {
-        const be_field_error_t *e = &APR_ARRAY_IDX(errs, 0, be_field_error_t);
-        const char *detail =
-            errs->nelts == 1
-                ? apr_psprintf(q->r->pool, "%s: %s", e->field, e->message)
-                : apr_psprintf(q->r->pool, "%d fields are not valid",
-                               errs->nelts);
-        return be_problem(q->r, HTTP_UNPROCESSABLE_ENTITY, detail, errs);
-    }
-    return OK;
-}
-
-static int do_insert(be_req_t *q, const be_jobject_t *obj)
-{
-    be_row_t row;
-    be_stmt_t st;
-    be_buf_t out;
-    long rows;
-    int rc;
-
-    if ((rc = validate(q, obj, BE_WRITE_INSERT, &row)) != OK) {
-        return rc;
-    }
-    be_plan_insert(q->r->pool, q->plan, &row, &st);
-    if ((rc = run(q, &st, 0, &out, &rows)) != OK) {
-        return rc;
-    }
-    if (q->id) {
-        apr_table_setn(q->r->headers_out, "Location",
-                       apr_pstrcat(q->r->pool, q->res->path, "/",
-                                   ap_escape_path_segment(q->r->pool, q->id),
-                                   NULL));
-    }
-    return send_json(q->r, HTTP_CREATED, &out);
-}
-
-static int same_key(const be_value_t *a, const be_value_t *b)
-{
-    if (a->kind == BE_V_INT && b->kind == BE_V_INT) {
-        return a->i == b->i;
-    }
-    if (a->kind == BE_V_REAL || b->kind == BE_V_REAL) {
-        double x = a->kind == BE_V_INT ? (double)a->i : a->d;
-        double y = b->kind == BE_V_INT ? (double)b->i : b->d;
-        return x == y;
-    }
-    return a->s && b->s && a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
-}
-
-static int do_update(be_req_t *q, const be_jobject_t *obj,
-                     const be_value_t *key, be_write_e mode)
-{
-    be_row_t row;
-    be_stmt_t st;
-    be_buf_t out;
-    long rows;
-    int rc, i;
-
-    if ((rc = validate(q, obj, mode, &row)) != OK) {
-        return rc;
-    }
-    for (i = 0; i < row.ncols; i++) {
-        if (row.cols[i] == key_col(q) && !same_key(&row.vals[i], key)) {
-            apr_array_header_t *errs = apr_array_make(
-                q->r->pool, 1, sizeof(be_field_error_t));
-            be_field_error_t *e = apr_array_push(errs);
-            e->field = key_col(q)->name;
-            e->message = "must match the key in the URL";
-            return be_problem(q->r, HTTP_UNPROCESSABLE_ENTITY,
-                              apr_psprintf(q->r->pool, "%s: %s", e->field,
-                                           e->message), errs);
-        }
-    }
-    if (row.ncols == 0) {
-        return do_get(q, key, HTTP_OK); /* nothing to change */
-    }
-    be_plan_update(q->r->pool, q->plan, &row, key, &st);
-    if ((rc = run(q, &st, 0, &out, &rows)) != OK) {
-        return rc;
-    }
-    return rows == 0 ? not_found(q) : send_json(q->r, HTTP_OK, &out);
-}
-
-static int do_delete(be_req_t *q, const be_value_t *key)
-{
-    const be_value_t *args[1] = {key};
-    be_stmt_t st = {q->plan->sql_delete, 1, args};
-    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
-    long rows = 0;
-
-    if (q->conn->ex->query(q->conn, q->r->pool, &st, NULL, &rows, &err)
-        != BE_DB_OK) {
-        return db_problem(q->r, q->res, &err);
-    }
-    if (rows == 0) {
-        return not_found(q);
-    }
-    q->r->status = HTTP_NO_CONTENT;
-    return DONE;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -424,12 +294,12 @@ static int method_allowed(int m, int item)
     switch (m) {
     case M_GET:
     case M_OPTIONS:
+    case M_PATCH:
+    case M_DELETE:
         return 1;
     case M_POST:
         return !item;
     case M_PUT:
-    case M_PATCH:
-    case M_DELETE:
         return item;
     default:
         return 0;
@@ -439,9 +309,9 @@ static int method_allowed(int m, int item)
 static int serve(request_rec *r)
 {
     be_req_t q;
-    be_jobject_t *body = NULL;
-    be_value_t key;
+    be_jdoc_t *doc = NULL;
     be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
+    const char *msg;
     int m = r->method_number, rc;
 
     memset(&q, 0, sizeof(q));
@@ -452,10 +322,9 @@ static int serve(request_rec *r)
                           NULL);
     }
 
-    r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_OPTIONS);
-    r->allowed |= q.id ? (AP_METHOD_BIT << M_PUT) | (AP_METHOD_BIT << M_PATCH)
-                             | (AP_METHOD_BIT << M_DELETE)
-                       : (AP_METHOD_BIT << M_POST);
+    r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_OPTIONS)
+                 | (AP_METHOD_BIT << M_PATCH) | (AP_METHOD_BIT << M_DELETE);
+    r->allowed |= AP_METHOD_BIT << (q.id ? M_PUT : M_POST);
     if (!method_allowed(m, q.id != NULL)) {
         apr_table_setn(r->headers_out, "Allow",
                        q.id ? ALLOW_ITEM : ALLOW_COLLECTION);
@@ -469,32 +338,67 @@ static int serve(request_rec *r)
         r->status = HTTP_NO_CONTENT;
         return DONE;
     }
+    if (r->args && strlen(r->args) > BE_MAX_QUERY) {
+        return be_problem(r, HTTP_REQUEST_URI_TOO_LARGE,
+                          apr_psprintf(r->pool, "the query string is longer "
+                                       "than %d bytes", BE_MAX_QUERY), NULL);
+    }
+    if ((msg = be_query_parse(r->pool, r->args, &q.q))) {
+        return be_problem(r, HTTP_BAD_REQUEST, msg, NULL);
+    }
+    if (!negotiate(r, &q)) {
+        return be_problem(r, HTTP_NOT_ACCEPTABLE, "the response can be "
+                          "application/json or "
+                          "application/vnd.pgrst.object+json", NULL);
+    }
+    prefer(r, &q);
+    range(r, &q);
     if ((m == M_POST || m == M_PUT || m == M_PATCH)
-        && (rc = parse_body(r, q.dc, &body)) != OK) {
+        && (rc = parse_body(r, q.dc, m == M_POST, &doc)) != OK) {
         return rc;
     }
+    if ((m == M_PATCH || m == M_DELETE) && !q.id && q.q->filters->nelts == 0
+        && !q.res->bulk_all) {
+        return be_problem(r, HTTP_BAD_REQUEST, apr_psprintf(
+                              r->pool, "%s on all of %s needs a filter (or "
+                              "bulk=all on the resource)", r->method,
+                              q.res->name), NULL);
+    }
+
     if (!(q.conn = be_db_acquire(r, q.res))) {
         return be_problem(r, HTTP_SERVICE_UNAVAILABLE, BE_DETAIL_UNAVAILABLE,
                           NULL);
     }
     if (!(q.plan = be_db_plan(r, q.res, q.conn, &err))) {
-        return db_problem(r, q.res, &err);
+        return be_db_problem(&q, &err, 0);
     }
-    if (q.id && !be_key_value(r->pool, key_col(&q), q.id, &key)) {
-        return not_found(&q);
+    if ((msg = be_query_check(r->pool, q.plan->table, q.q))) {
+        return be_problem(r, HTTP_BAD_REQUEST, msg, NULL);
+    }
+    if (q.id && !be_key_value(r->pool, &APR_ARRAY_IDX(q.plan->table->cols,
+                                                      q.plan->table->key,
+                                                      be_column_t),
+                              q.id, &q.key)) {
+        return be_problem(r, HTTP_NOT_FOUND,
+                          apr_psprintf(r->pool, "%s has no row with key '%s'",
+                                       q.res->name, q.id), NULL);
     }
 
     switch (m) {
     case M_GET:
-        return q.id ? do_get(&q, &key, HTTP_OK) : do_list(&q);
+        return be_op_read(&q);
     case M_POST:
-        return do_insert(&q, body);
+        return be_op_insert(&q, doc);
     case M_PUT:
-        return do_update(&q, body, &key, BE_WRITE_REPLACE);
+        return be_op_update(&q, APR_ARRAY_IDX(doc->objects, 0,
+                                              be_jobject_t *),
+                            BE_WRITE_REPLACE);
     case M_PATCH:
-        return do_update(&q, body, &key, BE_WRITE_UPDATE);
+        return be_op_update(&q, APR_ARRAY_IDX(doc->objects, 0,
+                                              be_jobject_t *),
+                            BE_WRITE_UPDATE);
     default:
-        return do_delete(&q, &key);
+        return be_op_delete(&q);
     }
 }
 

@@ -14,6 +14,7 @@
 
 #include "be_core.h"
 #include "be_exec.h"
+#include "be_query.h"
 
 extern module AP_MODULE_DECLARE_DATA backend_module;
 
@@ -28,6 +29,7 @@ typedef struct {
     const char *name;     /* URL segment */
     const char *table;
     const char *key;      /* key=, or NULL for the primary key */
+    int bulk_all;         /* bulk=all: PATCH/DELETE without a filter */
     const char *path;     /* <Location> + "/" + name: the collection URL */
     server_rec *server;   /* whose DBDriver/DBDParams apply */
     const char *where;    /* "file:line", for messages */
@@ -62,6 +64,39 @@ be_conn_t *be_db_acquire(request_rec *r, const be_resource_t *res);
 const be_plan_t *be_db_plan(request_rec *r, be_resource_t *res,
                             be_conn_t *c, be_dberr_t *err);
 extern APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *be_dbd_acquire_fn;
+
+/* What the client asked for in Prefer (RFC 7240, PostgREST's names). */
+typedef enum {
+    BE_RET_DEFAULT = 0, BE_RET_MINIMAL, BE_RET_HEADERS, BE_RET_REPR
+} be_return_e;
+
+/* One request to a resource, as the handler and the operations see it. */
+typedef struct {
+    request_rec *r;
+    const be_dir_conf_t *dc;
+    be_resource_t *res;
+    const char *id;             /* item route: the id from the URL */
+    be_value_t key;             /* item route: the id as a key value */
+    be_conn_t *conn;
+    const be_plan_t *plan;
+    be_query_t *q;
+    be_return_e ret;
+    int count_exact;
+    be_upsert_e upsert;
+    int want_object;            /* Accept: application/vnd.pgrst.object */
+    long long range_from;       /* Range: items, or -1 */
+    long long range_to;         /* -1: open */
+    const char *applied;        /* Preference-Applied */
+} be_req_t;
+
+/* mod_backend_ops.c: each sends its answer and returns DONE (or an
+ * httpd error). */
+int be_op_read(be_req_t *q);
+int be_op_insert(be_req_t *q, be_jdoc_t *doc);
+int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode);
+int be_op_delete(be_req_t *q);
+int be_send_json(request_rec *r, int status, be_buf_t *body);
+int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading);
 
 /* mod_backend_handler.c */
 int be_handler(request_rec *r);

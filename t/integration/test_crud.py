@@ -105,7 +105,7 @@ def test_head_is_get_without_body(fresh):
 def test_options_lists_allowed_methods(fresh):
     r = requests.options(fresh.url + "/api/products")
     assert r.status_code == 204
-    assert r.headers["Allow"] == "GET, HEAD, POST, OPTIONS"
+    assert r.headers["Allow"] == "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
     assert r.content == b""
     r = requests.options(fresh.url + "/api/products/1")
     assert r.status_code == 204
@@ -114,8 +114,7 @@ def test_options_lists_allowed_methods(fresh):
 
 def test_other_methods_are_405_with_allow(fresh):
     for method, path, allow in (
-            ("DELETE", "/api/products", "GET, HEAD, POST, OPTIONS"),
-            ("PUT", "/api/products", "GET, HEAD, POST, OPTIONS"),
+            ("PUT", "/api/products", "GET, HEAD, POST, PATCH, DELETE, OPTIONS"),
             ("POST", "/api/products/1",
              "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"),
             ("BREW", "/api/products/1",

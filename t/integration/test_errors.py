@@ -36,9 +36,14 @@ def test_malformed_json_is_400(fresh):
 
 
 def test_body_must_be_an_object(fresh):
-    for bad in ("[]", '[{"name": "x"}]', "42", '"text"', "null", "true"):
+    for bad in ("42", '"text"', "null", "true"):
         r = post(fresh, bad)
-        assert_problem(r, 400, "Bad Request", "the body must be a JSON object")
+        assert_problem(r, 400, "Bad Request", "the body must be a JSON object "
+                       "or an array of objects")
+    for bad in ("[1]", '[{"name": "x"}, "y"]'):
+        r = post(fresh, bad)
+        assert r.status_code == 400
+        assert r.json()["detail"].endswith("of the array is not a JSON object")
     r = requests.patch(fresh.url + "/api/products/1", data="[1]",
                        headers=JSON)
     assert_problem(r, 400, "Bad Request", "the body must be a JSON object")

@@ -1,0 +1,330 @@
+/*
+ * be_where.c - a parsed query checked against a table and written as SQL:
+ * identifiers from the schema only, every value a bound parameter, the
+ * same meaning on SQLite and PostgreSQL.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "be_query.h"
+
+static const char *no_column(apr_pool_t *p, const be_table_t *t,
+                             const char *name, const char *where)
+{
+    return apr_psprintf(p, "%s: '%s' is not a column of %s", where, name,
+                        t->name);
+}
+
+static const char *check_filter(apr_pool_t *p, const be_table_t *t,
+                                const be_filter_t *f)
+{
+    int i;
+
+    if (f->kind != BE_F_COND) {
+        for (i = 0; i < f->children->nelts; i++) {
+            const char *err = check_filter(
+                p, t, APR_ARRAY_IDX(f->children, i, be_filter_t *));
+            if (err) {
+                return err;
+            }
+        }
+        return NULL;
+    }
+    if (!be_table_col(t, f->column)) {
+        return no_column(p, t, f->column, "filter");
+    }
+    return NULL;
+}
+
+static const char *check_names(apr_pool_t *p, const be_table_t *t,
+                               const apr_array_header_t *names,
+                               const char *what)
+{
+    int i;
+
+    for (i = 0; names && i < names->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(names, i, const char *);
+        if (!be_table_col(t, n)) {
+            return no_column(p, t, n, what);
+        }
+    }
+    return NULL;
+}
+
+const char *be_query_check(apr_pool_t *p, const be_table_t *t,
+                           const be_query_t *q)
+{
+    const char *err;
+    int i;
+
+    for (i = 0; i < q->filters->nelts; i++) {
+        if ((err = check_filter(p, t, APR_ARRAY_IDX(q->filters, i,
+                                                    be_filter_t *)))) {
+            return err;
+        }
+    }
+    for (i = 0; q->order && i < q->order->nelts; i++) {
+        const be_order_t *o = &APR_ARRAY_IDX(q->order, i, be_order_t);
+        if (!be_table_col(t, o->column)) {
+            return no_column(p, t, o->column, "order");
+        }
+    }
+    for (i = 0; q->select && i < q->select->nelts; i++) {
+        const be_select_t *s = &APR_ARRAY_IDX(q->select, i, be_select_t);
+        if (strcmp(s->column, "*") != 0 && !be_table_col(t, s->column)) {
+            return no_column(p, t, s->column, "select");
+        }
+    }
+    if ((err = check_names(p, t, q->columns, "columns"))) {
+        return err;
+    }
+    return check_names(p, t, q->on_conflict, "on_conflict");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Values                                                                  */
+
+const char *be_filter_value(apr_pool_t *p, const be_column_t *c,
+                            const char *text, be_value_t *v)
+{
+    char *end;
+
+    memset(v, 0, sizeof(*v));
+    switch (c->type) {
+    case BE_T_INT:
+        errno = 0;
+        v->i = strtoll(text, &end, 10);
+        if (errno || *end || !*text) {
+            return apr_psprintf(p, "'%s' is not an integer (column %s)", text,
+                                c->name);
+        }
+        v->kind = BE_V_INT;
+        return NULL;
+    case BE_T_REAL:
+    case BE_T_NUMERIC:
+        errno = 0;
+        v->d = strtod(text, &end);
+        if (errno || *end || !*text) {
+            if (c->type == BE_T_NUMERIC && c->oid == 0) {
+                break; /* SQLite NUMERIC affinity also holds text (dates) */
+            }
+            return apr_psprintf(p, "'%s' is not a number (column %s)", text,
+                                c->name);
+        }
+        v->kind = BE_V_REAL;
+        v->s = text;
+        v->len = strlen(text);
+        return NULL;
+    case BE_T_BOOL:
+        if (!strcasecmp(text, "true") || !strcasecmp(text, "t")
+            || !strcmp(text, "1")) {
+            v->i = 1;
+        }
+        else if (!strcasecmp(text, "false") || !strcasecmp(text, "f")
+                 || !strcmp(text, "0")) {
+            v->i = 0;
+        }
+        else {
+            return apr_psprintf(p, "'%s' is not a boolean (column %s)", text,
+                                c->name);
+        }
+        v->kind = BE_V_BOOL;
+        return NULL;
+    default:
+        break;
+    }
+    v->kind = BE_V_TEXT;
+    v->s = text;
+    v->len = strlen(text);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* WHERE                                                                   */
+
+typedef struct {
+    apr_pool_t *p;
+    be_buf_t *b;
+    const be_table_t *t;
+    be_dialect_e d;
+    apr_array_header_t *args; /* const be_value_t* */
+} where_t;
+
+static void bind_value(where_t *w, be_value_t *v)
+{
+    APR_ARRAY_PUSH(w->args, const be_value_t *) = v;
+    be_buf_printf(w->b, w->d == BE_DIALECT_PGSQL ? "$%d" : "?%d",
+                  w->args->nelts);
+}
+
+static void colref(where_t *w, const be_column_t *c)
+{
+    if (c->synthetic) {
+        be_buf_adds(w->b, "rowid");
+    }
+    else {
+        be_quote_ident(w->b, c->name);
+    }
+}
+
+static const char *text_value(where_t *w, const char *text)
+{
+    be_value_t *v = apr_pcalloc(w->p, sizeof(*v));
+
+    v->kind = BE_V_TEXT;
+    v->s = text;
+    v->len = strlen(text);
+    bind_value(w, v);
+    return NULL;
+}
+
+static const char *cond_sql(where_t *w, const be_filter_t *f)
+{
+    static const char *const cmp[] = {" = ", " <> ", " > ", " >= ", " < ",
+                                      " <= "};
+    const be_column_t *c = be_table_col(w->t, f->column);
+    const char *err;
+    be_value_t *v;
+    int i;
+
+    switch (f->op) {
+    case BE_OP_LIKE:
+    case BE_OP_ILIKE:
+        /* both use backslash as the escape, as PostgreSQL does; SQLite's
+         * connections run with case_sensitive_like on */
+        if (w->d == BE_DIALECT_PGSQL) {
+            colref(w, c);
+            be_buf_adds(w->b, f->op == BE_OP_LIKE ? "::text LIKE "
+                                                  : "::text ILIKE ");
+            return text_value(w, f->value);
+        }
+        be_buf_adds(w->b, f->op == BE_OP_LIKE ? "" : "lower(");
+        colref(w, c);
+        be_buf_adds(w->b, f->op == BE_OP_LIKE ? " LIKE " : ") LIKE lower(");
+        text_value(w, f->value);
+        be_buf_adds(w->b, f->op == BE_OP_LIKE ? " ESCAPE '\\'"
+                                              : ") ESCAPE '\\'");
+        return NULL;
+    case BE_OP_IS:
+        if ((!strcmp(f->value, "true") || !strcmp(f->value, "false"))
+            && c->type != BE_T_BOOL) {
+            return apr_psprintf(w->p, "is.%s needs a boolean column; %s is "
+                                "not one", f->value, c->name);
+        }
+        colref(w, c);
+        if (!strcmp(f->value, "not_null")) {
+            be_buf_adds(w->b, " IS NOT NULL");
+        }
+        else if (!strcmp(f->value, "true")) {
+            be_buf_adds(w->b, " IS TRUE");
+        }
+        else if (!strcmp(f->value, "false")) {
+            be_buf_adds(w->b, " IS FALSE");
+        }
+        else {
+            be_buf_adds(w->b, " IS NULL");
+        }
+        return NULL;
+    case BE_OP_IN:
+        if (f->list->nelts == 0) {
+            be_buf_adds(w->b, "1 = 0");
+            return NULL;
+        }
+        colref(w, c);
+        be_buf_adds(w->b, " IN (");
+        for (i = 0; i < f->list->nelts; i++) {
+            v = apr_palloc(w->p, sizeof(*v));
+            if ((err = be_filter_value(w->p, c, APR_ARRAY_IDX(f->list, i,
+                                                              const char *),
+                                       v))) {
+                return err;
+            }
+            if (i) {
+                be_buf_addc(w->b, ',');
+            }
+            bind_value(w, v);
+        }
+        be_buf_addc(w->b, ')');
+        return NULL;
+    default:
+        v = apr_palloc(w->p, sizeof(*v));
+        if ((err = be_filter_value(w->p, c, f->value, v))) {
+            return err;
+        }
+        colref(w, c);
+        be_buf_adds(w->b, cmp[f->op]);
+        bind_value(w, v);
+        return NULL;
+    }
+}
+
+static const char *filter_sql(where_t *w, const be_filter_t *f)
+{
+    const char *err = NULL;
+    int i;
+
+    if (f->negate) {
+        be_buf_adds(w->b, "NOT (");
+    }
+    if (f->kind == BE_F_COND) {
+        err = cond_sql(w, f);
+    }
+    else if (f->children->nelts == 0) {
+        be_buf_adds(w->b, f->kind == BE_F_AND ? "1 = 1" : "1 = 0");
+    }
+    else {
+        be_buf_addc(w->b, '(');
+        for (i = 0; i < f->children->nelts && !err; i++) {
+            if (i) {
+                be_buf_adds(w->b, f->kind == BE_F_AND ? " AND " : " OR ");
+            }
+            err = filter_sql(w, APR_ARRAY_IDX(f->children, i, be_filter_t *));
+        }
+        be_buf_addc(w->b, ')');
+    }
+    if (f->negate) {
+        be_buf_addc(w->b, ')');
+    }
+    return err;
+}
+
+const char *be_sql_where(apr_pool_t *p, be_buf_t *b, const be_table_t *t,
+                         be_dialect_e d, const apr_array_header_t *filters,
+                         apr_array_header_t *args)
+{
+    where_t w = {p, b, t, d, args};
+    const char *err = NULL;
+    int i;
+
+    for (i = 0; filters && i < filters->nelts && !err; i++) {
+        be_buf_adds(b, i ? " AND " : " WHERE ");
+        err = filter_sql(&w, APR_ARRAY_IDX(filters, i, be_filter_t *));
+    }
+    return err;
+}
+
+void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
+                  const apr_array_header_t *order)
+{
+    const be_column_t *key = &APR_ARRAY_IDX(t->cols, t->key, be_column_t);
+    where_t w = {b->pool, b, t, d, NULL};
+    int i, has_key = 0;
+
+    be_buf_adds(b, " ORDER BY ");
+    for (i = 0; order && i < order->nelts; i++) {
+        const be_order_t *o = &APR_ARRAY_IDX(order, i, be_order_t);
+        const be_column_t *c = be_table_col(t, o->column);
+        /* PostgreSQL's defaults, written out so SQLite sorts the same */
+        int nulls_first = o->nulls ? o->nulls == 1 : o->desc;
+        colref(&w, c);
+        be_buf_adds(b, o->desc ? " DESC" : " ASC");
+        be_buf_adds(b, nulls_first ? " NULLS FIRST, " : " NULLS LAST, ");
+        has_key |= c == key;
+    }
+    if (has_key) {
+        b->len -= 2; /* the trailing ", " */
+        return;
+    }
+    colref(&w, key);
+}

@@ -1,0 +1,528 @@
+/*
+ * mod_backend_ops.c - the operations on a resource: read, insert, update,
+ * delete, with PostgREST's headers (Content-Range, Link, Location,
+ * Preference-Applied) and statuses.
+ */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_protocol.h>
+#include <http_log.h>
+#include <apr_buckets.h>
+#include <util_filter.h>
+
+#include "mod_backend_private.h"
+
+APLOG_USE_MODULE(backend);
+
+/* Rows per INSERT statement: well under SQLite's 32766 and PostgreSQL's
+ * 65535 bound parameters. */
+#define BE_PARAMS_PER_STMT 30000
+
+/* ---------------------------------------------------------------------- */
+/* Answers                                                                 */
+
+int be_send_json(request_rec *r, int status, be_buf_t *body)
+{
+    apr_bucket_brigade *bb;
+
+    r->status = status;
+    if (!body) {
+        ap_set_content_length(r, 0);
+        return DONE;
+    }
+    ap_set_content_type(r, "application/json");
+    ap_set_content_length(r, (apr_off_t)body->len);
+    if (r->header_only) {
+        return DONE;
+    }
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(
+                                    body->data, body->len, r->pool,
+                                    r->connection->bucket_alloc));
+    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS
+               ? DONE
+               : AP_FILTER_ERROR;
+}
+
+int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
+{
+    request_rec *r = q->r;
+    const char *path = q->res->path;
+
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "BE00032: %s: %s (%s)",
+                  path, err->message ? err->message : "",
+                  err->sqlstate ? err->sqlstate : "");
+    switch (err->rc) {
+    case BE_DB_CONFLICT:
+        return be_problem(r, HTTP_CONFLICT, err->detail, NULL);
+    case BE_DB_INVALID:
+        /* in a read, the database refused a filter value */
+        return reading ? be_problem(r, HTTP_BAD_REQUEST, "a filter value is "
+                                    "not valid for its column", NULL)
+                       : be_problem(r, HTTP_UNPROCESSABLE_ENTITY, err->detail,
+                                    NULL);
+    case BE_DB_UNAVAILABLE:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BE00031: %s: %s (%s)",
+                      path, err->message ? err->message : "unavailable",
+                      err->sqlstate ? err->sqlstate : "");
+        return be_problem(r, HTTP_SERVICE_UNAVAILABLE, BE_DETAIL_UNAVAILABLE,
+                          NULL);
+    default:
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00030: %s: %s (%s)",
+                      path, err->message ? err->message : "error",
+                      err->sqlstate ? err->sqlstate : "");
+        return be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
+                          "the database reported an error; the server log "
+                          "has the details", NULL);
+    }
+}
+
+static int not_found(be_req_t *q)
+{
+    return be_problem(q->r, HTTP_NOT_FOUND,
+                      apr_psprintf(q->r->pool, "%s has no row with key '%s'",
+                                   q->res->name, q->id), NULL);
+}
+
+static void applied(be_req_t *q, const char *pref)
+{
+    q->applied = q->applied ? apr_pstrcat(q->r->pool, q->applied, ", ", pref,
+                                          NULL)
+                            : pref;
+    apr_table_setn(q->r->headers_out, "Preference-Applied", q->applied);
+}
+
+static const char *const return_names[] = {
+    NULL, "return=minimal", "return=headers-only", "return=representation"
+};
+
+/* Runs st; rows go to sink (may be NULL).  Returns OK, or DONE once the
+ * problem is sent. */
+static int run(be_req_t *q, const be_stmt_t *st, be_sink_t *sink, long *rows,
+               int reading)
+{
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
+
+    *rows = 0;
+    if (q->conn->ex->query(q->conn, q->r->pool, st, sink, rows, &err)
+        != BE_DB_OK) {
+        return be_db_problem(q, &err, reading);
+    }
+    return OK;
+}
+
+static int tx(be_req_t *q, be_tx_e op)
+{
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
+
+    if (q->conn->ex->tx(q->conn, q->r->pool, op, &err) != BE_DB_OK) {
+        return be_db_problem(q, &err, 0);
+    }
+    return OK;
+}
+
+static be_buf_t *start(be_req_t *q, be_sink_t *sink, const be_shape_t *shape,
+                       int as_array)
+{
+    be_buf_t *out = apr_palloc(q->r->pool, sizeof(*out));
+
+    be_buf_init(out, q->r->pool, as_array ? 4096 : 512);
+    be_sink_init(sink, q->r->pool, out, shape, as_array);
+    be_sink_begin(sink);
+    return out;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Reads                                                                   */
+
+/* Link: first, prev, next (and last with a count), keeping every other
+ * query parameter. */
+static void links(be_req_t *q, long long limit, long long offset, long rows,
+                  long long total)
+{
+    request_rec *r = q->r;
+    be_buf_t base, link;
+    char *copy, *pair, *state = NULL;
+
+    be_buf_init(&base, r->pool, 128);
+    be_buf_adds(&base, r->uri);
+    be_buf_addc(&base, '?');
+    copy = apr_pstrdup(r->pool, r->args ? r->args : "");
+    for (pair = apr_strtok(copy, "&", &state); pair;
+         pair = apr_strtok(NULL, "&", &state)) {
+        if (strncmp(pair, "limit=", 6) && strncmp(pair, "offset=", 7)) {
+            be_buf_adds(&base, pair);
+            be_buf_addc(&base, '&');
+        }
+    }
+    be_buf_cstr(&base);
+
+    be_buf_init(&link, r->pool, 256);
+#define LINK(off, rel)                                                       \
+    be_buf_printf(&link, "%s<%slimit=%lld&offset=%lld>; rel=\"%s\"",         \
+                  link.len ? ", " : "", base.data, limit, (long long)(off),  \
+                  rel)
+    LINK(0, "first");
+    if (offset > 0) {
+        LINK(offset > limit ? offset - limit : 0, "prev");
+    }
+    if (rows == limit && (total < 0 || offset + rows < total)) {
+        LINK(offset + limit, "next");
+    }
+    if (total > 0) {
+        LINK(((total - 1) / limit) * limit, "last");
+    }
+#undef LINK
+    apr_table_setn(r->headers_out, "Link", be_buf_cstr(&link));
+}
+
+static int count_rows(be_req_t *q, long long *total)
+{
+    be_stmt_t st;
+    be_buf_t out;
+    be_sink_t sink;
+    be_shape_t one;
+    be_column_t n;
+    const be_column_t *cols[1] = {&n};
+    const char *keys[1] = {"\"n\":"};
+    const char *err;
+    long rows;
+    int rc;
+
+    /* the count comes back through a one-column sink as {"n":N} */
+    memset(&n, 0, sizeof(n));
+    n.type = BE_T_INT;
+    memset(&one, 0, sizeof(one));
+    one.ncols = one.nrender = 1;
+    one.cols = cols;
+    one.keys = keys;
+    one.key_col = 0;
+    if ((err = be_sql_count(q->r->pool, q->plan, q->id ? &q->key : NULL,
+                            q->q->filters, &st))) {
+        return be_problem(q->r, HTTP_BAD_REQUEST, err, NULL);
+    }
+    be_buf_init(&out, q->r->pool, 32);
+    be_sink_init(&sink, q->r->pool, &out, &one, 0);
+    if ((rc = run(q, &st, &sink, &rows, 1)) != OK) {
+        return rc;
+    }
+    *total = sink.key_text ? apr_atoi64(sink.key_text) : 0;
+    return OK;
+}
+
+static int read_item(be_req_t *q, const be_shape_t *shape)
+{
+    be_stmt_t st;
+    be_sink_t sink;
+    be_buf_t *out;
+    const be_value_t *args[1] = {&q->key};
+    const char *err;
+    long rows;
+    int rc;
+
+    if (shape == &q->plan->all && q->q->filters->nelts == 0) {
+        st.sql = q->plan->sql_get;
+        st.nargs = 1;
+        st.args = args;
+    }
+    else if ((err = be_sql_select(q->r->pool, q->plan, shape, &q->key,
+                                  q->q->filters, NULL, -1, -1, &st))) {
+        return be_problem(q->r, HTTP_BAD_REQUEST, err, NULL);
+    }
+    out = start(q, &sink, shape, 0);
+    if ((rc = run(q, &st, &sink, &rows, 1)) != OK) {
+        return rc;
+    }
+    return rows == 0 ? not_found(q) : be_send_json(q->r, HTTP_OK, out);
+}
+
+int be_op_read(be_req_t *q)
+{
+    request_rec *r = q->r;
+    const be_shape_t *shape = be_shape_make(r->pool, q->plan, q->q->select,
+                                            0);
+    long long max = be_conf_max_rows(q->dc), limit, offset, total = -1;
+    be_value_t lim = {BE_V_INT, 0, 0, NULL, 0}, off = lim;
+    const be_value_t *args[2] = {&lim, &off};
+    be_stmt_t st;
+    be_sink_t sink;
+    be_buf_t *out;
+    const char *err;
+    long rows;
+    int rc, status = HTTP_OK, paged;
+
+    if (q->id) {
+        return read_item(q, shape);
+    }
+    offset = q->q->offset >= 0 ? q->q->offset : 0;
+    limit = q->q->limit;
+    if (q->range_from >= 0) {
+        long long want = q->range_to >= 0 ? q->range_to - q->range_from + 1
+                                          : -1;
+        offset = q->range_from;
+        if (want >= 0 && (limit < 0 || want < limit)) {
+            limit = want;
+        }
+    }
+    paged = limit >= 0 || offset > 0;
+    if (limit < 0 || limit > max) {
+        limit = max;
+    }
+    if (q->want_object) {
+        limit = 2; /* enough to tell one row from several */
+    }
+
+    if (shape == &q->plan->all && q->q->filters->nelts == 0 && !q->q->order) {
+        lim.i = limit;
+        off.i = offset;
+        st.sql = q->plan->sql_list;
+        st.nargs = 2;
+        st.args = args;
+    }
+    else if ((err = be_sql_select(r->pool, q->plan, shape, NULL,
+                                  q->q->filters, q->q->order, limit, offset,
+                                  &st))) {
+        return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
+    }
+    out = start(q, &sink, shape, !q->want_object);
+    if ((rc = run(q, &st, &sink, &rows, 1)) != OK) {
+        return rc;
+    }
+    be_sink_end(&sink);
+    if (q->want_object) {
+        if (rows != 1) {
+            return be_problem(r, HTTP_NOT_ACCEPTABLE, apr_psprintf(
+                                  r->pool, "application/vnd.pgrst.object+json"
+                                  " needs exactly one row; %s matched",
+                                  rows ? "several" : "none"), NULL);
+        }
+        return be_send_json(r, HTTP_OK, out);
+    }
+
+    if (q->count_exact || (rows == 0 && offset > 0)) {
+        if ((rc = count_rows(q, &total)) != OK) {
+            return rc;
+        }
+        if (q->count_exact) {
+            applied(q, "count=exact");
+        }
+    }
+    if (rows == 0 && offset > 0 && offset >= total) {
+        apr_table_setn(r->headers_out, "Content-Range",
+                       apr_psprintf(r->pool, "*/%lld", total));
+        return be_problem(r, HTTP_RANGE_NOT_SATISFIABLE, apr_psprintf(
+                              r->pool, "offset %lld is past the %lld rows",
+                              offset, total), NULL);
+    }
+    apr_table_setn(r->headers_out, "Content-Range", rows
+        ? apr_psprintf(r->pool, "%lld-%lld/%s", offset, offset + rows - 1,
+                       total >= 0 ? apr_psprintf(r->pool, "%lld", total) : "*")
+        : apr_psprintf(r->pool, "*/%s", total >= 0
+                       ? apr_psprintf(r->pool, "%lld", total) : "*"));
+    if (total >= 0 ? rows < total && (rows > 0 || offset > 0)
+                   : q->range_from >= 0) {
+        status = HTTP_PARTIAL_CONTENT;
+    }
+    if (paged || rows == limit) {
+        links(q, limit, offset, rows, total);
+    }
+    return be_send_json(r, status, out);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Writes                                                                  */
+
+static int invalid(be_req_t *q, apr_array_header_t *errs)
+{
+    const be_field_error_t *e = &APR_ARRAY_IDX(errs, 0, be_field_error_t);
+    const char *detail =
+        errs->nelts == 1
+            ? apr_psprintf(q->r->pool, "%s: %s", e->field, e->message)
+            : apr_psprintf(q->r->pool, "%d fields are not valid",
+                           errs->nelts);
+
+    return be_problem(q->r, HTTP_UNPROCESSABLE_ENTITY, detail, errs);
+}
+
+static apr_array_header_t *new_errs(be_req_t *q)
+{
+    return apr_array_make(q->r->pool, 4, sizeof(be_field_error_t));
+}
+
+int be_op_insert(be_req_t *q, be_jdoc_t *doc)
+{
+    request_rec *r = q->r;
+    apr_array_header_t *errs = new_errs(q);
+    const be_shape_t *shape = NULL;
+    be_rows_t rows;
+    be_sink_t sink;
+    be_buf_t *out = NULL;
+    be_stmt_t st;
+    long n, done = 0;
+    int per, first, rc, several, single = !doc->is_array;
+    const char *err;
+
+    if (q->q->on_conflict && q->upsert == BE_UPSERT_NONE) {
+        return be_problem(r, HTTP_BAD_REQUEST, "on_conflict needs Prefer: "
+                          "resolution=merge-duplicates or "
+                          "ignore-duplicates", NULL);
+    }
+    if (be_validate_rows(r->pool, q->plan->table, doc->objects, doc->is_array,
+                         q->q->columns, &rows, errs)) {
+        return invalid(q, errs);
+    }
+    if (q->ret != BE_RET_MINIMAL) {
+        shape = be_shape_make(r->pool, q->plan, q->q->select, 1);
+        out = start(q, &sink, shape,
+                    !single || q->ret == BE_RET_REPR);
+    }
+    per = rows.ncols ? BE_PARAMS_PER_STMT / rows.ncols : BE_PARAMS_PER_STMT;
+    several = rows.nrows > per;
+    if (several && (rc = tx(q, BE_TX_BEGIN)) != OK) {
+        return rc;
+    }
+    for (first = 0; first < rows.nrows; first += per) {
+        int count = rows.nrows - first < per ? rows.nrows - first : per;
+        be_sql_insert(r->pool, q->plan, &rows, first, count, q->upsert,
+                      q->q->on_conflict, shape, &st);
+        if ((rc = run(q, &st, out ? &sink : NULL, &n, 0)) != OK) {
+            if (several) {
+                tx(q, BE_TX_ROLLBACK);
+            }
+            return rc;
+        }
+        done += n;
+    }
+    if (several && (rc = tx(q, BE_TX_COMMIT)) != OK) {
+        return rc;
+    }
+    (void)err;
+    if (q->upsert != BE_UPSERT_NONE) {
+        applied(q, q->upsert == BE_UPSERT_MERGE ? "resolution=merge-duplicates"
+                                                : "resolution=ignore-duplicates");
+    }
+    if (q->ret != BE_RET_DEFAULT) {
+        applied(q, return_names[q->ret]);
+    }
+    if (single && out && sink.key_text) {
+        apr_table_setn(r->headers_out, "Location", apr_pstrcat(
+                           r->pool, q->res->path, "/",
+                           ap_escape_path_segment(r->pool, sink.key_text),
+                           NULL));
+    }
+    if (q->ret == BE_RET_MINIMAL || q->ret == BE_RET_HEADERS
+        || (single && q->ret == BE_RET_DEFAULT && done == 0)) {
+        return be_send_json(r, HTTP_CREATED, NULL);
+    }
+    be_sink_end(&sink);
+    return be_send_json(r, HTTP_CREATED, out);
+}
+
+static int same_key(const be_value_t *a, const be_value_t *b)
+{
+    if (a->kind == BE_V_INT && b->kind == BE_V_INT) {
+        return a->i == b->i;
+    }
+    if (a->kind == BE_V_REAL || b->kind == BE_V_REAL) {
+        double x = a->kind == BE_V_INT ? (double)a->i : a->d;
+        double y = b->kind == BE_V_INT ? (double)b->i : b->d;
+        return x == y;
+    }
+    return a->s && b->s && a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+}
+
+int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
+{
+    request_rec *r = q->r;
+    const be_table_t *t = q->plan->table;
+    const be_column_t *key = &APR_ARRAY_IDX(t->cols, t->key, be_column_t);
+    apr_array_header_t *errs = new_errs(q);
+    int item = q->id != NULL, rc, i;
+    int body = q->ret == BE_RET_REPR || (item && q->ret == BE_RET_DEFAULT);
+    const be_shape_t *shape = NULL;
+    be_sink_t sink;
+    be_buf_t *out = NULL;
+    be_row_t row;
+    be_stmt_t st;
+    const char *err;
+    long rows;
+
+    if (be_validate_row(r->pool, t, obj, mode, &row, errs)) {
+        return invalid(q, errs);
+    }
+    for (i = 0; item && i < row.ncols; i++) {
+        if (row.cols[i] == key && !same_key(&row.vals[i], &q->key)) {
+            be_field_error_t *e = apr_array_push(errs);
+            e->field = key->name;
+            e->message = "must match the key in the URL";
+            return invalid(q, errs);
+        }
+    }
+    if (body) {
+        shape = be_shape_make(r->pool, q->plan, q->q->select, 0);
+        out = start(q, &sink, shape, q->ret == BE_RET_REPR || !item);
+    }
+    if (row.ncols == 0) {
+        /* nothing to change: answer with what is there */
+        err = be_sql_select(r->pool, q->plan,
+                            shape ? shape : &q->plan->all,
+                            item ? &q->key : NULL, q->q->filters, NULL, -1,
+                            -1, &st);
+    }
+    else {
+        err = be_sql_update(r->pool, q->plan, &row, item ? &q->key : NULL,
+                            q->q->filters, shape, &st);
+    }
+    if (err) {
+        return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
+    }
+    if ((rc = run(q, &st, out ? &sink : NULL, &rows, 0)) != OK) {
+        return rc;
+    }
+    if (item && rows == 0) {
+        return not_found(q);
+    }
+    if (q->ret != BE_RET_DEFAULT) {
+        applied(q, return_names[q->ret]);
+    }
+    if (!body) {
+        return be_send_json(r, HTTP_NO_CONTENT, NULL);
+    }
+    be_sink_end(&sink);
+    return be_send_json(r, HTTP_OK, out);
+}
+
+int be_op_delete(be_req_t *q)
+{
+    request_rec *r = q->r;
+    const be_shape_t *shape = NULL;
+    be_sink_t sink;
+    be_buf_t *out = NULL;
+    be_stmt_t st;
+    const char *err;
+    long rows;
+    int rc;
+
+    if (q->ret == BE_RET_REPR) {
+        shape = be_shape_make(r->pool, q->plan, q->q->select, 0);
+        out = start(q, &sink, shape, 1);
+    }
+    if ((err = be_sql_delete(r->pool, q->plan, q->id ? &q->key : NULL,
+                             q->q->filters, shape, &st))) {
+        return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
+    }
+    if ((rc = run(q, &st, out ? &sink : NULL, &rows, 0)) != OK) {
+        return rc;
+    }
+    if (q->id && rows == 0) {
+        return not_found(q);
+    }
+    if (q->ret != BE_RET_DEFAULT) {
+        applied(q, return_names[q->ret]);
+    }
+    if (!out) {
+        return be_send_json(r, HTTP_NO_CONTENT, NULL);
+    }
+    be_sink_end(&sink);
+    return be_send_json(r, HTTP_OK, out);
+}
