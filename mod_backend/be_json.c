@@ -176,7 +176,9 @@ be_json_rc_e be_json_parse_body(apr_pool_t *p, const char *text,
         }
         if (jerr == json_tokener_success) {
             /* a JSON null */
-            *err = "the body must be a JSON object";
+            *err = allow_array ? "the body must be a JSON object or an "
+                                 "array of objects"
+                               : "the body must be a JSON object";
             return BE_JSON_NOT_OBJECT;
         }
         if (jerr == json_tokener_continue) {

@@ -11,7 +11,8 @@
 /* Limits that hold before anything runs. */
 #define BE_MAX_FILTERS 100     /* conditions in one request */
 #define BE_MAX_NESTING 8       /* and(or(not.and(...))) depth */
-#define BE_MAX_QUERY 8192      /* bytes of query string (414 beyond) */
+#define BE_MAX_QUERY 6144      /* query string bytes (414 beyond), under
+                                * httpd's own LimitRequestLine of 8190 */
 
 typedef enum {
     BE_OP_EQ = 0, BE_OP_NEQ, BE_OP_GT, BE_OP_GTE, BE_OP_LT, BE_OP_LTE,

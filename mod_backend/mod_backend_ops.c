@@ -3,6 +3,9 @@
  * delete, with PostgREST's headers (Content-Range, Link, Location,
  * Preference-Applied) and statuses.
  */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include <httpd.h>
 #include <http_config.h>
 #include <http_protocol.h>
@@ -90,6 +93,20 @@ static void applied(be_req_t *q, const char *pref)
                                           NULL)
                             : pref;
     apr_table_setn(q->r->headers_out, "Preference-Applied", q->applied);
+}
+
+/* printf with C99 formats (apr_psprintf knows no %lld) */
+static const char *fmt(request_rec *r, const char *f, ...)
+    __attribute__((format(printf, 2, 3)));
+static const char *fmt(request_rec *r, const char *f, ...)
+{
+    char tmp[256];
+    va_list ap;
+
+    va_start(ap, f);
+    vsnprintf(tmp, sizeof(tmp), f, ap);
+    va_end(ap);
+    return apr_pstrdup(r->pool, tmp);
 }
 
 static const char *const return_names[] = {
@@ -308,17 +325,17 @@ int be_op_read(be_req_t *q)
         }
     }
     if (rows == 0 && offset > 0 && offset >= total) {
-        apr_table_setn(r->headers_out, "Content-Range",
-                       apr_psprintf(r->pool, "*/%lld", total));
-        return be_problem(r, HTTP_RANGE_NOT_SATISFIABLE, apr_psprintf(
-                              r->pool, "offset %lld is past the %lld rows",
-                              offset, total), NULL);
+        apr_table_setn(r->headers_out, "Content-Range", fmt(r, "*/%lld",
+                                                            total));
+        return be_problem(r, HTTP_RANGE_NOT_SATISFIABLE,
+                          fmt(r, "offset %lld is past the %lld rows", offset,
+                              total), NULL);
     }
-    apr_table_setn(r->headers_out, "Content-Range", rows
-        ? apr_psprintf(r->pool, "%lld-%lld/%s", offset, offset + rows - 1,
-                       total >= 0 ? apr_psprintf(r->pool, "%lld", total) : "*")
-        : apr_psprintf(r->pool, "*/%s", total >= 0
-                       ? apr_psprintf(r->pool, "%lld", total) : "*"));
+    /* PostgREST's form: FIRST-LAST/TOTAL, * for an unknown total, and *
+     * for the range when nothing came back */
+    apr_table_setn(r->headers_out, "Content-Range", apr_pstrcat(
+        r->pool, rows ? fmt(r, "%lld-%lld", offset, offset + rows - 1) : "*",
+        "/", total >= 0 ? fmt(r, "%lld", total) : "*", NULL));
     if (total >= 0 ? rows < total && (rows > 0 || offset > 0)
                    : q->range_from >= 0) {
         status = HTTP_PARTIAL_CONTENT;

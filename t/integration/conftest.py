@@ -67,6 +67,7 @@ API_CONF = """
     BackendResource categories
     BackendResource tags
     BackendResource items table=products
+    BackendResource alltags table=tags bulk=all
     BackendMaxRows 1000
 </Location>
 <Location /small>
