@@ -149,6 +149,9 @@ static void prefer(request_rec *r, be_req_t *q)
         else if (!strcmp(tok, "return=representation")) {
             q->ret = BE_RET_REPR;
         }
+        else if (!strcmp(tok, "missing=default")) {
+            q->missing_default = 1;
+        }
         else if (!strcmp(tok, "count=exact")) {
             q->count_exact = 1;
         }

@@ -349,6 +349,22 @@ int be_op_read(be_req_t *q)
 /* ---------------------------------------------------------------------- */
 /* Writes                                                                  */
 
+/* Accept: application/vnd.pgrst.object+json on a write: the write stands
+ * only if it touched exactly one row, as in PostgREST. */
+static int one_object_or_undo(be_req_t *q, long rows)
+{
+    int rc;
+
+    if (rows != 1) {
+        tx(q, BE_TX_ROLLBACK);
+        return be_problem(q->r, HTTP_NOT_ACCEPTABLE, apr_psprintf(
+                              q->r->pool, "application/vnd.pgrst.object+json"
+                              " needs exactly one row; %s matched",
+                              rows ? "several" : "none"), NULL);
+    }
+    return (rc = tx(q, BE_TX_COMMIT)) != OK ? rc : OK;
+}
+
 static int invalid(be_req_t *q, apr_array_header_t *errs)
 {
     const be_field_error_t *e = &APR_ARRAY_IDX(errs, 0, be_field_error_t);
@@ -390,11 +406,11 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
     }
     if (q->ret != BE_RET_MINIMAL) {
         shape = be_shape_make(r->pool, q->plan, q->q->select, 1);
-        out = start(q, &sink, shape,
-                    !single || q->ret == BE_RET_REPR);
+        out = start(q, &sink, shape, !q->want_object
+                    && (!single || q->ret == BE_RET_REPR));
     }
     per = rows.ncols ? BE_PARAMS_PER_STMT / rows.ncols : BE_PARAMS_PER_STMT;
-    several = rows.nrows > per;
+    several = rows.nrows > per || q->want_object;
     if (several && (rc = tx(q, BE_TX_BEGIN)) != OK) {
         return rc;
     }
@@ -410,10 +426,16 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
         }
         done += n;
     }
-    if (several && (rc = tx(q, BE_TX_COMMIT)) != OK) {
+    if (q->want_object && (rc = one_object_or_undo(q, done)) != OK) {
+        return rc;
+    }
+    if (several && !q->want_object && (rc = tx(q, BE_TX_COMMIT)) != OK) {
         return rc;
     }
     (void)err;
+    if (q->missing_default) {
+        applied(q, "missing=default");
+    }
     if (q->upsert != BE_UPSERT_NONE) {
         applied(q, q->upsert == BE_UPSERT_MERGE ? "resolution=merge-duplicates"
                                                 : "resolution=ignore-duplicates");
@@ -477,7 +499,8 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
     }
     if (body) {
         shape = be_shape_make(r->pool, q->plan, q->q->select, 0);
-        out = start(q, &sink, shape, q->ret == BE_RET_REPR || !item);
+        out = start(q, &sink, shape, !q->want_object
+                    && (q->ret == BE_RET_REPR || !item));
     }
     if (row.ncols == 0) {
         /* nothing to change: answer with what is there */
@@ -493,7 +516,16 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
     if (err) {
         return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
     }
+    if (q->want_object && (rc = tx(q, BE_TX_BEGIN)) != OK) {
+        return rc;
+    }
     if ((rc = run(q, &st, out ? &sink : NULL, &rows, 0)) != OK) {
+        if (q->want_object) {
+            tx(q, BE_TX_ROLLBACK);
+        }
+        return rc;
+    }
+    if (q->want_object && (rc = one_object_or_undo(q, rows)) != OK) {
         return rc;
     }
     if (item && rows == 0) {
@@ -522,13 +554,22 @@ int be_op_delete(be_req_t *q)
 
     if (q->ret == BE_RET_REPR) {
         shape = be_shape_make(r->pool, q->plan, q->q->select, 0);
-        out = start(q, &sink, shape, 1);
+        out = start(q, &sink, shape, !q->want_object);
     }
     if ((err = be_sql_delete(r->pool, q->plan, q->id ? &q->key : NULL,
                              q->q->filters, shape, &st))) {
         return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
     }
+    if (q->want_object && (rc = tx(q, BE_TX_BEGIN)) != OK) {
+        return rc;
+    }
     if ((rc = run(q, &st, out ? &sink : NULL, &rows, 0)) != OK) {
+        if (q->want_object) {
+            tx(q, BE_TX_ROLLBACK);
+        }
+        return rc;
+    }
+    if (q->want_object && (rc = one_object_or_undo(q, rows)) != OK) {
         return rc;
     }
     if (q->id && rows == 0) {

@@ -82,6 +82,7 @@ typedef struct {
     be_query_t *q;
     be_return_e ret;
     int count_exact;
+    int missing_default;        /* Prefer: missing=default (what we do) */
     be_upsert_e upsert;
     int want_object;            /* Accept: application/vnd.pgrst.object */
     long long range_from;       /* Range: items, or -1 */

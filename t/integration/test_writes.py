@@ -223,3 +223,29 @@ def test_filters_on_item_routes_narrow_them(fresh):
                        json={"name": "no"})
     assert r.status_code == 404
     assert requests.get(fresh.url + "/api/products/1").json() == P1
+
+
+def test_single_object_writes_stand_only_for_one_row(fresh):
+    h = {"Accept": "application/vnd.pgrst.object+json",
+         "Prefer": "return=representation"}
+    r = requests.patch(fresh.url + "/api/products?id=eq.1",
+                       json={"stock": 4}, headers=h)
+    assert r.status_code == 200
+    assert r.json() == dict(P1, stock=4)
+    # two rows match: 406, and the update is undone
+    r = requests.patch(fresh.url + "/api/products?category_id=eq.1",
+                       json={"stock": 5}, headers=h)
+    assert r.status_code == 406
+    assert fresh.db.rows("SELECT stock FROM products WHERE category_id = 1 "
+                         "ORDER BY id") == [(4,), (0,)]
+    r = requests.delete(fresh.url + "/api/products?stock=lt.5", headers=h)
+    assert r.status_code == 406
+    assert count(fresh) == 3
+    r = post(fresh, [{"name": "a"}, {"name": "b"}], headers=h)
+    assert r.status_code == 406
+    assert count(fresh) == 3
+    r = post(fresh, {"name": "one"}, headers=h)
+    assert r.status_code == 201
+    # (PostgreSQL does not give back identity values of undone inserts)
+    assert r.json() == row(r.json()["id"], "one")
+    assert count(fresh) == 4
