@@ -385,6 +385,10 @@ static const char *parse_select(apr_pool_t *p, const char *v, be_query_t *q)
 {
     scan_t sc = {p, v, v, NULL, 0, 0};
 
+    if (!*v) {
+        q->select = NULL; /* select= alone: every column */
+        return NULL;
+    }
     q->select = apr_array_make(p, 8, sizeof(be_select_t));
     while (*sc.at) {
         be_select_t *s = apr_array_push(q->select);
@@ -450,7 +454,8 @@ const char *be_query_parse(apr_pool_t *p, const char *args, be_query_t **qp)
     for (pair = apr_strtok(copy, "&", &state); pair;
          pair = apr_strtok(NULL, "&", &state)) {
         char *eq = strchr(pair, '=');
-        char *key = pair, *val = eq ? eq + 1 : (char *)"";
+        /* a bare "name" has an empty value: the NUL of the writable copy */
+        char *key = pair, *val = eq ? eq + 1 : pair + strlen(pair);
         const char *err = NULL;
 
         if (eq) {

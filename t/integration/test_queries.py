@@ -81,6 +81,12 @@ def test_order(fresh, query, want):
     assert ids(get(fresh, query)) == want
 
 
+def test_bare_and_empty_parameters(fresh):
+    assert get(fresh, "select=").json() == PRODUCTS
+    assert get(fresh, "select&order=").json() == PRODUCTS
+    assert get(fresh, "&&=&").json() == PRODUCTS
+
+
 def test_select_columns_and_aliases(fresh):
     r = get(fresh, "select=id,title:name&order=id.desc")
     assert r.json() == [{"id": 3, "title": "kite"}, {"id": 2, "title": "saw"},
@@ -194,6 +200,8 @@ def test_single_object(fresh):
     ("price=is.true", "is.true needs a boolean column; price is not one"),
     ("id=is.nothing", "is takes null, not_null, true, false or unknown, not "
                       "'nothing' (filter on 'id')"),
+    ("name", "unknown operator '' in the filter on 'name'"),
+    ("limit", "limit must be a non-negative integer, not ''"),
     ("limit=-1", "limit must be a non-negative integer, not '-1'"),
     ("offset=x", "offset must be a non-negative integer, not 'x'"),
     ("or=id.eq.1", "or needs a list in parentheses: or=(a.eq.1,b.eq.2)"),
