@@ -48,6 +48,7 @@ typedef struct {
     apr_pool_t *pool;       /* the connection's own pool */
     apr_hash_t *stmts;      /* SQL text -> prepared statement */
     unsigned long next_id;  /* PostgreSQL statement names */
+    int in_tx;              /* inside BEGIN ... COMMIT/ROLLBACK */
     int session;            /* PostgreSQL backend pid the cache belongs to */
 } be_conn_t;
 
@@ -59,6 +60,8 @@ struct be_executor_t {
     /* Startup only: a short-lived read-only connection for the schema. */
     void *(*open)(apr_pool_t *p, const char *params, const char **err);
     void (*close)(void *native);
+    /* Once per child process, before any request. */
+    void (*child_init)(apr_pool_t *pchild);
     /* Once per pooled connection: timeouts, pragmas, statement cache. */
     void (*conn_init)(be_conn_t *c);
     /* Runs st; rows (if any) go to sink, which may be NULL.  *affected is

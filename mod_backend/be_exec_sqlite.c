@@ -7,8 +7,42 @@
 #include <string.h>
 
 #include <sqlite3.h>
+#include <apr_thread_mutex.h>
 
 #include "be_exec.h"
+
+/* Writers of one process take turns on this lock instead of meeting in
+ * SQLite's busy handler, which sleeps (up to 100 ms a time) while another
+ * connection holds the write lock.  Other processes still meet in the
+ * busy handler, within BE_SQLITE_BUSY_MS. */
+#if APR_HAS_THREADS
+static apr_thread_mutex_t *writer_lock;
+#endif
+
+static void writer_enter(be_conn_t *c)
+{
+#if APR_HAS_THREADS
+    if (writer_lock && !c->in_tx) {
+        apr_thread_mutex_lock(writer_lock);
+    }
+#endif
+}
+
+static void writer_leave(be_conn_t *c)
+{
+#if APR_HAS_THREADS
+    if (writer_lock && !c->in_tx) {
+        apr_thread_mutex_unlock(writer_lock);
+    }
+#endif
+}
+
+static void sq_child_init(apr_pool_t *pchild)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_create(&writer_lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+#endif
+}
 
 /* How long a writer waits for another connection's lock before the
  * request is answered 503. */
@@ -180,7 +214,7 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     sqlite3 *db = c->native;
     sqlite3_stmt *s = apr_hash_get(c->stmts, st->sql, APR_HASH_KEY_STRING);
     long rows = 0;
-    int rc, cached = s != NULL;
+    int rc, writes, cached = s != NULL;
 
     if (!s) {
         int keep = apr_hash_count(c->stmts) < BE_STMT_CACHE_MAX;
@@ -197,6 +231,10 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
         }
     }
     bind_all(s, st);
+    writes = !sqlite3_stmt_readonly(s);
+    if (writes) {
+        writer_enter(c);
+    }
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (sink) {
             emit_row(s, sink);
@@ -216,6 +254,9 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     else {
         sqlite3_finalize(s);
     }
+    if (writes) {
+        writer_leave(c);
+    }
     return rc == SQLITE_DONE ? BE_DB_OK : err->rc;
 }
 
@@ -227,11 +268,32 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
     sqlite3 *db = c->native;
     int rc;
 
-    if (op == BE_TX_ROLLBACK && sqlite3_get_autocommit(db)) {
-        return BE_DB_OK; /* SQLite already rolled back on the error */
+    if (op == BE_TX_BEGIN) {
+        /* the whole transaction holds this process's writer turn */
+        writer_enter(c);
+        c->in_tx = 1;
+        if ((rc = sqlite3_exec(db, sql[op], NULL, NULL, NULL)) != SQLITE_OK) {
+            c->in_tx = 0;
+            writer_leave(c);
+            return fail(err, p, db, rc);
+        }
+        return BE_DB_OK;
     }
-    rc = sqlite3_exec(db, sql[op], NULL, NULL, NULL);
-    return rc == SQLITE_OK ? BE_DB_OK : fail(err, p, db, rc);
+    if (!c->in_tx) {
+        return BE_DB_OK;
+    }
+    rc = SQLITE_OK;
+    if (!sqlite3_get_autocommit(db)) {
+        /* (after some errors SQLite has already rolled back itself) */
+        rc = sqlite3_exec(db, sql[op], NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK && op == BE_TX_COMMIT) {
+        fail(err, p, db, rc);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    c->in_tx = 0;
+    writer_leave(c);
+    return rc == SQLITE_OK ? BE_DB_OK : err->rc;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -324,5 +386,6 @@ static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
 
 const be_executor_t be_exec_sqlite = {
     "sqlite3", BE_DIALECT_SQLITE,
-    sq_open, sq_close, sq_conn_init, sq_query, sq_tx, sq_introspect
+    sq_open, sq_close, sq_child_init, sq_conn_init, sq_query, sq_tx,
+    sq_introspect
 };

@@ -216,6 +216,9 @@ void be_test_config(apr_pool_t *pconf, server_rec *s)
 void be_child_init(apr_pool_t *pchild, server_rec *s)
 {
     (void)s;
+    if (be_exec_sqlite.child_init) {
+        be_exec_sqlite.child_init(pchild);
+    }
     apr_pool_create(&child_pool, pchild);
 #if APR_HAS_THREADS
     apr_thread_mutex_create(&child_mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
