@@ -68,6 +68,7 @@ typedef struct {
     unsigned int oid;      /* PostgreSQL type oid, 0 on SQLite */
     int synthetic;         /* SQLite rowid of a table without a key */
     int readonly;          /* rowid, generated columns: never written */
+    int hidden;            /* BackendHide: as if it did not exist */
 } be_column_t;
 
 typedef struct {
@@ -230,6 +231,7 @@ typedef struct {
     be_shape_t all;       /* every column, table order */
     const char *sql_list; /* SELECT all ... ORDER BY key LIMIT ?1 OFFSET ?2 */
     const char *sql_get;  /* SELECT all ... WHERE key = ?1 */
+    const be_column_t *owner; /* owner=: rows belong to a user, or NULL */
 } be_plan_t;
 
 typedef enum {
@@ -244,32 +246,36 @@ be_shape_t *be_shape_make(apr_pool_t *p, const be_plan_t *pl,
                           const apr_array_header_t *select, int need_key);
 void be_quote_ident(be_buf_t *b, const char *name);
 
-/* Statements.  key, when not NULL, adds "key = value"; filters are
- * be_filter_t* (be_query.h) ANDed; a NULL shape means no RETURNING.
- * Functions returning a string return NULL, or a 400 message about a
- * filter value. */
+/* Where a statement applies: the item key (or NULL), the filters
+ * (be_filter_t*, ANDed, or NULL), and the owner scope: with owner set,
+ * only rows whose pl->owner column equals it. */
+typedef struct {
+    const be_value_t *key;
+    const apr_array_header_t *filters;
+    const be_value_t *owner;
+} be_where_t;
+
+/* Statements; a NULL shape means no RETURNING.  Functions returning a
+ * string return NULL, or a 400 message about a filter value. */
 const char *be_sql_select(apr_pool_t *p, const be_plan_t *pl,
-                          const be_shape_t *shape, const be_value_t *key,
-                          const apr_array_header_t *filters,
+                          const be_shape_t *shape, const be_where_t *w,
                           const apr_array_header_t *order, long long limit,
                           long long offset, be_stmt_t *st);
 const char *be_sql_count(apr_pool_t *p, const be_plan_t *pl,
-                         const be_value_t *key,
-                         const apr_array_header_t *filters, be_stmt_t *st);
+                         const be_where_t *w, be_stmt_t *st);
 /* Rows [first, first+n) of rows; on_conflict names the conflict target
- * (NULL: the key). */
+ * (NULL: the key).  With an owner, an upsert only updates the owner's
+ * rows. */
 void be_sql_insert(apr_pool_t *p, const be_plan_t *pl, const be_rows_t *rows,
                    int first, int n, be_upsert_e upsert,
-                   const apr_array_header_t *on_conflict,
+                   const apr_array_header_t *on_conflict, int owned,
                    const be_shape_t *shape, be_stmt_t *st);
 const char *be_sql_update(apr_pool_t *p, const be_plan_t *pl,
-                          const be_row_t *row, const be_value_t *key,
-                          const apr_array_header_t *filters,
+                          const be_row_t *row, const be_where_t *w,
                           const be_shape_t *shape, be_stmt_t *st);
 const char *be_sql_delete(apr_pool_t *p, const be_plan_t *pl,
-                          const be_value_t *key,
-                          const apr_array_header_t *filters,
-                          const be_shape_t *shape, be_stmt_t *st);
+                          const be_where_t *w, const be_shape_t *shape,
+                          be_stmt_t *st);
 
 /* ---------------------------------------------------------------------- */
 /* Rendering rows into JSON text                                           */

@@ -68,6 +68,10 @@ struct be_executor_t {
      * the number of rows returned, or changed when none are returned. */
     be_dbrc_e (*query)(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
                        be_sink_t *sink, long *affected, be_dberr_t *err);
+    /* Runs st and appends the first column of every row, as text, to out
+     * (const char*): BackendRoleQuery. */
+    be_dbrc_e (*strings)(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
+                         apr_array_header_t *out, be_dberr_t *err);
     /* Transactions around a write of several statements.  BEGIN takes
      * the write lock at once on SQLite (no lock upgrade can deadlock). */
     be_dbrc_e (*tx)(be_conn_t *c, apr_pool_t *p, be_tx_e op,

@@ -210,6 +210,30 @@ static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     return BE_DB_OK;
 }
 
+static be_dbrc_e pg_strings(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
+                           apr_array_header_t *out, be_dberr_t *err)
+{
+    const char *values[16];
+    int lens[16], i, n = st->nargs < 16 ? st->nargs : 16;
+    PGresult *res;
+
+    for (i = 0; i < n; i++) {
+        values[i] = param_text(p, st->args[i], &lens[i]);
+    }
+    res = PQexecParams(c->native, st->sql, n, NULL, values, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        return fail(err, p, c->native, res);
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        if (!PQgetisnull(res, i, 0)) {
+            APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(
+                p, PQgetvalue(res, i, 0));
+        }
+    }
+    PQclear(res);
+    return BE_DB_OK;
+}
+
 static be_dbrc_e pg_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
                        be_dberr_t *err)
 {
@@ -288,5 +312,6 @@ static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
 
 const be_executor_t be_exec_pgsql = {
     "pgsql", BE_DIALECT_PGSQL,
-    pg_open, pg_close, NULL, pg_conn_init, pg_query, pg_tx, pg_introspect
+    pg_open, pg_close, NULL, pg_conn_init, pg_query, pg_strings, pg_tx,
+    pg_introspect
 };

@@ -260,6 +260,30 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     return rc == SQLITE_DONE ? BE_DB_OK : err->rc;
 }
 
+static be_dbrc_e sq_strings(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
+                           apr_array_header_t *out, be_dberr_t *err)
+{
+    sqlite3 *db = c->native;
+    sqlite3_stmt *s;
+    int rc;
+
+    if ((rc = sqlite3_prepare_v2(db, st->sql, -1, &s, NULL)) != SQLITE_OK) {
+        return fail(err, p, db, rc);
+    }
+    bind_all(s, st);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(s, 0);
+        if (v) {
+            APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(p, (const char *)v);
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        fail(err, p, db, rc);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? BE_DB_OK : err->rc;
+}
+
 static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
                        be_dberr_t *err)
 {
@@ -386,6 +410,6 @@ static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
 
 const be_executor_t be_exec_sqlite = {
     "sqlite3", BE_DIALECT_SQLITE,
-    sq_open, sq_close, sq_child_init, sq_conn_init, sq_query, sq_tx,
-    sq_introspect
+    sq_open, sq_close, sq_child_init, sq_conn_init, sq_query, sq_strings,
+    sq_tx, sq_introspect
 };

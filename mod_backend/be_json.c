@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "be_core.h"
+#include "be_jwt.h"
 
 static void field_from(apr_pool_t *p, be_jfield_t *f, json_object *v)
 {
@@ -234,6 +235,102 @@ int be_json_is_valid(const char *text, apr_size_t len)
     root = parse_strict(text, len, 64, &jerr);
     if (!root) {
         return jerr == json_tokener_success; /* a JSON null */
+    }
+    json_object_put(root);
+    return 1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Token parts                                                             */
+
+static void string_list(apr_pool_t *p, json_object *v,
+                        apr_array_header_t *into)
+{
+    size_t i;
+
+    if (json_object_is_type(v, json_type_string)) {
+        APR_ARRAY_PUSH(into, const char *) = apr_pstrdup(
+            p, json_object_get_string(v));
+    }
+    else if (json_object_is_type(v, json_type_array)) {
+        for (i = 0; i < json_object_array_length(v); i++) {
+            json_object *e = json_object_array_get_idx(v, i);
+            if (json_object_is_type(e, json_type_string)) {
+                APR_ARRAY_PUSH(into, const char *) = apr_pstrdup(
+                    p, json_object_get_string(e));
+            }
+        }
+    }
+}
+
+be_claims_t *be_json_parse_claims(apr_pool_t *p, const char *text,
+                                  apr_size_t len)
+{
+    enum json_tokener_error jerr;
+    json_object *root = parse_strict(text, len, 16, &jerr);
+    be_claims_t *c;
+
+    if (!root || !json_object_is_type(root, json_type_object)) {
+        json_object_put(root);
+        return NULL;
+    }
+    c = apr_pcalloc(p, sizeof(*c));
+    c->claims = apr_table_make(p, 8);
+    c->roles = apr_array_make(p, 2, sizeof(const char *));
+    c->aud = apr_array_make(p, 1, sizeof(const char *));
+    json_object_object_foreach(root, key, val) {
+        const char *s = json_object_is_type(val, json_type_string)
+            ? json_object_get_string(val)
+            : json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
+        apr_table_set(c->claims, key, s);
+        if (!strcmp(key, "sub") && json_object_is_type(val, json_type_string)) {
+            c->sub = apr_pstrdup(p, s);
+        }
+        else if (!strcmp(key, "iss")
+                 && json_object_is_type(val, json_type_string)) {
+            c->iss = apr_pstrdup(p, s);
+        }
+        else if (!strcmp(key, "aud")) {
+            string_list(p, val, c->aud);
+        }
+        else if (!strcmp(key, "role") || !strcmp(key, "roles")) {
+            string_list(p, val, c->roles);
+        }
+        else if ((!strcmp(key, "exp") || !strcmp(key, "nbf"))
+                 && (json_object_is_type(val, json_type_int)
+                     || json_object_is_type(val, json_type_double))) {
+            if (key[0] == 'e') {
+                c->exp = json_object_get_double(val);
+                c->has_exp = 1;
+            }
+            else {
+                c->nbf = json_object_get_double(val);
+                c->has_nbf = 1;
+            }
+        }
+    }
+    json_object_put(root);
+    return c;
+}
+
+int be_json_parse_jose(apr_pool_t *p, const char *text, apr_size_t len,
+                       const char **alg, const char **kid)
+{
+    enum json_tokener_error jerr;
+    json_object *root = parse_strict(text, len, 8, &jerr), *v;
+
+    *alg = *kid = NULL;
+    if (!root || !json_object_is_type(root, json_type_object)) {
+        json_object_put(root);
+        return 0;
+    }
+    if (json_object_object_get_ex(root, "alg", &v)
+        && json_object_is_type(v, json_type_string)) {
+        *alg = apr_pstrdup(p, json_object_get_string(v));
+    }
+    if (json_object_object_get_ex(root, "kid", &v)
+        && json_object_is_type(v, json_type_string)) {
+        *kid = apr_pstrdup(p, json_object_get_string(v));
     }
     json_object_put(root);
     return 1;

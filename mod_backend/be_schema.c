@@ -129,7 +129,10 @@ be_column_t *be_table_add(be_table_t *t)
 
 const be_column_t *be_table_col(const be_table_t *t, const char *name)
 {
-    return apr_hash_get(t->by_name, name, APR_HASH_KEY_STRING);
+    const be_column_t *c = apr_hash_get(t->by_name, name,
+                                        APR_HASH_KEY_STRING);
+
+    return c && !c->hidden ? c : NULL;
 }
 
 const char *be_table_set_key(be_table_t *t, apr_pool_t *p, const char *key)
@@ -342,6 +345,9 @@ int be_validate_row(apr_pool_t *p, const be_table_t *t,
         be_value_t *v = &row->vals[row->ncols];
         const char *msg;
 
+        if (c->hidden && !given[i]) {
+            continue; /* never written through the API */
+        }
         if (given[i]) {
             if ((msg = convert(p, c, given[i], v)) != NULL) {
                 add_error(errs, c->name, msg);

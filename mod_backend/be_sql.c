@@ -109,7 +109,9 @@ be_shape_t *be_shape_make(apr_pool_t *p, const be_plan_t *pl,
             for (j = 0; j < t->cols->nelts; j++) {
                 const be_column_t *c = &APR_ARRAY_IDX(t->cols, j,
                                                       be_column_t);
-                shape_add(p, s, &list, c, c->name, t);
+                if (!c->hidden) {
+                    shape_add(p, s, &list, c, c->name, t);
+                }
             }
         }
         else {
@@ -119,7 +121,9 @@ be_shape_t *be_shape_make(apr_pool_t *p, const be_plan_t *pl,
     }
     for (j = 0; !select && j < t->cols->nelts; j++) {
         const be_column_t *c = &APR_ARRAY_IDX(t->cols, j, be_column_t);
-        shape_add(p, s, &list, c, c->name, t);
+        if (!c->hidden) {
+            shape_add(p, s, &list, c, c->name, t);
+        }
     }
     s->nrender = s->ncols;
     if (need_key && s->key_col < 0) {
@@ -148,10 +152,13 @@ be_plan_t *be_plan_make(apr_pool_t *p, const be_table_t *t,
     all = be_shape_make(p, pl, NULL, 1);
     pl->all = *all;
 
-    be_sql_select(p, pl, &pl->all, NULL, NULL, NULL, 1, 0, &st);
-    pl->sql_list = st.sql;
-    be_sql_select(p, pl, &pl->all, &one, NULL, NULL, -1, -1, &st);
-    pl->sql_get = st.sql;
+    {
+        be_where_t none = {NULL, NULL, NULL}, by_key = {&one, NULL, NULL};
+        be_sql_select(p, pl, &pl->all, &none, NULL, 1, 0, &st);
+        pl->sql_list = st.sql;
+        be_sql_select(p, pl, &pl->all, &by_key, NULL, -1, -1, &st);
+        pl->sql_get = st.sql;
+    }
     return pl;
 }
 
@@ -184,22 +191,27 @@ static void sqlb_done(sqlb_t *q, be_stmt_t *st)
     st->args = (const be_value_t **)q->args->elts;
 }
 
-static const char *where(sqlb_t *q, const be_plan_t *pl,
-                         const be_value_t *key,
-                         const apr_array_header_t *filters)
+static const char *where(sqlb_t *q, const be_plan_t *pl, const be_where_t *w)
 {
     const char *err;
+    int any = w->filters && w->filters->nelts;
 
     /* filters first: be_sql_where numbers its own placeholders */
-    if ((err = be_sql_where(q->b.pool, &q->b, pl->table, q->d, filters,
+    if ((err = be_sql_where(q->b.pool, &q->b, pl->table, q->d, w->filters,
                             q->args))) {
         return err;
     }
-    if (key) {
-        be_buf_adds(&q->b, filters && filters->nelts ? " AND " : " WHERE ");
+    if (w->key) {
+        be_buf_adds(&q->b, any++ ? " AND " : " WHERE ");
         column_ref(&q->b, key_of(pl->table));
         be_buf_adds(&q->b, " = ");
-        sqlb_bind(q, key);
+        sqlb_bind(q, w->key);
+    }
+    if (w->owner && pl->owner) {
+        be_buf_adds(&q->b, any++ ? " AND " : " WHERE ");
+        column_ref(&q->b, pl->owner);
+        be_buf_adds(&q->b, " = ");
+        sqlb_bind(q, w->owner);
     }
     return NULL;
 }
@@ -212,8 +224,7 @@ static void returning(sqlb_t *q, const be_shape_t *shape)
 }
 
 const char *be_sql_select(apr_pool_t *p, const be_plan_t *pl,
-                          const be_shape_t *shape, const be_value_t *key,
-                          const apr_array_header_t *filters,
+                          const be_shape_t *shape, const be_where_t *w,
                           const apr_array_header_t *order, long long limit,
                           long long offset, be_stmt_t *st)
 {
@@ -223,10 +234,10 @@ const char *be_sql_select(apr_pool_t *p, const be_plan_t *pl,
 
     sqlb_init(&q, p, pl);
     be_buf_printf(&q.b, "SELECT %s FROM %s", shape->sql_list, pl->qtable);
-    if ((err = where(&q, pl, key, filters))) {
+    if ((err = where(&q, pl, w))) {
         return err;
     }
-    if (!key) {
+    if (!w->key) {
         be_sql_order(&q.b, pl->table, q.d, order);
     }
     if (limit >= 0) {
@@ -252,15 +263,14 @@ const char *be_sql_select(apr_pool_t *p, const be_plan_t *pl,
 }
 
 const char *be_sql_count(apr_pool_t *p, const be_plan_t *pl,
-                         const be_value_t *key,
-                         const apr_array_header_t *filters, be_stmt_t *st)
+                         const be_where_t *w, be_stmt_t *st)
 {
     sqlb_t q;
     const char *err;
 
     sqlb_init(&q, p, pl);
     be_buf_printf(&q.b, "SELECT count(*) FROM %s", pl->qtable);
-    if ((err = where(&q, pl, key, filters))) {
+    if ((err = where(&q, pl, w))) {
         return err;
     }
     sqlb_done(&q, st);
@@ -284,7 +294,7 @@ static void default_value(sqlb_t *q, const be_column_t *c)
 
 void be_sql_insert(apr_pool_t *p, const be_plan_t *pl, const be_rows_t *rows,
                    int first, int n, be_upsert_e upsert,
-                   const apr_array_header_t *on_conflict,
+                   const apr_array_header_t *on_conflict, int owned,
                    const be_shape_t *shape, be_stmt_t *st)
 {
     sqlb_t q;
@@ -345,6 +355,13 @@ void be_sql_insert(apr_pool_t *p, const be_plan_t *pl, const be_rows_t *rows,
                 be_buf_adds(&q.b, " = excluded.");
                 column_ref(&q.b, rows->cols[i]);
             }
+            if (any && owned && pl->owner) {
+                /* a conflict with another user's row changes nothing */
+                be_buf_printf(&q.b, " WHERE %s.", pl->qtable);
+                column_ref(&q.b, pl->owner);
+                be_buf_adds(&q.b, " = excluded.");
+                column_ref(&q.b, pl->owner);
+            }
         }
         if (!any) {
             be_buf_adds(&q.b, " DO NOTHING");
@@ -355,8 +372,7 @@ void be_sql_insert(apr_pool_t *p, const be_plan_t *pl, const be_rows_t *rows,
 }
 
 const char *be_sql_update(apr_pool_t *p, const be_plan_t *pl,
-                          const be_row_t *row, const be_value_t *key,
-                          const apr_array_header_t *filters,
+                          const be_row_t *row, const be_where_t *w,
                           const be_shape_t *shape, be_stmt_t *st)
 {
     sqlb_t q;
@@ -378,7 +394,7 @@ const char *be_sql_update(apr_pool_t *p, const be_plan_t *pl,
             sqlb_bind(&q, &row->vals[i]);
         }
     }
-    if ((err = where(&q, pl, key, filters))) {
+    if ((err = where(&q, pl, w))) {
         return err;
     }
     returning(&q, shape);
@@ -387,16 +403,15 @@ const char *be_sql_update(apr_pool_t *p, const be_plan_t *pl,
 }
 
 const char *be_sql_delete(apr_pool_t *p, const be_plan_t *pl,
-                          const be_value_t *key,
-                          const apr_array_header_t *filters,
-                          const be_shape_t *shape, be_stmt_t *st)
+                          const be_where_t *w, const be_shape_t *shape,
+                          be_stmt_t *st)
 {
     sqlb_t q;
     const char *err;
 
     sqlb_init(&q, p, pl);
     be_buf_printf(&q.b, "DELETE FROM %s", pl->qtable);
-    if ((err = where(&q, pl, key, filters))) {
+    if ((err = where(&q, pl, w))) {
         return err;
     }
     returning(&q, shape);

@@ -5,6 +5,8 @@
  *   mod_backend_config.c   directives, per-directory configuration
  *   mod_backend_db.c       mod_dbd, schema at startup, pooled connections
  *   mod_backend_handler.c  routing and the CRUD handler
+ *   mod_backend_ops.c      read, insert, update, delete
+ *   mod_backend_auth.c     Bearer tokens, token issuing, authz providers
  *   mod_backend_problem.c  application/problem+json answers
  *   be_*.c                 the portable core: JSON, schema, SQL, executors
  */
@@ -16,8 +18,6 @@
 
 static void register_hooks(apr_pool_t *p)
 {
-    (void)p;
-
     /* Configuration life cycle: reset the registry of resources, read
      * every table's schema once, before children start. */
     ap_hook_pre_config(be_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -33,6 +33,10 @@ static void register_hooks(apr_pool_t *p)
 
     /* Content: SetHandler backend. */
     ap_hook_handler(be_handler, NULL, NULL, APR_HOOK_MIDDLE);
+
+    /* Access: AuthType Bearer, Require backend-role/backend-claim, the
+     * backend-token handler, problem bodies for 401/403. */
+    be_auth_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(backend) = {

@@ -12,6 +12,7 @@
 #include <http_log.h>
 
 #include "mod_backend_private.h"
+#include "be_jwt.h"
 
 /* The resources of the configuration being read, across all locations and
  * virtual hosts; rebuilt each time httpd reads its configuration. */
@@ -38,6 +39,8 @@ void *be_create_dir_conf(apr_pool_t *p, char *dir)
     c->resources = apr_hash_make(p);
     c->max_rows = -1;
     c->max_body = -1;
+    c->leeway = -1;
+    c->lifetime = -1;
     return c;
 }
 
@@ -49,6 +52,14 @@ void *be_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->resources = apr_hash_overlay(p, add->resources, base->resources);
     c->max_rows = add->max_rows != -1 ? add->max_rows : base->max_rows;
     c->max_body = add->max_body != -1 ? add->max_body : base->max_body;
+    c->keys = add->keys ? add->keys : base->keys;
+    c->issuer = add->issuer ? add->issuer : base->issuer;
+    c->audience = add->audience ? add->audience : base->audience;
+    c->user_claim = add->user_claim ? add->user_claim : base->user_claim;
+    c->leeway = add->leeway != -1 ? add->leeway : base->leeway;
+    c->lifetime = add->lifetime != -1 ? add->lifetime : base->lifetime;
+    c->role_query = add->role_query ? add->role_query : base->role_query;
+    c->bypass = add->bypass ? add->bypass : base->bypass;
     return c;
 }
 
@@ -134,6 +145,9 @@ static const char *set_resource(cmd_parms *cmd, void *dconf, int argc,
         else if (strncasecmp(argv[i], "key=", 4) == 0 && argv[i][4]) {
             res->key = argv[i] + 4;
         }
+        else if (strncasecmp(argv[i], "owner=", 6) == 0 && argv[i][6]) {
+            res->owner = argv[i] + 6;
+        }
         else if (strcasecmp(argv[i], "bulk=all") == 0) {
             res->bulk_all = 1;
         }
@@ -143,7 +157,7 @@ static const char *set_resource(cmd_parms *cmd, void *dconf, int argc,
         else {
             return apr_psprintf(cmd->pool, "BackendResource %s: unknown "
                                 "option '%s' (expected table=TABLE, "
-                                "key=COLUMN or bulk=all)", res->name,
+                                "key=COLUMN, owner=COLUMN or bulk=all)", res->name,
                                 argv[i]);
         }
     }
@@ -195,6 +209,118 @@ static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* BackendHide NAME COLUMN...: on a resource declared above, in this
+ * <Location>. */
+static const char *set_hide(cmd_parms *cmd, void *dconf, int argc,
+                            char *const argv[])
+{
+    const char *path, *mount;
+    int i, j;
+
+    (void)dconf;
+    if (argc < 2) {
+        return "BackendHide needs a resource NAME and at least one COLUMN";
+    }
+    if ((mount = in_location(cmd)) != NULL) {
+        return mount;
+    }
+    mount = apr_pstrdup(cmd->pool, cmd->path);
+    while (*mount && mount[strlen(mount) - 1] == '/') {
+        ((char *)mount)[strlen(mount) - 1] = '\0';
+    }
+    path = apr_pstrcat(cmd->pool, mount, "/", argv[0], NULL);
+    for (i = 0; i < registry->nelts; i++) {
+        be_resource_t *res = APR_ARRAY_IDX(registry, i, be_resource_t *);
+        if (res->server == cmd->server && strcmp(res->path, path) == 0) {
+            if (!res->hide) {
+                res->hide = apr_array_make(cmd->pool, 4, sizeof(char *));
+            }
+            for (j = 1; j < argc; j++) {
+                APR_ARRAY_PUSH(res->hide, const char *) = argv[j];
+            }
+            return NULL;
+        }
+    }
+    return apr_psprintf(cmd->pool, "BackendHide %s: no BackendResource %s "
+                        "is declared above it in this <Location>", argv[0],
+                        argv[0]);
+}
+
+static const char *set_token_key(cmd_parms *cmd, void *dconf, int argc,
+                                 char *const argv[])
+{
+    be_dir_conf_t *c = dconf;
+    const char *err, *kid = NULL, *file;
+    be_jwt_key_t *key;
+
+    if ((err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS)) != NULL) {
+        return err;
+    }
+    if (argc < 2 || argc > 3
+        || (argc == 3 && strncasecmp(argv[2], "kid=", 4) != 0)) {
+        return "BackendTokenKey needs ALG FILE [kid=ID]";
+    }
+    if (argc == 3) {
+        kid = argv[2] + 4;
+    }
+    file = ap_server_root_relative(cmd->pool, argv[1]);
+    if ((err = be_jwt_load_key(cmd->pool, argv[0], file ? file : argv[1], kid,
+                               &key)) != NULL) {
+        return apr_pstrcat(cmd->pool, "BackendTokenKey: ", err, NULL);
+    }
+    if (!c->keys) {
+        c->keys = apr_array_make(cmd->pool, 2, sizeof(be_jwt_key_t *));
+    }
+    APR_ARRAY_PUSH(c->keys, be_jwt_key_t *) = key;
+    return NULL;
+}
+
+static const char *set_int(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    int *field = (int *)((char *)dconf + (apr_size_t)cmd->info);
+
+    if (*end || !*arg || v < 0 || v > 100000000L) {
+        return apr_psprintf(cmd->pool, "%s needs a number of seconds",
+                            cmd->cmd->name);
+    }
+    *field = (int)v;
+    return NULL;
+}
+
+static const char *set_role_query(cmd_parms *cmd, void *dconf,
+                                  const char *arg)
+{
+    be_dir_conf_t *c = dconf;
+    const char *err;
+
+    if ((err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS)) != NULL) {
+        return err;
+    }
+    if ((err = be_sqltpl_parse(cmd->pool, arg, &c->role_query)) != NULL) {
+        return apr_pstrcat(cmd->pool, "BackendRoleQuery: ", err, NULL);
+    }
+    if (!be_dbd_acquire_fn) {
+        be_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    }
+    if (!be_dbd_acquire_fn) {
+        return "BackendRoleQuery needs mod_dbd: load it first";
+    }
+    return NULL;
+}
+
+static const char *set_bypass(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    be_dir_conf_t *c = dconf;
+
+    if (!c->bypass) {
+        c->bypass = apr_array_make(cmd->pool, 2, sizeof(char *));
+    }
+    APR_ARRAY_PUSH(c->bypass, const char *) = arg;
+    return NULL;
+}
+
 const command_rec be_cmds[] = {
     AP_INIT_TAKE_ARGV("BackendResource", set_resource, NULL, ACCESS_CONF,
                       "NAME [table=TABLE] [key=COLUMN] [bulk=all]: expose a "
@@ -202,6 +328,35 @@ const command_rec be_cmds[] = {
     AP_INIT_TAKE1("BackendMaxRows", set_max_rows, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "N: most rows a collection GET returns (default 1000)"),
+    AP_INIT_TAKE_ARGV("BackendHide", set_hide, NULL, ACCESS_CONF,
+                      "NAME COLUMN...: columns of resource NAME that are "
+                      "never read, filtered, ordered or written"),
+    AP_INIT_TAKE_ARGV("BackendTokenKey", set_token_key, NULL, ACCESS_CONF,
+                      "hs256 SECRETFILE | rs256 PEMFILE | es256 PEMFILE "
+                      "[kid=ID]: a key tokens are verified (and issued) "
+                      "with; repeat for several"),
+    AP_INIT_TAKE1("BackendTokenIssuer", ap_set_string_slot,
+                  (void *)APR_OFFSETOF(be_dir_conf_t, issuer), ACCESS_CONF,
+                  "ISS: tokens must carry this iss (and get it when issued)"),
+    AP_INIT_TAKE1("BackendTokenAudience", ap_set_string_slot,
+                  (void *)APR_OFFSETOF(be_dir_conf_t, audience), ACCESS_CONF,
+                  "AUD: tokens must name this aud (and get it when issued)"),
+    AP_INIT_TAKE1("BackendTokenUserClaim", ap_set_string_slot,
+                  (void *)APR_OFFSETOF(be_dir_conf_t, user_claim),
+                  ACCESS_CONF, "NAME: the claim that names the user "
+                  "(default sub)"),
+    AP_INIT_TAKE1("BackendTokenLeeway", set_int,
+                  (void *)APR_OFFSETOF(be_dir_conf_t, leeway), ACCESS_CONF,
+                  "SECONDS of clock skew allowed on exp and nbf (default 30)"),
+    AP_INIT_TAKE1("BackendTokenLifetime", set_int,
+                  (void *)APR_OFFSETOF(be_dir_conf_t, lifetime), ACCESS_CONF,
+                  "SECONDS an issued token is valid (default 3600)"),
+    AP_INIT_TAKE1("BackendRoleQuery", set_role_query, NULL, ACCESS_CONF,
+                  "SQL returning the roles of :user, e.g. \"SELECT role FROM "
+                  "user_roles WHERE username = :user\""),
+    AP_INIT_ITERATE("BackendOwnerBypass", set_bypass, NULL, ACCESS_CONF,
+                    "ROLE...: roles that see and change every row of "
+                    "owner= resources"),
     AP_INIT_TAKE1("BackendMaxBody", set_max_body, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "BYTES: largest request body accepted (default 1 MiB; "

@@ -78,6 +78,9 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
     be_table_t *t = NULL;
     be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
     const char *msg;
+    const be_column_t *owner = NULL;
+    be_plan_t *plan;
+    int i;
 
     *deferred = 0;
     if (res->ex->introspect(native, p, res->table, &t, &err) != BE_DB_OK) {
@@ -89,7 +92,28 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
         return apr_psprintf(p, "BackendResource %s (%s): %s", res->name,
                             res->where, msg);
     }
-    atomic_store(&res->plan, be_plan_make(p, t, res->ex->dialect));
+    for (i = 0; res->hide && i < res->hide->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(res->hide, i, const char *);
+        be_column_t *c = apr_hash_get(t->by_name, name, APR_HASH_KEY_STRING);
+        if (!c) {
+            return apr_psprintf(p, "BackendHide %s: table '%s' has no column "
+                                "'%s'", res->name, res->table, name);
+        }
+        if (c == &APR_ARRAY_IDX(t->cols, t->key, be_column_t)) {
+            return apr_psprintf(p, "BackendHide %s: '%s' is the key and "
+                                "cannot be hidden", res->name, name);
+        }
+        c->hidden = 1;
+    }
+    if (res->owner && !(owner = apr_hash_get(t->by_name, res->owner,
+                                             APR_HASH_KEY_STRING))) {
+        return apr_psprintf(p, "BackendResource %s (%s): owner=%s: table '%s' "
+                            "has no such column", res->name, res->where,
+                            res->owner, res->table);
+    }
+    plan = be_plan_make(p, t, res->ex->dialect);
+    plan->owner = owner;
+    atomic_store(&res->plan, plan);
     return NULL;
 }
 
@@ -231,6 +255,7 @@ void be_child_init(apr_pool_t *pchild, server_rec *s)
 be_conn_t *be_db_acquire(request_rec *r, const be_resource_t *res)
 {
     ap_dbd_t *dbd = be_dbd_acquire_fn ? be_dbd_acquire_fn(r) : NULL;
+    const be_executor_t *ex;
     be_conn_t *c = NULL;
 
     if (!dbd) {
@@ -240,18 +265,19 @@ be_conn_t *be_db_acquire(request_rec *r, const be_resource_t *res)
     if (c) {
         return c;
     }
-    if (strcmp(apr_dbd_name(dbd->driver), res->ex->driver) != 0) {
+    ex = res ? res->ex : be_executor_for(apr_dbd_name(dbd->driver));
+    if (!ex || strcmp(apr_dbd_name(dbd->driver), ex->driver) != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00010: the pooled "
-                      "connection is %s, but %s expects %s",
-                      apr_dbd_name(dbd->driver), res->path, res->ex->driver);
+                      "connection is %s, which mod_backend cannot use here",
+                      apr_dbd_name(dbd->driver));
         return NULL;
     }
     c = apr_pcalloc(dbd->pool, sizeof(*c));
     c->native = apr_dbd_native_handle(dbd->driver, dbd->handle);
-    c->ex = res->ex;
+    c->ex = ex;
     c->pool = dbd->pool;
     c->stmts = apr_hash_make(dbd->pool);
-    res->ex->conn_init(c);
+    ex->conn_init(c);
     apr_pool_userdata_setn(c, BE_CONN_KEY, NULL, dbd->pool);
     return c;
 }

@@ -65,15 +65,16 @@ int be_translate_name(request_rec *r)
     if (!be_route(r, dc, &id)) {
         return DECLINED;
     }
-    ap_set_module_config(r->request_config, &backend_module, (void *)1);
+    be_rctx(r)->api = 1;
     r->filename = apr_pstrcat(r->pool, "backend:", r->uri, NULL);
     return OK;
 }
 
 int be_map_to_storage(request_rec *r)
 {
-    return ap_get_module_config(r->request_config, &backend_module) ? OK
-                                                                   : DECLINED;
+    const be_rctx_t *x = ap_get_module_config(r->request_config,
+                                              &backend_module);
+    return x && x->api ? OK : DECLINED;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -385,6 +386,20 @@ static int serve(request_rec *r)
         return be_problem(r, HTTP_NOT_FOUND,
                           apr_psprintf(r->pool, "%s has no row with key '%s'",
                                        q.res->name, q.id), NULL);
+    }
+    q.where.key = q.id ? &q.key : NULL;
+    q.where.filters = q.q->filters;
+    if (q.plan->owner && be_owner_scoped(r, q.dc, q.res)) {
+        /* every statement on an owned resource only sees r->user's rows */
+        if (!r->user) {
+            return be_problem(r, HTTP_UNAUTHORIZED, apr_psprintf(
+                                  r->pool, "%s needs an authenticated user",
+                                  q.res->name), NULL);
+        }
+        if (be_filter_value(r->pool, q.plan->owner, r->user, &q.owner)) {
+            return be_problem(r, HTTP_FORBIDDEN, "you may not do this", NULL);
+        }
+        q.where.owner = &q.owner;
     }
 
     switch (m) {

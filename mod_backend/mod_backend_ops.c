@@ -214,8 +214,7 @@ static int count_rows(be_req_t *q, long long *total)
     one.cols = cols;
     one.keys = keys;
     one.key_col = 0;
-    if ((err = be_sql_count(q->r->pool, q->plan, q->id ? &q->key : NULL,
-                            q->q->filters, &st))) {
+    if ((err = be_sql_count(q->r->pool, q->plan, &q->where, &st))) {
         return be_problem(q->r, HTTP_BAD_REQUEST, err, NULL);
     }
     be_buf_init(&out, q->r->pool, 32);
@@ -237,13 +236,14 @@ static int read_item(be_req_t *q, const be_shape_t *shape)
     long rows;
     int rc;
 
-    if (shape == &q->plan->all && q->q->filters->nelts == 0) {
+    if (shape == &q->plan->all && q->q->filters->nelts == 0
+        && !q->where.owner) {
         st.sql = q->plan->sql_get;
         st.nargs = 1;
         st.args = args;
     }
-    else if ((err = be_sql_select(q->r->pool, q->plan, shape, &q->key,
-                                  q->q->filters, NULL, -1, -1, &st))) {
+    else if ((err = be_sql_select(q->r->pool, q->plan, shape, &q->where,
+                                  NULL, -1, -1, &st))) {
         return be_problem(q->r, HTTP_BAD_REQUEST, err, NULL);
     }
     out = start(q, &sink, shape, 0);
@@ -289,16 +289,16 @@ int be_op_read(be_req_t *q)
         limit = 2; /* enough to tell one row from several */
     }
 
-    if (shape == &q->plan->all && q->q->filters->nelts == 0 && !q->q->order) {
+    if (shape == &q->plan->all && q->q->filters->nelts == 0 && !q->q->order
+        && !q->where.owner) {
         lim.i = limit;
         off.i = offset;
         st.sql = q->plan->sql_list;
         st.nargs = 2;
         st.args = args;
     }
-    else if ((err = be_sql_select(r->pool, q->plan, shape, NULL,
-                                  q->q->filters, q->q->order, limit, offset,
-                                  &st))) {
+    else if ((err = be_sql_select(r->pool, q->plan, shape, &q->where,
+                                  q->q->order, limit, offset, &st))) {
         return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
     }
     out = start(q, &sink, shape, !q->want_object);
@@ -382,6 +382,73 @@ static apr_array_header_t *new_errs(be_req_t *q)
     return apr_array_make(q->r->pool, 4, sizeof(be_field_error_t));
 }
 
+static int same_key(const be_value_t *a, const be_value_t *b)
+{
+    if (a->kind == BE_V_INT && b->kind == BE_V_INT) {
+        return a->i == b->i;
+    }
+    if (a->kind == BE_V_REAL || b->kind == BE_V_REAL) {
+        double x = a->kind == BE_V_INT ? (double)a->i : a->d;
+        double y = b->kind == BE_V_INT ? (double)b->i : b->d;
+        return x == y;
+    }
+    return a->s && b->s && a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+}
+
+static int not_yours(be_req_t *q)
+{
+    return be_problem(q->r, HTTP_FORBIDDEN, apr_psprintf(
+                          q->r->pool, "%s: rows of %s belong to the user who "
+                          "writes them", q->plan->owner->name, q->res->name),
+                      NULL);
+}
+
+/* Owned resources: what is written belongs to r->user.  A value the body
+ * does not give becomes the user; another user is refused. */
+static int own_value(be_req_t *q, be_value_t *v)
+{
+    if (v->kind == BE_V_DEFAULT || v->kind == BE_V_NULL) {
+        *v = q->owner;
+        return OK;
+    }
+    return same_key(v, &q->owner) ? OK : not_yours(q);
+}
+
+static int own_rows(be_req_t *q, be_rows_t *rows)
+{
+    const be_column_t *oc = q->plan->owner;
+    int i, j, at = -1, rc, n = rows->ncols;
+    const be_column_t **cols;
+    be_value_t *vals;
+
+    for (i = 0; i < n; i++) {
+        at = rows->cols[i] == oc ? i : at;
+    }
+    if (at >= 0) {
+        for (j = 0; j < rows->nrows; j++) {
+            if ((rc = own_value(q, &rows->vals[j * n + at])) != OK) {
+                return rc;
+            }
+        }
+        return OK;
+    }
+    /* the owner column joins the insert */
+    cols = apr_palloc(q->r->pool, sizeof(*cols) * (apr_size_t)(n + 1));
+    vals = apr_palloc(q->r->pool,
+                      sizeof(*vals) * (apr_size_t)((n + 1) * rows->nrows + 1));
+    memcpy(cols, rows->cols, sizeof(*cols) * (apr_size_t)n);
+    cols[n] = oc;
+    for (j = 0; j < rows->nrows; j++) {
+        memcpy(&vals[j * (n + 1)], &rows->vals[j * n],
+               sizeof(*vals) * (apr_size_t)n);
+        vals[j * (n + 1) + n] = q->owner;
+    }
+    rows->cols = cols;
+    rows->vals = vals;
+    rows->ncols = n + 1;
+    return OK;
+}
+
 int be_op_insert(be_req_t *q, be_jdoc_t *doc)
 {
     request_rec *r = q->r;
@@ -404,6 +471,9 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
                          q->q->columns, &rows, errs)) {
         return invalid(q, errs);
     }
+    if (q->where.owner && (rc = own_rows(q, &rows)) != OK) {
+        return rc;
+    }
     if (q->ret != BE_RET_MINIMAL) {
         shape = be_shape_make(r->pool, q->plan, q->q->select, 1);
         out = start(q, &sink, shape, !q->want_object
@@ -417,7 +487,7 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
     for (first = 0; first < rows.nrows; first += per) {
         int count = rows.nrows - first < per ? rows.nrows - first : per;
         be_sql_insert(r->pool, q->plan, &rows, first, count, q->upsert,
-                      q->q->on_conflict, shape, &st);
+                      q->q->on_conflict, q->where.owner != NULL, shape, &st);
         if ((rc = run(q, &st, out ? &sink : NULL, &n, 0)) != OK) {
             if (several) {
                 tx(q, BE_TX_ROLLBACK);
@@ -457,19 +527,6 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
     return be_send_json(r, HTTP_CREATED, out);
 }
 
-static int same_key(const be_value_t *a, const be_value_t *b)
-{
-    if (a->kind == BE_V_INT && b->kind == BE_V_INT) {
-        return a->i == b->i;
-    }
-    if (a->kind == BE_V_REAL || b->kind == BE_V_REAL) {
-        double x = a->kind == BE_V_INT ? (double)a->i : a->d;
-        double y = b->kind == BE_V_INT ? (double)b->i : b->d;
-        return x == y;
-    }
-    return a->s && b->s && a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
-}
-
 int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
 {
     request_rec *r = q->r;
@@ -489,6 +546,12 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
     if (be_validate_row(r->pool, t, obj, mode, &row, errs)) {
         return invalid(q, errs);
     }
+    for (i = 0; q->where.owner && i < row.ncols; i++) {
+        if (row.cols[i] == q->plan->owner
+            && (rc = own_value(q, &row.vals[i])) != OK) {
+            return rc;
+        }
+    }
     for (i = 0; item && i < row.ncols; i++) {
         if (row.cols[i] == key && !same_key(&row.vals[i], &q->key)) {
             be_field_error_t *e = apr_array_push(errs);
@@ -505,13 +568,11 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
     if (row.ncols == 0) {
         /* nothing to change: answer with what is there */
         err = be_sql_select(r->pool, q->plan,
-                            shape ? shape : &q->plan->all,
-                            item ? &q->key : NULL, q->q->filters, NULL, -1,
-                            -1, &st);
+                            shape ? shape : &q->plan->all, &q->where, NULL,
+                            -1, -1, &st);
     }
     else {
-        err = be_sql_update(r->pool, q->plan, &row, item ? &q->key : NULL,
-                            q->q->filters, shape, &st);
+        err = be_sql_update(r->pool, q->plan, &row, &q->where, shape, &st);
     }
     if (err) {
         return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
@@ -556,8 +617,7 @@ int be_op_delete(be_req_t *q)
         shape = be_shape_make(r->pool, q->plan, q->q->select, 0);
         out = start(q, &sink, shape, !q->want_object);
     }
-    if ((err = be_sql_delete(r->pool, q->plan, q->id ? &q->key : NULL,
-                             q->q->filters, shape, &st))) {
+    if ((err = be_sql_delete(r->pool, q->plan, &q->where, shape, &st))) {
         return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
     }
     if (q->want_object && (rc = tx(q, BE_TX_BEGIN)) != OK) {

@@ -30,6 +30,8 @@ typedef struct {
     const char *table;
     const char *key;      /* key=, or NULL for the primary key */
     int bulk_all;         /* bulk=all: PATCH/DELETE without a filter */
+    const char *owner;    /* owner=COLUMN: rows belong to r->user */
+    apr_array_header_t *hide; /* BackendHide columns (const char*) */
     const char *path;     /* <Location> + "/" + name: the collection URL */
     server_rec *server;   /* whose DBDriver/DBDParams apply */
     const char *where;    /* "file:line", for messages */
@@ -37,11 +39,43 @@ typedef struct {
     _Atomic(be_plan_t *) plan;
 } be_resource_t;
 
+/* SQL a site writes (BackendRoleQuery), with :user and :claim.NAME turned
+ * into bound parameters when it runs. */
+typedef struct {
+    apr_array_header_t *parts; /* be_sqlpart_t */
+} be_sqltpl_t;
+
+typedef struct {
+    const char *text;  /* literal SQL, or NULL for a parameter */
+    const char *claim; /* parameter: a claim name, or NULL for :user */
+} be_sqlpart_t;
+
 typedef struct {
     apr_hash_t *resources;  /* collection path -> be_resource_t* */
     int max_rows;           /* -1: unset */
     apr_off_t max_body;     /* -1: unset */
+    /* tokens */
+    apr_array_header_t *keys;   /* be_jwt_key_t*, or NULL: unset */
+    const char *issuer;
+    const char *audience;
+    const char *user_claim;
+    int leeway;                 /* -1: unset */
+    int lifetime;               /* -1: unset */
+    be_sqltpl_t *role_query;
+    apr_array_header_t *bypass; /* BackendOwnerBypass roles, or NULL */
 } be_dir_conf_t;
+
+#define BE_DEFAULT_LEEWAY 30
+#define BE_DEFAULT_LIFETIME 3600
+
+/* Per request: what the auth phases learned. */
+typedef struct {
+    int api;                    /* the path is a resource of ours */
+    void *claims;               /* be_claims_t* of a verified token */
+    apr_array_header_t *roles;  /* the user's roles, once looked up */
+} be_rctx_t;
+
+be_rctx_t *be_rctx(request_rec *r);
 
 /* mod_backend_config.c */
 extern const command_rec be_cmds[];
@@ -80,6 +114,8 @@ typedef struct {
     be_conn_t *conn;
     const be_plan_t *plan;
     be_query_t *q;
+    be_where_t where;           /* key, filters and owner scope */
+    be_value_t owner;           /* r->user, when the resource is owned */
     be_return_e ret;
     int count_exact;
     int missing_default;        /* Prefer: missing=default (what we do) */
@@ -98,6 +134,17 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode);
 int be_op_delete(be_req_t *q);
 int be_send_json(request_rec *r, int status, be_buf_t *body);
 int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading);
+
+/* mod_backend_auth.c */
+void be_auth_register_hooks(apr_pool_t *p);
+const char *be_sqltpl_parse(apr_pool_t *p, const char *sql,
+                            be_sqltpl_t **out);
+/* The user's roles: the token's, or BackendRoleQuery's (looked up once per
+ * request); NULL when the lookup failed (logged). */
+apr_array_header_t *be_user_roles(request_rec *r);
+/* The owner scope of a request on res: 0 none, 1 scoped to r->user. */
+int be_owner_scoped(request_rec *r, const be_dir_conf_t *dc,
+                    const be_resource_t *res);
 
 /* mod_backend_handler.c */
 int be_handler(request_rec *r);

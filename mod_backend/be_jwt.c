@@ -1,0 +1,385 @@
+/*
+ * be_jwt.c - verifying and signing JWTs with OpenSSL libcrypto.
+ *
+ * The algorithm is taken from the key, never from the token: a token
+ * whose header names another algorithm than a configured key of its kid
+ * is refused, so "alg":"none" and HS256-with-the-RSA-public-key (the
+ * algorithm confusion attack) have nothing to verify against.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <string.h>
+
+#include <apr_base64.h>
+#include <apr_file_io.h>
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+
+#include "be_jwt.h"
+
+static const char *const alg_names[] = {"HS256", "RS256", "ES256"};
+
+/* ---------------------------------------------------------------------- */
+/* base64url                                                               */
+
+const char *be_b64url_encode(apr_pool_t *p, const unsigned char *d,
+                             apr_size_t n)
+{
+    char *out = apr_palloc(p, (apr_size_t)apr_base64_encode_len((int)n));
+    int len = apr_base64_encode_binary(out, d, (int)n) - 1;
+    int i;
+
+    while (len > 0 && out[len - 1] == '=') {
+        len--;
+    }
+    out[len] = '\0';
+    for (i = 0; i < len; i++) {
+        if (out[i] == '+') {
+            out[i] = '-';
+        }
+        else if (out[i] == '/') {
+            out[i] = '_';
+        }
+    }
+    return out;
+}
+
+unsigned char *be_b64url_decode(apr_pool_t *p, const char *s, apr_size_t len,
+                                apr_size_t *out_len)
+{
+    char *std = apr_palloc(p, len + 4);
+    unsigned char *out;
+    apr_size_t i;
+
+    if (len % 4 == 1) {
+        return NULL;
+    }
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '-') {
+            c = '+';
+        }
+        else if (c == '_') {
+            c = '/';
+        }
+        else if (!isalnum((unsigned char)c)) {
+            return NULL; /* no padding, no standard alphabet extras */
+        }
+        std[i] = c;
+    }
+    while (i % 4) {
+        std[i++] = '=';
+    }
+    std[i] = '\0';
+    out = apr_palloc(p, (apr_size_t)apr_base64_decode_len(std) + 1);
+    *out_len = (apr_size_t)apr_base64_decode_binary(out, std);
+    return out;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Keys                                                                    */
+
+static apr_status_t free_pkey(void *data)
+{
+    EVP_PKEY_free(data);
+    return APR_SUCCESS;
+}
+
+const char *be_jwt_load_key(apr_pool_t *p, const char *alg, const char *file,
+                            const char *kid, be_jwt_key_t **keyp)
+{
+    be_jwt_key_t *key = apr_pcalloc(p, sizeof(*key));
+    apr_file_t *f;
+    apr_finfo_t fi;
+    char *buf;
+    apr_size_t n;
+    BIO *bio;
+    EVP_PKEY *pk;
+
+    if (!strcasecmp(alg, "hs256")) {
+        key->alg = BE_ALG_HS256;
+    }
+    else if (!strcasecmp(alg, "rs256")) {
+        key->alg = BE_ALG_RS256;
+    }
+    else if (!strcasecmp(alg, "es256")) {
+        key->alg = BE_ALG_ES256;
+    }
+    else {
+        return apr_psprintf(p, "unknown algorithm '%s' (hs256, rs256, "
+                            "es256)", alg);
+    }
+    key->kid = kid;
+    if (apr_file_open(&f, file, APR_FOPEN_READ, 0, p) != APR_SUCCESS
+        || apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
+        return apr_psprintf(p, "cannot read the key file %s", file);
+    }
+    n = (apr_size_t)fi.size;
+    buf = apr_palloc(p, n + 1);
+    if (n > 0 && apr_file_read_full(f, buf, n, &n) != APR_SUCCESS) {
+        apr_file_close(f);
+        return apr_psprintf(p, "cannot read the key file %s", file);
+    }
+    apr_file_close(f);
+    buf[n] = '\0';
+
+    if (key->alg == BE_ALG_HS256) {
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+            buf[--n] = '\0'; /* a trailing newline is not part of it */
+        }
+        if (n < 32) {
+            return apr_psprintf(p, "the hs256 secret in %s is shorter than "
+                                "32 bytes", file);
+        }
+        key->secret = (const unsigned char *)buf;
+        key->secret_len = n;
+        *keyp = key;
+        return NULL;
+    }
+
+    bio = BIO_new_mem_buf(buf, (int)n);
+    pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    if (pk) {
+        key->priv = pk;
+        key->pub = pk; /* a private key verifies too */
+    }
+    else {
+        BIO_free(bio);
+        bio = BIO_new_mem_buf(buf, (int)n);
+        key->pub = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    }
+    BIO_free(bio);
+    if (!key->pub) {
+        return apr_psprintf(p, "%s holds no PEM public or private key", file);
+    }
+    apr_pool_cleanup_register(p, key->pub, free_pkey, apr_pool_cleanup_null);
+    if ((key->alg == BE_ALG_RS256 && EVP_PKEY_base_id(key->pub) != EVP_PKEY_RSA)
+        || (key->alg == BE_ALG_ES256
+            && (EVP_PKEY_base_id(key->pub) != EVP_PKEY_EC
+                || EVP_PKEY_get_bits(key->pub) != 256))) {
+        return apr_psprintf(p, "the key in %s is not a%s key", file,
+                            key->alg == BE_ALG_RS256 ? "n RSA"
+                                                     : " P-256 EC");
+    }
+    *keyp = key;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Signatures                                                              */
+
+static int hs256(const be_jwt_key_t *key, const char *data, apr_size_t n,
+                 unsigned char out[32])
+{
+    unsigned int len = 32;
+
+    return HMAC(EVP_sha256(), key->secret, (int)key->secret_len,
+                (const unsigned char *)data, n, out, &len) != NULL
+           && len == 32;
+}
+
+/* ES256 signatures are R||S, 32 bytes each; OpenSSL speaks DER. */
+static unsigned char *es_to_der(const unsigned char *rs, apr_size_t *len,
+                                apr_pool_t *p)
+{
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(rs, 32, NULL), *s = BN_bin2bn(rs + 32, 32, NULL);
+    unsigned char *der = NULL, *copy;
+    int n;
+
+    if (!sig || !r || !s || !ECDSA_SIG_set0(sig, r, s)) {
+        BN_free(r);
+        BN_free(s);
+        ECDSA_SIG_free(sig);
+        return NULL;
+    }
+    n = i2d_ECDSA_SIG(sig, &der);
+    ECDSA_SIG_free(sig);
+    if (n <= 0) {
+        return NULL;
+    }
+    copy = apr_pmemdup(p, der, (apr_size_t)n);
+    OPENSSL_free(der);
+    *len = (apr_size_t)n;
+    return copy;
+}
+
+static int der_to_es(const unsigned char *der, apr_size_t len,
+                     unsigned char rs[64])
+{
+    const unsigned char *q = der;
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &q, (long)len);
+    const BIGNUM *r, *s;
+    int ok;
+
+    if (!sig) {
+        return 0;
+    }
+    ECDSA_SIG_get0(sig, &r, &s);
+    ok = BN_bn2binpad(r, rs, 32) == 32 && BN_bn2binpad(s, rs + 32, 32) == 32;
+    ECDSA_SIG_free(sig);
+    return ok;
+}
+
+static int verify_sig(apr_pool_t *p, const be_jwt_key_t *key,
+                      const char *data, apr_size_t n,
+                      const unsigned char *sig, apr_size_t siglen)
+{
+    EVP_MD_CTX *ctx;
+    int ok;
+
+    if (key->alg == BE_ALG_HS256) {
+        unsigned char mac[32];
+        return siglen == 32 && hs256(key, data, n, mac)
+               && CRYPTO_memcmp(mac, sig, 32) == 0;
+    }
+    if (key->alg == BE_ALG_ES256) {
+        if (siglen != 64 || !(sig = es_to_der(sig, &siglen, p))) {
+            return 0;
+        }
+    }
+    if (!(ctx = EVP_MD_CTX_new())) {
+        return 0;
+    }
+    ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key->pub) == 1
+         && EVP_DigestVerify(ctx, sig, siglen, (const unsigned char *)data,
+                             n) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+const char *be_jwt_sign(apr_pool_t *p, const be_jwt_key_t *key,
+                        const char *payload)
+{
+    const char *header = key->kid
+        ? apr_psprintf(p, "{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"%s\"}",
+                       alg_names[key->alg], key->kid)
+        : apr_psprintf(p, "{\"alg\":\"%s\",\"typ\":\"JWT\"}",
+                       alg_names[key->alg]);
+    const char *input = apr_pstrcat(
+        p, be_b64url_encode(p, (const unsigned char *)header, strlen(header)),
+        ".", be_b64url_encode(p, (const unsigned char *)payload,
+                              strlen(payload)), NULL);
+    unsigned char mac[32], *sig;
+    size_t siglen = 0;
+    EVP_MD_CTX *ctx;
+    int ok;
+
+    if (key->alg == BE_ALG_HS256) {
+        if (!hs256(key, input, strlen(input), mac)) {
+            return NULL;
+        }
+        return apr_pstrcat(p, input, ".", be_b64url_encode(p, mac, 32), NULL);
+    }
+    if (!key->priv || !(ctx = EVP_MD_CTX_new())) {
+        return NULL;
+    }
+    ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key->priv) == 1
+         && EVP_DigestSign(ctx, NULL, &siglen,
+                           (const unsigned char *)input, strlen(input)) == 1;
+    sig = ok ? apr_palloc(p, siglen) : NULL;
+    ok = ok && EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)input,
+                              strlen(input)) == 1;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        return NULL;
+    }
+    if (key->alg == BE_ALG_ES256) {
+        unsigned char rs[64];
+        if (!der_to_es(sig, siglen, rs)) {
+            return NULL;
+        }
+        return apr_pstrcat(p, input, ".", be_b64url_encode(p, rs, 64), NULL);
+    }
+    return apr_pstrcat(p, input, ".", be_b64url_encode(p, sig, siglen), NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Verification                                                            */
+
+static int listed(const apr_array_header_t *a, const char *s)
+{
+    int i;
+
+    for (i = 0; a && i < a->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(a, i, const char *), s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *be_jwt_verify(apr_pool_t *p, const char *token,
+                          const be_jwt_policy_t *pol, apr_time_t now,
+                          be_claims_t **out)
+{
+    const char *dot1 = strchr(token, '.'), *dot2;
+    unsigned char *hdr, *body, *sig;
+    apr_size_t hlen, blen, slen;
+    const char *alg, *kid;
+    be_claims_t *c;
+    double t = (double)apr_time_sec(now);
+    int i, tried = 0, good = 0;
+
+    if (!dot1 || !(dot2 = strchr(dot1 + 1, '.')) || strchr(dot2 + 1, '.')) {
+        return "the token is not a JWT (three base64url parts)";
+    }
+    hdr = be_b64url_decode(p, token, (apr_size_t)(dot1 - token), &hlen);
+    body = be_b64url_decode(p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1),
+                            &blen);
+    sig = be_b64url_decode(p, dot2 + 1, strlen(dot2 + 1), &slen);
+    if (!hdr || !body || !sig) {
+        return "the token is not valid base64url";
+    }
+    if (!be_json_parse_jose(p, (const char *)hdr, hlen, &alg, &kid) || !alg) {
+        return "the token header is not valid";
+    }
+    for (i = 0; pol->keys && i < pol->keys->nelts; i++) {
+        const be_jwt_key_t *k = APR_ARRAY_IDX(pol->keys, i,
+                                              const be_jwt_key_t *);
+        if (strcmp(alg, alg_names[k->alg]) != 0
+            || (kid && k->kid && strcmp(kid, k->kid) != 0)) {
+            continue;
+        }
+        tried++;
+        if (verify_sig(p, k, token, (apr_size_t)(dot2 - token), sig, slen)) {
+            good = 1;
+            break;
+        }
+    }
+    if (!tried) {
+        return apr_psprintf(p, "no key for algorithm %s%s", alg,
+                            kid ? " and this kid" : "");
+    }
+    if (!good) {
+        return "the signature does not verify";
+    }
+    if (!(c = be_json_parse_claims(p, (const char *)body, blen))) {
+        return "the token payload is not a JSON object";
+    }
+    if (c->has_exp && t > c->exp + (double)pol->leeway) {
+        return "the token has expired";
+    }
+    if (c->has_nbf && t + (double)pol->leeway < c->nbf) {
+        return "the token is not valid yet";
+    }
+    if (pol->issuer && (!c->iss || strcmp(c->iss, pol->issuer) != 0)) {
+        return "the token has another issuer";
+    }
+    if (pol->audience && !listed(c->aud, pol->audience)) {
+        return "the token is meant for another audience";
+    }
+    if (pol->user_claim && strcmp(pol->user_claim, "sub") != 0) {
+        c->sub = apr_table_get(c->claims, pol->user_claim);
+    }
+    if (!c->sub || !*c->sub) {
+        return apr_psprintf(p, "the token has no %s claim",
+                            pol->user_claim ? pol->user_claim : "sub");
+    }
+    *out = c;
+    return NULL;
+}
