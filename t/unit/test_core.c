@@ -7,6 +7,12 @@
 
 #include "be_core.h"
 #include "be_query.h"
+#include "be_jwt.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <unistd.h>
 #include "tap.h"
 
 static apr_pool_t *pool;
@@ -248,7 +254,9 @@ static void test_sql(void)
     IS_STR(pg->sql_get,
            "SELECT \"id\",\"name\",\"price\",\"active\",\"meta\",\"qty\" FROM "
            "\"products\" WHERE \"id\" = $1", "get, pgsql");
-    be_sql_delete(pool, pg, &key, NULL, NULL, &st);
+    be_where_t by_key = {&key, NULL, NULL};
+
+    be_sql_delete(pool, pg, &by_key, NULL, &st);
     IS_STR(st.sql, "DELETE FROM \"products\" WHERE \"id\" = $1", "delete");
 
     {
@@ -263,14 +271,14 @@ static void test_sql(void)
         IS_INT(be_validate_rows(pool, t, doc->objects, 1, NULL, &rows, errs),
                0, "bulk rows valid");
         IS_INT(rows.ncols, 3, "union of the columns");
-        be_sql_insert(pool, pg, &rows, 0, 2, BE_UPSERT_NONE, NULL,
+        be_sql_insert(pool, pg, &rows, 0, 2, BE_UPSERT_NONE, NULL, 0,
                       &pg->all, &st);
         IS_STR(st.sql, "INSERT INTO \"products\" (\"name\",\"price\",\"qty\") "
                        "VALUES ($1,$2,DEFAULT),($3,DEFAULT,$4) RETURNING "
                        "\"id\",\"name\",\"price\",\"active\",\"meta\",\"qty\"",
                "multi-row insert, pgsql DEFAULT where silent");
         IS_INT(st.nargs, 4, "insert args");
-        be_sql_insert(pool, sq, &rows, 0, 2, BE_UPSERT_MERGE, NULL, NULL,
+        be_sql_insert(pool, sq, &rows, 0, 2, BE_UPSERT_MERGE, NULL, 0, NULL,
                       &st);
         IS_STR(st.sql, "INSERT INTO \"products\" (\"name\",\"price\",\"qty\") "
                        "VALUES (?1,?2,NULL),(?3,NULL,?4) ON CONFLICT (\"id\") "
@@ -288,13 +296,13 @@ static void test_sql(void)
     }
 
     validate(t, "{\"name\":\"a\"}", BE_WRITE_REPLACE, &row, &errs);
-    be_sql_update(pool, sq, &row, &key, NULL, &sq->all, &st);
+    be_sql_update(pool, sq, &row, &by_key, &sq->all, &st);
     IS_STR(st.sql, "UPDATE \"products\" SET \"name\" = ?1,\"price\" = ?2,"
                    "\"active\" = (1),\"meta\" = ?3,\"qty\" = ?4 WHERE \"id\" = "
                    "?5 RETURNING \"id\",\"name\",\"price\",\"active\",\"meta\","
                    "\"qty\"", "replace, sqlite default expression");
     IS_INT(st.nargs, 5, "replace args include the key");
-    be_sql_update(pool, pg, &row, &key, NULL, NULL, &st);
+    be_sql_update(pool, pg, &row, &by_key, NULL, &st);
     OK(strstr(st.sql, "\"active\" = DEFAULT") != NULL,
        "replace, pgsql DEFAULT");
 
@@ -417,8 +425,8 @@ static const char *plan_sql(const char *args, be_dialect_e d)
         || (err = be_query_check(pool, t, q))
         || (err = be_sql_select(pool, pl, be_shape_make(pool, pl, q->select,
                                                         0),
-                                NULL, q->filters, q->order, q->limit,
-                                q->offset, &st))) {
+                                &(be_where_t){NULL, q->filters, NULL},
+                                q->order, q->limit, q->offset, &st))) {
         return apr_pstrcat(pool, "ERR: ", err, NULL);
     }
     return st.sql;
@@ -509,6 +517,161 @@ static void test_query(void)
     }
 }
 
+static const char *write_file(const char *name, const char *data)
+{
+    const char *path = apr_psprintf(pool, "/tmp/be_unit_%d_%s", (int)getpid(),
+                                    name);
+    FILE *f = fopen(path, "w");
+    fputs(data, f);
+    fclose(f);
+    return path;
+}
+
+static const char *pem_of(EVP_PKEY *k, int private)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data;
+    long n;
+    const char *out;
+
+    if (private) {
+        PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
+    }
+    else {
+        PEM_write_bio_PUBKEY(b, k);
+    }
+    n = BIO_get_mem_data(b, &data);
+    out = apr_pstrmemdup(pool, data, (apr_size_t)n);
+    BIO_free(b);
+    return out;
+}
+
+static const char *tok(const be_jwt_key_t *k, const char *payload)
+{
+    const char *t = be_jwt_sign(pool, k, payload);
+    return t ? t : "(unsigned)";
+}
+
+static const char *check(const char *token, apr_array_header_t *keys,
+                         apr_time_t now)
+{
+    be_jwt_policy_t pol = {keys, NULL, NULL, 30, NULL};
+    be_claims_t *c;
+    const char *err = be_jwt_verify(pool, token, &pol, now, &c);
+
+    return err ? err : apr_pstrcat(pool, "ok:", c->sub, NULL);
+}
+
+static void test_jwt(void)
+{
+    apr_time_t now = apr_time_from_sec(1700000000);
+    const char *secret = write_file("hs", "0123456789abcdef0123456789abcdef\n");
+    EVP_PKEY *rsa = EVP_RSA_gen(2048);
+    EVP_PKEY *ec = EVP_EC_gen("P-256");
+    const char *rs_priv = write_file("rs", pem_of(rsa, 1));
+    const char *rs_pub = write_file("rspub", pem_of(rsa, 0));
+    const char *es_priv = write_file("es", pem_of(ec, 1));
+    be_jwt_key_t *hs, *rs, *rsp, *es, *esp, *forged;
+    apr_array_header_t *keys = apr_array_make(pool, 4, sizeof(void *));
+    const char *ok_payload = "{\"sub\":\"alice\",\"exp\":1700000100,"
+                             "\"roles\":[\"admin\"]}";
+    const char *t, *dot;
+    be_claims_t *c;
+    be_jwt_policy_t pol = {NULL, "me", "api", 30, NULL};
+
+    OK(be_jwt_load_key(pool, "hs256", secret, NULL, &hs) == NULL, "hs key");
+    OK(be_jwt_load_key(pool, "rs256", rs_priv, "r1", &rs) == NULL, "rs key");
+    OK(be_jwt_load_key(pool, "rs256", rs_pub, "r1", &rsp) == NULL, "rs pub");
+    OK(be_jwt_load_key(pool, "es256", es_priv, "e1", &es) == NULL, "es key");
+    OK(be_jwt_load_key(pool, "es256", rs_pub, NULL, &esp) != NULL,
+       "an RSA key is not an es256 key");
+    OK(be_jwt_load_key(pool, "hs256", write_file("short", "short"), NULL,
+                       &esp) != NULL, "short secrets refused");
+    OK(be_jwt_load_key(pool, "none", secret, NULL, &esp) != NULL,
+       "alg none is no key");
+    APR_ARRAY_PUSH(keys, be_jwt_key_t *) = hs;
+    APR_ARRAY_PUSH(keys, be_jwt_key_t *) = rsp;
+    APR_ARRAY_PUSH(keys, be_jwt_key_t *) = es;
+
+    IS_STR(check(tok(hs, ok_payload), keys, now), "ok:alice", "HS256");
+    IS_STR(check(tok(rs, ok_payload), keys, now), "ok:alice", "RS256");
+    IS_STR(check(tok(es, ok_payload), keys, now), "ok:alice", "ES256");
+    IS_STR(check(tok(hs, ok_payload), keys, apr_time_from_sec(1700000200)),
+           "the token has expired", "expired");
+    IS_STR(check(tok(hs, ok_payload), keys, apr_time_from_sec(1700000120)),
+           "ok:alice", "within the leeway");
+    IS_STR(check(tok(hs, "{\"sub\":\"a\",\"nbf\":1700001000}"), keys, now),
+           "the token is not valid yet", "nbf");
+    IS_STR(check(tok(hs, "{\"exp\":1700000100}"), keys, now),
+           "the token has no sub claim", "no subject");
+    IS_STR(check(tok(hs, "[1]"), keys, now),
+           "the token payload is not a JSON object", "payload not object");
+
+    /* attacks */
+    IS_STR(check(apr_pstrcat(pool, be_b64url_encode(pool, (const unsigned char
+           *)"{\"alg\":\"none\"}", 14), ".", be_b64url_encode(pool,
+           (const unsigned char *)ok_payload, strlen(ok_payload)), ".", NULL),
+                 keys, now), "no key for algorithm none", "alg none");
+    {
+        /* HS256 keyed with the RSA public key: algorithm confusion */
+        be_jwt_key_t fake = *hs;
+        apr_array_header_t *only_rsa = apr_array_make(pool, 1, sizeof(void *));
+        APR_ARRAY_PUSH(only_rsa, be_jwt_key_t *) = rsp;
+        fake.secret = (const unsigned char *)pem_of(rsa, 0);
+        fake.secret_len = strlen((const char *)fake.secret);
+        forged = &fake;
+        IS_STR(check(tok(forged, ok_payload), only_rsa, now),
+               "no key for algorithm HS256", "algorithm confusion");
+        IS_STR(check(tok(forged, ok_payload), keys, now),
+               "the signature does not verify", "confusion with an hs key");
+    }
+    t = tok(hs, ok_payload);
+    dot = strchr(t, '.');
+    IS_STR(check(apr_pstrcat(pool, apr_pstrmemdup(pool, t, (apr_size_t)(dot - t)),
+                             ".", be_b64url_encode(pool, (const unsigned char *)
+                             "{\"sub\":\"bob\",\"exp\":1700000100}", 33),
+                             strrchr(t, '.'), NULL), keys, now),
+           "the signature does not verify", "tampered payload");
+    IS_STR(check("garbage", keys, now),
+           "the token is not a JWT (three base64url parts)", "garbage");
+    IS_STR(check("a.b.c.d", keys, now),
+           "the token is not a JWT (three base64url parts)", "four parts");
+    IS_STR(check("!!.b.c", keys, now), "the token is not valid base64url",
+           "bad base64url");
+    t = tok(rs, ok_payload);
+    IS_STR(check(apr_pstrcat(pool, apr_pstrmemdup(pool, t, strlen(t) - 3),
+                             "AAA", NULL), keys, now),
+           "the signature does not verify", "RS256 signature changed");
+
+    /* kid picks the key */
+    {
+        be_jwt_key_t other_es;
+        be_jwt_load_key(pool, "es256", write_file("es2", pem_of(
+                            EVP_EC_gen("P-256"), 1)), "e2", &esp);
+        other_es = *esp;
+        IS_STR(check(tok(&other_es, ok_payload), keys, now),
+               "no key for algorithm ES256 and this kid", "unknown kid");
+    }
+
+    /* issuer and audience */
+    pol.keys = keys;
+    OK(be_jwt_verify(pool, tok(hs, "{\"sub\":\"a\",\"iss\":\"me\","
+                                   "\"aud\":[\"x\",\"api\"]}"), &pol, now,
+                     &c) == NULL, "iss and aud match");
+    IS_STR(be_jwt_verify(pool, tok(hs, "{\"sub\":\"a\",\"iss\":\"you\","
+                                       "\"aud\":\"api\"}"), &pol, now, &c),
+           "the token has another issuer", "wrong iss");
+    IS_STR(be_jwt_verify(pool, tok(hs, "{\"sub\":\"a\",\"iss\":\"me\","
+                                       "\"aud\":\"web\"}"), &pol, now, &c),
+           "the token is meant for another audience", "wrong aud");
+    OK(be_jwt_verify(pool, tok(hs, ok_payload), &(be_jwt_policy_t){keys, NULL,
+                     NULL, 30, NULL}, now, &c) == NULL
+       && c->roles->nelts == 1, "roles claim");
+    unlink(secret); unlink(rs_priv); unlink(rs_pub); unlink(es_priv);
+    EVP_PKEY_free(rsa);
+    EVP_PKEY_free(ec);
+}
+
 int main(void)
 {
     apr_initialize();
@@ -521,6 +684,7 @@ int main(void)
     test_render();
     test_types();
     test_query();
+    test_jwt();
     apr_pool_destroy(pool);
     apr_terminate();
     return tap_done();
