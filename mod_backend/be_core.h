@@ -182,10 +182,12 @@ typedef struct {
 } be_rows_t;
 
 
-/* Returns 0, or 422 with errs (be_field_error_t) filled. */
+/* Returns 0, or 422 with errs (be_field_error_t) filled.  implied, when
+ * not NULL, is a column the server fills (the owner): never required. */
 int be_validate_row(apr_pool_t *p, const be_table_t *t,
                     const be_jobject_t *obj, be_write_e mode,
-                    be_row_t *row, apr_array_header_t *errs);
+                    const be_column_t *implied, be_row_t *row,
+                    apr_array_header_t *errs);
 
 /* Validates the objects of a POST (be_jobject_t*) as inserts and aligns
  * them on the union of their columns (only those of columns=, a name
@@ -193,7 +195,8 @@ int be_validate_row(apr_pool_t *p, const be_table_t *t,
  * errs naming "[i].field" for arrays. */
 int be_validate_rows(apr_pool_t *p, const be_table_t *t,
                      const apr_array_header_t *objects, int is_array,
-                     const apr_array_header_t *columns, be_rows_t *rows,
+                     const apr_array_header_t *columns,
+                     const be_column_t *implied, be_rows_t *rows,
                      apr_array_header_t *errs);
 
 /* Parses an item id from the URL as the key column expects; returns 0

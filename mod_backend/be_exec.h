@@ -60,6 +60,8 @@ struct be_executor_t {
     /* Startup only: a short-lived read-only connection for the schema. */
     void *(*open)(apr_pool_t *p, const char *params, const char **err);
     void (*close)(void *native);
+    /* Once in the parent, before children start (may be NULL). */
+    void (*process_init)(void);
     /* Once per child process, before any request. */
     void (*child_init)(apr_pool_t *pchild);
     /* Once per pooled connection: timeouts, pragmas, statement cache. */

@@ -11,6 +11,10 @@
 
 #include "be_exec.h"
 
+/* How long a writer waits for another connection's lock before the
+ * request is answered 503. */
+#define BE_SQLITE_BUSY_MS 5000
+
 /* Writers of one process take turns on this lock instead of meeting in
  * SQLite's busy handler, which sleeps (up to 100 ms a time) while another
  * connection holds the write lock.  Other processes still meet in the
@@ -37,6 +41,24 @@ static void writer_leave(be_conn_t *c)
 #endif
 }
 
+/* Every SQLite connection of the process gets foreign keys (off by default
+ * in SQLite) as it opens.  Turning them on later would expire the
+ * statements other modules (mod_authn_dbd) prepared on the connection
+ * through apr_dbd, whose legacy sqlite3_prepare cannot re-prepare them. */
+static int on_open(sqlite3 *db, char **err, const void *api)
+{
+    (void)err;
+    (void)api;
+    sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    sqlite3_busy_timeout(db, BE_SQLITE_BUSY_MS);
+    return SQLITE_OK;
+}
+
+static void sq_process_init(void)
+{
+    sqlite3_auto_extension((void (*)(void))on_open);
+}
+
 static void sq_child_init(apr_pool_t *pchild)
 {
 #if APR_HAS_THREADS
@@ -44,9 +66,6 @@ static void sq_child_init(apr_pool_t *pchild)
 #endif
 }
 
-/* How long a writer waits for another connection's lock before the
- * request is answered 503. */
-#define BE_SQLITE_BUSY_MS 5000
 
 static be_dbrc_e fail(be_dberr_t *err, apr_pool_t *p, sqlite3 *db, int rc)
 {
@@ -144,10 +163,6 @@ static void sq_conn_init(be_conn_t *c)
     sqlite3 *db = c->native;
 
     sqlite3_busy_timeout(db, BE_SQLITE_BUSY_MS);
-    /* foreign keys are off by default in SQLite, per connection; LIKE
-     * is case-sensitive as in PostgreSQL (ilike lowers both sides) */
-    sqlite3_exec(db, "PRAGMA foreign_keys = ON; "
-                     "PRAGMA case_sensitive_like = ON", NULL, NULL, NULL);
     apr_pool_cleanup_register(c->pool, c, finalize_all, apr_pool_cleanup_null);
 }
 
@@ -410,6 +425,6 @@ static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
 
 const be_executor_t be_exec_sqlite = {
     "sqlite3", BE_DIALECT_SQLITE,
-    sq_open, sq_close, sq_child_init, sq_conn_init, sq_query, sq_strings,
+    sq_open, sq_close, sq_process_init, sq_child_init, sq_conn_init, sq_query, sq_strings,
     sq_tx, sq_introspect
 };

@@ -318,7 +318,8 @@ static const char *convert(apr_pool_t *p, const be_column_t *c,
 
 int be_validate_row(apr_pool_t *p, const be_table_t *t,
                     const be_jobject_t *obj, be_write_e mode,
-                    be_row_t *row, apr_array_header_t *errs)
+                    const be_column_t *implied, be_row_t *row,
+                    apr_array_header_t *errs)
 {
     int n = t->cols->nelts, i, start = errs->nelts;
     const be_jfield_t **given = apr_pcalloc(p, sizeof(*given) * (apr_size_t)n);
@@ -345,8 +346,8 @@ int be_validate_row(apr_pool_t *p, const be_table_t *t,
         be_value_t *v = &row->vals[row->ncols];
         const char *msg;
 
-        if (c->hidden && !given[i]) {
-            continue; /* never written through the API */
+        if ((c->hidden || c == implied) && !given[i]) {
+            continue; /* never written through the API, or by the server */
         }
         if (given[i]) {
             if ((msg = convert(p, c, given[i], v)) != NULL) {
@@ -382,7 +383,8 @@ int be_validate_row(apr_pool_t *p, const be_table_t *t,
 
 int be_validate_rows(apr_pool_t *p, const be_table_t *t,
                      const apr_array_header_t *objects, int is_array,
-                     const apr_array_header_t *columns, be_rows_t *rows,
+                     const apr_array_header_t *columns,
+                     const be_column_t *implied, be_rows_t *rows,
                      apr_array_header_t *errs)
 {
     int n = t->cols->nelts, nobj = objects->nelts, i, j, o;
@@ -413,7 +415,7 @@ int be_validate_rows(apr_pool_t *p, const be_table_t *t,
             }
             obj = kept;
         }
-        be_validate_row(p, t, obj, BE_WRITE_INSERT, &each[o], errs);
+        be_validate_row(p, t, obj, BE_WRITE_INSERT, implied, &each[o], errs);
         for (i = before; is_array && i < errs->nelts; i++) {
             be_field_error_t *e = &APR_ARRAY_IDX(errs, i, be_field_error_t);
             e->field = apr_psprintf(p, "[%d].%s", o, e->field);

@@ -179,6 +179,38 @@ static const char *text_value(where_t *w, const char *text)
     return NULL;
 }
 
+/* A LIKE pattern (PostgreSQL's: % _ and backslash escapes) as a GLOB
+ * pattern, where * ? and [ are the special characters. */
+static const char *like_to_glob(apr_pool_t *p, const char *like)
+{
+    be_buf_t b;
+
+    be_buf_init(&b, p, strlen(like) + 8);
+    for (; *like; like++) {
+        char c = *like;
+        if (c == '%') {
+            be_buf_addc(&b, '*');
+            continue;
+        }
+        if (c == '_') {
+            be_buf_addc(&b, '?');
+            continue;
+        }
+        if (c == '\\' && like[1]) {
+            c = *++like; /* the escaped character is literal */
+        }
+        if (c == '*' || c == '?' || c == '[') {
+            be_buf_addc(&b, '[');
+            be_buf_addc(&b, c);
+            be_buf_addc(&b, ']');
+        }
+        else {
+            be_buf_addc(&b, c);
+        }
+    }
+    return be_buf_cstr(&b);
+}
+
 static const char *cond_sql(where_t *w, const be_filter_t *f)
 {
     static const char *const cmp[] = {" = ", " <> ", " > ", " >= ", " < ",
@@ -191,20 +223,22 @@ static const char *cond_sql(where_t *w, const be_filter_t *f)
     switch (f->op) {
     case BE_OP_LIKE:
     case BE_OP_ILIKE:
-        /* both use backslash as the escape, as PostgreSQL does; SQLite's
-         * connections run with case_sensitive_like on */
         if (w->d == BE_DIALECT_PGSQL) {
             colref(w, c);
             be_buf_adds(w->b, f->op == BE_OP_LIKE ? "::text LIKE "
                                                   : "::text ILIKE ");
             return text_value(w, f->value);
         }
-        be_buf_adds(w->b, f->op == BE_OP_LIKE ? "" : "lower(");
         colref(w, c);
-        be_buf_adds(w->b, f->op == BE_OP_LIKE ? " LIKE " : ") LIKE lower(");
+        if (f->op == BE_OP_LIKE) {
+            /* SQLite's LIKE ignores case: GLOB does not */
+            be_buf_adds(w->b, " GLOB ");
+            return text_value(w, like_to_glob(w->p, f->value));
+        }
+        /* backslash escapes, as in PostgreSQL */
+        be_buf_adds(w->b, " LIKE ");
         text_value(w, f->value);
-        be_buf_adds(w->b, f->op == BE_OP_LIKE ? " ESCAPE '\\'"
-                                              : ") ESCAPE '\\'");
+        be_buf_adds(w->b, " ESCAPE '\\'");
         return NULL;
     case BE_OP_IS:
         if ((!strcmp(f->value, "true") || !strcmp(f->value, "false"))

@@ -211,9 +211,8 @@ static const char *problem_text(request_rec *r, int status,
 {
     const char *line = ap_get_status_line(status);
 
-    return apr_pstrcat(r->pool, "\"",
-                       be_problem_json(r->pool, status, line + 4, detail,
-                                       NULL), NULL);
+    /* (ap_custom_response marks a literal text with a leading quote) */
+    return be_problem_json(r->pool, status, line + 4, detail, NULL);
 }
 
 /* httpd writes error pages as text/html; for our answers the body is a
@@ -255,8 +254,19 @@ static int be_header_parser(request_rec *r)
     ap_custom_response(r, HTTP_FORBIDDEN,
                        problem_text(r, HTTP_FORBIDDEN,
                                     "you may not do this"));
-    ap_add_output_filter(PROBLEM_FILTER, NULL, r, r->connection);
+    be_rctx(r)->problems = 1;
     return DECLINED;
+}
+
+/* httpd's error responses run through the error filters only. */
+static void be_insert_error_filter(request_rec *r)
+{
+    const be_rctx_t *x = ap_get_module_config(r->request_config,
+                                              &backend_module);
+
+    if (x && x->problems) {
+        ap_add_output_filter(PROBLEM_FILTER, NULL, r, r->connection);
+    }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -264,7 +274,7 @@ static int be_header_parser(request_rec *r)
 
 static int bearer_fail(request_rec *r, const char *why)
 {
-    const char *safe = ap_escape_quotes(r->pool, why);
+    const char *safe = why ? ap_escape_quotes(r->pool, why) : NULL;
 
     apr_table_setn(r->err_headers_out, "WWW-Authenticate", why
         ? apr_psprintf(r->pool, "Bearer error=\"invalid_token\", "
@@ -318,6 +328,18 @@ static int be_check_bearer(request_rec *r)
     r->user = apr_pstrdup(r->pool, claims->sub);
     r->ap_auth_type = "Bearer";
     be_rctx(r)->claims = claims;
+    return OK;
+}
+
+/* mod_authz_core asks the auth type to challenge again after a refusal. */
+static int be_note_auth_failure(request_rec *r, const char *type)
+{
+    if (strcasecmp(type, "Bearer") != 0) {
+        return DECLINED;
+    }
+    if (!apr_table_get(r->err_headers_out, "WWW-Authenticate")) {
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate", "Bearer");
+    }
     return OK;
 }
 
@@ -495,9 +517,13 @@ void be_auth_register_hooks(apr_pool_t *p)
     ap_hook_header_parser(be_header_parser, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(PROBLEM_FILTER, problem_filter, NULL,
                               AP_FTYPE_RESOURCE);
+    ap_hook_insert_error_filter(be_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
     /* AuthType Bearer */
     ap_hook_check_authn(be_check_bearer, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_note_auth_failure(be_note_auth_failure, NULL, NULL,
+                              APR_HOOK_MIDDLE);
     /* Require backend-role / backend-claim */
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "backend-role",
                               AUTHZ_PROVIDER_VERSION, &role_provider,

@@ -216,6 +216,7 @@ int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00001: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    be_exec_sqlite.process_init();
     return OK;
 }
 

@@ -468,7 +468,9 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
                           "ignore-duplicates", NULL);
     }
     if (be_validate_rows(r->pool, q->plan->table, doc->objects, doc->is_array,
-                         q->q->columns, &rows, errs)) {
+                         q->q->columns,
+                         q->where.owner ? q->plan->owner : NULL, &rows,
+                         errs)) {
         return invalid(q, errs);
     }
     if (q->where.owner && (rc = own_rows(q, &rows)) != OK) {
@@ -543,7 +545,8 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
     const char *err;
     long rows;
 
-    if (be_validate_row(r->pool, t, obj, mode, &row, errs)) {
+    if (be_validate_row(r->pool, t, obj, mode,
+                        q->where.owner ? q->plan->owner : NULL, &row, errs)) {
         return invalid(q, errs);
     }
     for (i = 0; q->where.owner && i < row.ncols; i++) {

@@ -71,6 +71,7 @@ typedef struct {
 /* Per request: what the auth phases learned. */
 typedef struct {
     int api;                    /* the path is a resource of ours */
+    int problems;               /* 401/403 bodies are problems */
     void *claims;               /* be_claims_t* of a verified token */
     apr_array_header_t *roles;  /* the user's roles, once looked up */
 } be_rctx_t;

@@ -71,8 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             apr_array_header_t *errs = apr_array_make(
                 p, 4, sizeof(be_field_error_t));
             be_rows_t rows;
-            be_validate_rows(p, t, doc->objects, doc->is_array, NULL, &rows,
-                             errs);
+            be_validate_rows(p, t, doc->objects, doc->is_array, NULL, NULL,
+                             &rows, errs);
         }
     }
     apr_pool_destroy(p);
