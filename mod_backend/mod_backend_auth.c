@@ -156,9 +156,10 @@ apr_array_header_t *be_user_roles(request_rec *r)
     if (x->roles) {
         return x->roles;
     }
-    if (claims) {
+    if (claims && (claims->roles->nelts > 0 || !dc->role_query)) {
         return x->roles = claims->roles;
     }
+    /* no roles in the token (or no token): ask the database */
     x->roles = apr_array_make(r->pool, 2, sizeof(const char *));
     if (!r->user || !dc->role_query) {
         return x->roles;
@@ -531,6 +532,8 @@ void be_auth_register_hooks(apr_pool_t *p)
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "backend-claim",
                               AUTHZ_PROVIDER_VERSION, &claim_provider,
                               AP_AUTH_INTERNAL_PER_CONF);
+    /* AuthBasicProvider backend-cache */
+    be_cache_register(p);
     /* SetHandler backend-token */
     ap_hook_handler(token_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

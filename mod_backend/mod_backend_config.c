@@ -23,7 +23,7 @@ int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     (void)plog;
     (void)ptemp;
     registry = apr_array_make(pconf, 16, sizeof(be_resource_t *));
-    return OK;
+    return be_cache_pre_config(pconf);
 }
 
 apr_array_header_t *be_all_resources(void)
@@ -41,6 +41,7 @@ void *be_create_dir_conf(apr_pool_t *p, char *dir)
     c->max_body = -1;
     c->leeway = -1;
     c->lifetime = -1;
+    c->cache_ttl = -1;
     return c;
 }
 
@@ -60,6 +61,9 @@ void *be_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->lifetime = add->lifetime != -1 ? add->lifetime : base->lifetime;
     c->role_query = add->role_query ? add->role_query : base->role_query;
     c->bypass = add->bypass ? add->bypass : base->bypass;
+    c->cache_providers = add->cache_providers ? add->cache_providers
+                                              : base->cache_providers;
+    c->cache_ttl = add->cache_ttl != -1 ? add->cache_ttl : base->cache_ttl;
     return c;
 }
 
@@ -321,6 +325,21 @@ static const char *set_bypass(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+static const char *set_cache(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    be_dir_conf_t *c = dconf;
+
+    if (!strcmp(arg, "backend-cache")) {
+        return "BackendAuthnCache cannot wrap itself";
+    }
+    if (!c->cache_providers) {
+        c->cache_providers = apr_array_make(cmd->pool, 2, sizeof(char *));
+    }
+    APR_ARRAY_PUSH(c->cache_providers, const char *) = arg;
+    be_cache_wanted();
+    return NULL;
+}
+
 const command_rec be_cmds[] = {
     AP_INIT_TAKE_ARGV("BackendResource", set_resource, NULL, ACCESS_CONF,
                       "NAME [table=TABLE] [key=COLUMN] [bulk=all]: expose a "
@@ -357,6 +376,16 @@ const command_rec be_cmds[] = {
     AP_INIT_ITERATE("BackendOwnerBypass", set_bypass, NULL, ACCESS_CONF,
                     "ROLE...: roles that see and change every row of "
                     "owner= resources"),
+    AP_INIT_ITERATE("BackendAuthnCache", set_cache, NULL, ACCESS_CONF,
+                    "PROVIDER...: the authn providers AuthBasicProvider "
+                    "backend-cache asks, in order, remembering successes"),
+    AP_INIT_TAKE1("BackendAuthnCacheTTL", set_int,
+                  (void *)APR_OFFSETOF(be_dir_conf_t, cache_ttl), ACCESS_CONF,
+                  "SECONDS a successful password check is remembered "
+                  "(default 300)"),
+    AP_INIT_TAKE1("BackendAuthnCacheSOCache", be_cache_set_socache, NULL,
+                  RSRC_CONF, "PROVIDER[:ARGS]: the shared cache of "
+                  "backend-cache (default shmcb)"),
     AP_INIT_TAKE1("BackendMaxBody", set_max_body, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "BYTES: largest request body accepted (default 1 MiB; "

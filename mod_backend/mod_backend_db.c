@@ -199,6 +199,9 @@ int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     const char *err;
 
     (void)plog;
+    if (be_cache_post_config(pconf, ptemp, s) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (be_all_resources()->nelts == 0) {
         return OK;
     }
@@ -240,7 +243,7 @@ void be_test_config(apr_pool_t *pconf, server_rec *s)
 
 void be_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    (void)s;
+    be_cache_child_init(pchild, s);
     if (be_exec_sqlite.child_init) {
         be_exec_sqlite.child_init(pchild);
     }

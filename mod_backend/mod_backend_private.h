@@ -63,6 +63,8 @@ typedef struct {
     int lifetime;               /* -1: unset */
     be_sqltpl_t *role_query;
     apr_array_header_t *bypass; /* BackendOwnerBypass roles, or NULL */
+    apr_array_header_t *cache_providers; /* BackendAuthnCache, or NULL */
+    int cache_ttl;              /* BackendAuthnCacheTTL, -1: unset */
 } be_dir_conf_t;
 
 #define BE_DEFAULT_LEEWAY 30
@@ -146,6 +148,15 @@ apr_array_header_t *be_user_roles(request_rec *r);
 /* The owner scope of a request on res: 0 none, 1 scoped to r->user. */
 int be_owner_scoped(request_rec *r, const be_dir_conf_t *dc,
                     const be_resource_t *res);
+
+/* mod_backend_authn_cache.c */
+int be_cache_pre_config(apr_pool_t *pconf);
+int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                         server_rec *s);
+void be_cache_child_init(apr_pool_t *pchild, server_rec *s);
+void be_cache_register(apr_pool_t *p);
+void be_cache_wanted(void);
+const char *be_cache_set_socache(cmd_parms *cmd, void *d, const char *arg);
 
 /* mod_backend_handler.c */
 int be_handler(request_rec *r);

@@ -34,6 +34,7 @@ CONF = """
 LoadModule auth_basic_module "{libexec}/mod_auth_basic.so"
 LoadModule authn_dbd_module "{libexec}/mod_authn_dbd.so"
 LoadModule authz_user_module "{libexec}/mod_authz_user.so"
+LoadModule socache_shmcb_module "{libexec}/mod_socache_shmcb.so"
 <Location /api>
     SetHandler backend
     BackendResource notes owner=owner
@@ -79,6 +80,27 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
         Require method GET
     </RequireAll>
 </Location>
+<Location /claimrole>
+    SetHandler backend
+    BackendResource notes
+    AuthType Bearer
+    BackendTokenKey hs256 {k.hs}
+    BackendTokenUserClaim email
+    BackendRoleQuery "SELECT role FROM user_roles WHERE username = :claim.login"
+    AuthzSendForbiddenOnFailure On
+    Require backend-role editor
+</Location>
+<Location /cached>
+    SetHandler backend
+    BackendResource notes
+    AuthType Basic
+    AuthName cached
+    AuthBasicProvider backend-cache
+    BackendAuthnCache dbd
+    BackendAuthnCacheTTL 2
+    AuthDBDUserPWQuery "SELECT password_hash FROM users WHERE name = %s"
+    Require valid-user
+</Location>
 <Location /basic>
     SetHandler backend
     BackendResource notes owner=owner
@@ -97,7 +119,7 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
 """
 
 PASSWORDS = {"alice": "wonderland", "bob": "builder", "carol": "singer",
-             "dave": "nobody"}
+             "dave": "nobody", "erin": "first", "frank": "right"}
 ROLES = [("alice", "admin"), ("carol", "editor")]
 REFUSED_TOKENS = ("BE00042",)
 # httpd's own error-level lines for refused passwords and denied requests
@@ -427,3 +449,57 @@ def test_hidden_columns_cannot_be_reached(site):
     assert r.status_code == 422
     assert site.db.value("SELECT count(*) FROM users WHERE password_hash = "
                          "'x'") == 0
+
+
+# --- the verification cache ---------------------------------------------------
+
+def set_password(site, user, password):
+    site.db.script("UPDATE users SET password_hash = '%s' WHERE name = '%s'"
+                   % (bcrypt(password), user))
+
+
+@pytest.mark.allow_log(*DENIED)
+def test_authn_cache_hit_miss_and_expiry(site):
+    url = site.url + "/cached/notes"
+    assert requests.get(url, auth=("erin", "first")).status_code == 200
+    # the database now says otherwise: the remembered success still holds
+    set_password(site, "erin", "second")
+    for _ in range(4):  # whichever child answers: the cache is shared
+        assert requests.get(url, auth=("erin", "first")).status_code == 200
+    # the new password is a miss, checked by mod_authn_dbd, then remembered
+    assert requests.get(url, auth=("erin", "second")).status_code == 200
+    # after the TTL the old password is gone
+    time.sleep(2.5)
+    r = requests.get(url, auth=("erin", "first"))
+    assert_problem(r, 401, "Unauthorized", "authentication is required")
+    assert requests.get(url, auth=("erin", "second")).status_code == 200
+
+
+@pytest.mark.allow_log(*DENIED)
+def test_authn_cache_never_remembers_a_wrong_password(site):
+    url = site.url + "/cached/notes"
+    for _ in range(3):
+        assert requests.get(url, auth=("frank", "wrong")).status_code == 401
+    assert requests.get(url, auth=("frank", "right")).status_code == 200
+    assert requests.get(url, auth=("frank", "wrong")).status_code == 401
+    assert requests.get(url, auth=("nobody", "x")).status_code == 401
+
+
+@pytest.mark.allow_log(*DENIED)
+def test_user_claim_and_claims_bound_in_role_query(site):
+    def tok(login, **more):
+        return tokens.hs256(site.keys.secret, dict(
+            tokens.claims("ignored", login=login,
+                          email=login + "@example.com"), **more))
+    r = site.get("/claimrole/notes", tok("carol"))
+    assert r.status_code == 200
+    r = site.get("/claimrole/notes", tok("dave"))
+    assert_problem(r, 403, "Forbidden", "you may not do this")
+    # roles carried by the token win over the query
+    r = site.get("/claimrole/notes", tok("dave", roles=["editor"]))
+    assert r.status_code == 200
+    # the user is the email claim: a token without it is refused
+    t = tokens.hs256(site.keys.secret, tokens.claims("carol", login="carol"))
+    r = site.get("/claimrole/notes", t)
+    assert_problem(r, 401, "Unauthorized",
+                   "invalid token: the token has no email claim")

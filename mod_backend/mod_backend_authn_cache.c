@@ -1,0 +1,267 @@
+/*
+ * mod_backend_authn_cache.c - AuthBasicProvider backend-cache: remembers
+ * successful password checks of the providers it wraps (dbd, file, ldap,
+ * ...), so that a slow hash such as bcrypt is paid once per TTL, not on
+ * every request.  Shared by every child through ap_socache (shmcb by
+ * default).
+ *
+ * An entry's key is the user and an HMAC of user and password under a
+ * secret drawn at startup: the password itself is never stored, a wrong
+ * password never finds an entry, and only successes are stored.
+ */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_main.h>
+#include <http_request.h>
+#include <mod_auth.h>
+#include <ap_provider.h>
+#include <ap_socache.h>
+#include <util_mutex.h>
+#include <apr_global_mutex.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "mod_backend_private.h"
+
+APLOG_USE_MODULE(backend);
+
+#define CACHE_MUTEX "backend-authn-cache"
+#define DEFAULT_TTL 300
+
+static const char *socache_spec;        /* BackendAuthnCacheSOCache */
+static int cache_wanted;                /* some location uses it */
+static const ap_socache_provider_t *socache;
+static ap_socache_instance_t *instance;
+static apr_global_mutex_t *mutex;
+static unsigned char secret[32];
+
+int be_cache_pre_config(apr_pool_t *pconf)
+{
+    socache_spec = NULL;
+    cache_wanted = 0;
+    socache = NULL;
+    instance = NULL;
+    mutex = NULL;
+    return ap_mutex_register(pconf, CACHE_MUTEX, NULL, APR_LOCK_DEFAULT, 0)
+               == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+const char *be_cache_set_socache(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)d;
+    if (err) {
+        return err;
+    }
+    socache_spec = arg;
+    return NULL;
+}
+
+void be_cache_wanted(void)
+{
+    cache_wanted = 1;
+}
+
+static apr_status_t destroy_cache(void *data)
+{
+    (void)data;
+    if (socache && instance) {
+        socache->destroy(instance, ap_server_conf);
+        instance = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    const char *name = "shmcb", *args = NULL, *err;
+    struct ap_socache_hints hints = {64, 32, 600};
+    apr_status_t rv;
+
+    if (!cache_wanted) {
+        return OK;
+    }
+    if (socache_spec) {
+        const char *colon = strchr(socache_spec, ':');
+        name = colon ? apr_pstrmemdup(ptemp, socache_spec,
+                                      (apr_size_t)(colon - socache_spec))
+                     : socache_spec;
+        args = colon ? colon + 1 : NULL;
+    }
+    socache = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                 AP_SOCACHE_PROVIDER_VERSION);
+    if (!socache) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00050: "
+                     "BackendAuthnCache needs the socache provider '%s' "
+                     "(LoadModule socache_%s_module; a2enmod socache_%s)",
+                     name, name, name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if ((err = socache->create(&instance, args, ptemp, pconf))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00051: "
+                     "BackendAuthnCacheSOCache: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if ((rv = socache->init(instance, "mod_backend-auth", &hints, s,
+                            pconf)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "BE00052: cannot "
+                     "initialise the authn cache");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_pool_cleanup_register(pconf, NULL, destroy_cache,
+                              apr_pool_cleanup_null);
+    if ((socache->flags & AP_SOCACHE_FLAG_NOTMPSAFE)
+        && (rv = ap_global_mutex_create(&mutex, NULL, CACHE_MUTEX, NULL, s,
+                                        pconf, 0)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "BE00053: cannot "
+                     "create the authn cache mutex");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (RAND_bytes(secret, sizeof(secret)) != 1) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00054: no random "
+                     "bytes for the authn cache key");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+void be_cache_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    if (mutex) {
+        apr_global_mutex_child_init(&mutex,
+                                    apr_global_mutex_lockfile(mutex),
+                                    pchild);
+    }
+    (void)s;
+}
+
+/* user, then the hex HMAC-SHA256 of user NUL password */
+static const char *cache_key(request_rec *r, const char *user,
+                             const char *password, unsigned int *len)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char mac[32];
+    unsigned int n = sizeof(mac), i;
+    char *key, *w;
+    apr_size_t ul = strlen(user);
+
+    {
+        unsigned char *msg = apr_palloc(r->pool, ul + strlen(password) + 1);
+        memcpy(msg, user, ul + 1);
+        memcpy(msg + ul + 1, password, strlen(password));
+        HMAC(EVP_sha256(), secret, sizeof(secret), msg,
+             ul + 1 + strlen(password), mac, &n);
+        OPENSSL_cleanse(msg, ul + 1 + strlen(password));
+    }
+    key = apr_palloc(r->pool, ul + 1 + 2 * n + 1);
+    memcpy(key, user, ul);
+    w = key + ul;
+    *w++ = ':';
+    for (i = 0; i < n; i++) {
+        *w++ = hex[mac[i] >> 4];
+        *w++ = hex[mac[i] & 15];
+    }
+    *w = '\0';
+    *len = (unsigned int)(w - key);
+    return key;
+}
+
+static int cache_lookup(request_rec *r, const char *key, unsigned int len)
+{
+    unsigned char val[8];
+    unsigned int vlen = sizeof(val);
+    apr_status_t rv;
+
+    if (!instance) {
+        return 0;
+    }
+    if (mutex) {
+        apr_global_mutex_lock(mutex);
+    }
+    rv = socache->retrieve(instance, r->server, (const unsigned char *)key,
+                           len, val, &vlen, r->pool);
+    if (mutex) {
+        apr_global_mutex_unlock(mutex);
+    }
+    return rv == APR_SUCCESS && vlen == 1 && val[0] == '1';
+}
+
+static void cache_store(request_rec *r, const char *key, unsigned int len,
+                        int ttl)
+{
+    unsigned char one = '1';
+
+    if (!instance) {
+        return;
+    }
+    if (mutex) {
+        apr_global_mutex_lock(mutex);
+    }
+    socache->store(instance, r->server, (const unsigned char *)key, len,
+                   r->request_time + apr_time_from_sec(ttl), &one, 1,
+                   r->pool);
+    if (mutex) {
+        apr_global_mutex_unlock(mutex);
+    }
+}
+
+static authn_status cache_check_password(request_rec *r, const char *user,
+                                         const char *password)
+{
+    const be_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
+                                                   &backend_module);
+    unsigned int len;
+    const char *key;
+    int i;
+
+    if (!dc->cache_providers) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00055: "
+                      "AuthBasicProvider backend-cache without "
+                      "BackendAuthnCache naming the providers to ask");
+        return AUTH_GENERAL_ERROR;
+    }
+    key = cache_key(r, user, password, &len);
+    if (cache_lookup(r, key, len)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "BE00056: authn cache "
+                      "hit for %s", user);
+        return AUTH_GRANTED;
+    }
+    for (i = 0; i < dc->cache_providers->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(dc->cache_providers, i,
+                                         const char *);
+        const authn_provider *prov = ap_lookup_provider(
+            AUTHN_PROVIDER_GROUP, name, AUTHN_PROVIDER_VERSION);
+        authn_status st;
+
+        if (!prov || !prov->check_password) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00057: "
+                          "BackendAuthnCache: no authn provider '%s'", name);
+            return AUTH_GENERAL_ERROR;
+        }
+        apr_table_setn(r->notes, AUTHN_PROVIDER_NAME_NOTE, name);
+        st = prov->check_password(r, user, password);
+        apr_table_setn(r->notes, AUTHN_PROVIDER_NAME_NOTE, "backend-cache");
+        if (st == AUTH_USER_NOT_FOUND) {
+            continue;
+        }
+        if (st == AUTH_GRANTED) {
+            cache_store(r, key, len, dc->cache_ttl >= 0 ? dc->cache_ttl
+                                                        : DEFAULT_TTL);
+        }
+        return st;
+    }
+    return AUTH_USER_NOT_FOUND;
+}
+
+static const authn_provider cache_provider = {cache_check_password, NULL};
+
+void be_cache_register(apr_pool_t *p)
+{
+    ap_register_auth_provider(p, AUTHN_PROVIDER_GROUP, "backend-cache",
+                              AUTHN_PROVIDER_VERSION, &cache_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+}
