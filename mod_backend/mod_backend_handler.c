@@ -389,8 +389,7 @@ static int serve(request_rec *r)
     }
     q.where.key = q.id ? &q.key : NULL;
     q.where.filters = q.q->filters;
-    if (q.plan->owner && be_owner_scoped(r, q.dc, q.res)) {
-        /* every statement on an owned resource only sees r->user's rows */
+    if (q.plan->owner) {
         if (!r->user) {
             return be_problem(r, HTTP_UNAUTHORIZED, apr_psprintf(
                                   r->pool, "%s needs an authenticated user",
@@ -399,7 +398,11 @@ static int serve(request_rec *r)
         if (be_filter_value(r->pool, q.plan->owner, r->user, &q.owner)) {
             return be_problem(r, HTTP_FORBIDDEN, "you may not do this", NULL);
         }
-        q.where.owner = &q.owner;
+        q.has_owner = 1;
+        if (be_owner_scoped(r, q.dc, q.res)) {
+            /* every statement only sees r->user's rows */
+            q.where.owner = &q.owner;
+        }
     }
 
     switch (m) {

@@ -411,7 +411,8 @@ static int own_value(be_req_t *q, be_value_t *v)
         *v = q->owner;
         return OK;
     }
-    return same_key(v, &q->owner) ? OK : not_yours(q);
+    /* with BackendOwnerBypass a row may be written for someone else */
+    return same_key(v, &q->owner) || !q->where.owner ? OK : not_yours(q);
 }
 
 static int own_rows(be_req_t *q, be_rows_t *rows)
@@ -469,11 +470,11 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
     }
     if (be_validate_rows(r->pool, q->plan->table, doc->objects, doc->is_array,
                          q->q->columns,
-                         q->where.owner ? q->plan->owner : NULL, &rows,
+                         q->has_owner ? q->plan->owner : NULL, &rows,
                          errs)) {
         return invalid(q, errs);
     }
-    if (q->where.owner && (rc = own_rows(q, &rows)) != OK) {
+    if (q->has_owner && (rc = own_rows(q, &rows)) != OK) {
         return rc;
     }
     if (q->ret != BE_RET_MINIMAL) {
@@ -546,10 +547,10 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
     long rows;
 
     if (be_validate_row(r->pool, t, obj, mode,
-                        q->where.owner ? q->plan->owner : NULL, &row, errs)) {
+                        q->has_owner ? q->plan->owner : NULL, &row, errs)) {
         return invalid(q, errs);
     }
-    for (i = 0; q->where.owner && i < row.ncols; i++) {
+    for (i = 0; q->has_owner && i < row.ncols; i++) {
         if (row.cols[i] == q->plan->owner
             && (rc = own_value(q, &row.vals[i])) != OK) {
             return rc;

@@ -119,6 +119,7 @@ typedef struct {
     be_query_t *q;
     be_where_t where;           /* key, filters and owner scope */
     be_value_t owner;           /* r->user, when the resource is owned */
+    int has_owner;              /* owner is set; where.owner when scoped */
     be_return_e ret;
     int count_exact;
     int missing_default;        /* Prefer: missing=default (what we do) */
