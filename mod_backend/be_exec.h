@@ -60,6 +60,9 @@ struct be_executor_t {
     /* Startup only: a short-lived read-only connection for the schema. */
     void *(*open)(apr_pool_t *p, const char *params, const char **err);
     void (*close)(void *native);
+    /* At every configuration read, before any database is opened (may be
+     * NULL). */
+    void (*library_init)(void);
     /* Once in the parent, before children start (may be NULL). */
     void (*process_init)(void);
     /* Once per child process, before any request. */

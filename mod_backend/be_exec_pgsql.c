@@ -312,6 +312,6 @@ static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
 
 const be_executor_t be_exec_pgsql = {
     "pgsql", BE_DIALECT_PGSQL,
-    pg_open, pg_close, NULL, NULL, pg_conn_init, pg_query, pg_strings, pg_tx,
+    pg_open, pg_close, NULL, NULL, NULL, pg_conn_init, pg_query, pg_strings, pg_tx,
     pg_introspect
 };

@@ -45,13 +45,44 @@ static void writer_leave(be_conn_t *c)
  * in SQLite) as it opens.  Turning them on later would expire the
  * statements other modules (mod_authn_dbd) prepared on the connection
  * through apr_dbd, whose legacy sqlite3_prepare cannot re-prepare them. */
+static int is_wal(void *flag, int n, char **vals, char **names)
+{
+    (void)n;
+    (void)names;
+    *(int *)flag = vals[0] && strcasecmp(vals[0], "wal") == 0;
+    return 0;
+}
+
 static int on_open(sqlite3 *db, char **err, const void *api)
 {
+    int wal = 0;
+
     (void)err;
     (void)api;
-    sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    /* reads share the operating system's page cache through mmap */
+    sqlite3_exec(db, "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456",
+                 NULL, NULL, NULL);
     sqlite3_busy_timeout(db, BE_SQLITE_BUSY_MS);
+    /* In WAL mode, synchronous=NORMAL is SQLite's advice (and
+     * better-sqlite3's default): a commit survives a crash of httpd and
+     * never corrupts the file; only a power cut may undo the last ones.
+     * A rollback-journal database keeps SQLite's FULL. */
+    sqlite3_exec(db, "PRAGMA journal_mode", is_wal, &wal, NULL);
+    if (wal) {
+        sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+    }
     return SQLITE_OK;
+}
+
+/* Before SQLite starts in this process: a connection is only ever used by
+ * one thread at a time (mod_dbd hands it to one request), so SQLite needs
+ * no per-connection mutex, and no global one around every allocation for
+ * memory statistics.  Once SQLite is running (a restart) the calls are
+ * refused and the settings stay. */
+static void sq_library_init(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 static void sq_process_init(void)
@@ -425,6 +456,6 @@ static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
 
 const be_executor_t be_exec_sqlite = {
     "sqlite3", BE_DIALECT_SQLITE,
-    sq_open, sq_close, sq_process_init, sq_child_init, sq_conn_init, sq_query, sq_strings,
+    sq_open, sq_close, sq_library_init, sq_process_init, sq_child_init, sq_conn_init, sq_query, sq_strings,
     sq_tx, sq_introspect
 };

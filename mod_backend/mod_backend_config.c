@@ -23,6 +23,7 @@ int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     (void)plog;
     (void)ptemp;
     registry = apr_array_make(pconf, 16, sizeof(be_resource_t *));
+    be_exec_sqlite.library_init();
     return be_cache_pre_config(pconf);
 }
 

@@ -1,0 +1,54 @@
+// The peer: Fastify + better-sqlite3 (and + pg for E7) serving the bench
+// endpoints with the answers mod_backend gives.  One process, as Fastify
+// is run in production behind a load balancer per core.
+//   node server.js SQLITE_FILE PG_CONNINFO PORT
+import Fastify from 'fastify';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+
+const [, , dbfile, pgconn, port] = process.argv;
+const db = new Database(dbfile);
+db.pragma('journal_mode = WAL');
+// the same durability as mod_backend's connections to a WAL database
+db.pragma('synchronous = NORMAL');
+db.pragma('busy_timeout = 5000');
+const cols = 'id, name, category, price, stock';
+const byId = db.prepare(`SELECT ${cols} FROM products WHERE id = ?`);
+const byCategory = db.prepare(
+  `SELECT ${cols} FROM products WHERE category = ? ORDER BY price DESC LIMIT ?`);
+const insert = db.prepare(
+  `INSERT INTO products (name, category, price, stock)
+   VALUES (@name, @category, @price, @stock) RETURNING ${cols}`);
+const patch = db.prepare(
+  `UPDATE products SET stock = ? WHERE id = ? RETURNING ${cols}`);
+const pool = new pg.Pool({ connectionString: pgconn, max: 16 });
+
+const app = Fastify({ logger: false });
+const notFound = (reply) => reply.code(404).type('application/problem+json')
+  .send({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'no such row' });
+
+app.get('/api/products/:id', (req, reply) => {
+  const row = byId.get(Number(req.params.id));
+  return row ? reply.send(row) : notFound(reply);
+});
+app.get('/api/products', (req, reply) => {
+  const cat = String(req.query.category || '').replace(/^eq\./, '');
+  reply.send(byCategory.all(cat, Math.min(Number(req.query.limit) || 1000, 1000)));
+});
+app.post('/api/products', (req, reply) => {
+  const row = insert.get(req.body);
+  reply.code(201).header('Location', `/api/products/${row.id}`).send(row);
+});
+app.patch('/api/products/:id', (req, reply) => {
+  const row = patch.get(req.body.stock, Number(req.params.id));
+  return row ? reply.send(row) : notFound(reply);
+});
+app.get('/pg/products/:id', async (req, reply) => {
+  const res = await pool.query({
+    name: 'by_id', text: `SELECT ${cols} FROM products WHERE id = $1`,
+    values: [Number(req.params.id)],
+  });
+  return res.rows.length ? reply.send(res.rows[0]) : notFound(reply);
+});
+
+await app.listen({ host: '127.0.0.1', port: Number(port) });
