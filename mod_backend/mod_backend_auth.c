@@ -237,24 +237,27 @@ static int is_bearer(request_rec *r)
     return t && !strcasecmp(t, "Bearer");
 }
 
-/* For API locations that authenticate: 401/403 bodies are problems. */
+/* For API locations: the 401 and 403 that httpd's own phases send (a
+ * refused Require, a failed Basic login) carry problem bodies too. */
 static int be_header_parser(request_rec *r)
 {
+    static const char unauthorized[] =
+        "{\"type\":\"about:blank\",\"title\":\"Unauthorized\","
+        "\"status\":401,\"detail\":\"authentication is required\"}";
+    static const char forbidden[] =
+        "{\"type\":\"about:blank\",\"title\":\"Forbidden\","
+        "\"status\":403,\"detail\":\"you may not do this\"}";
     const be_dir_conf_t *dc = dconf(r);
 
-    if (!dc || (!dc->keys && !is_bearer(r)
-                && apr_hash_count(dc->resources) == 0)) {
+    if (!dc || (!dc->keys && apr_hash_count(dc->resources) == 0
+                && !is_bearer(r))) {
         return DECLINED;
     }
-    if (!ap_some_authn_required(r) && !is_bearer(r)) {
+    if (!ap_auth_type(r) && !(be_rctx(r)->api)) {
         return DECLINED;
     }
-    ap_custom_response(r, HTTP_UNAUTHORIZED,
-                       problem_text(r, HTTP_UNAUTHORIZED,
-                                    "authentication is required"));
-    ap_custom_response(r, HTTP_FORBIDDEN,
-                       problem_text(r, HTTP_FORBIDDEN,
-                                    "you may not do this"));
+    ap_custom_response(r, HTTP_UNAUTHORIZED, unauthorized);
+    ap_custom_response(r, HTTP_FORBIDDEN, forbidden);
     be_rctx(r)->problems = 1;
     return DECLINED;
 }

@@ -35,6 +35,7 @@ LoadModule auth_basic_module "{libexec}/mod_auth_basic.so"
 LoadModule authn_dbd_module "{libexec}/mod_authn_dbd.so"
 LoadModule authz_user_module "{libexec}/mod_authz_user.so"
 LoadModule socache_shmcb_module "{libexec}/mod_socache_shmcb.so"
+LoadModule authz_dbd_module "{libexec}/mod_authz_dbd.so"
 <Location /api>
     SetHandler backend
     BackendResource notes owner=owner
@@ -89,6 +90,20 @@ LoadModule socache_shmcb_module "{libexec}/mod_socache_shmcb.so"
     BackendRoleQuery "SELECT role FROM user_roles WHERE username = :claim.login"
     AuthzSendForbiddenOnFailure On
     Require backend-role editor
+</Location>
+<Location /dbdgroup>
+    SetHandler backend
+    BackendResource notes
+    AuthType Basic
+    AuthName dbdgroup
+    AuthBasicProvider dbd
+    AuthDBDUserPWQuery "SELECT password_hash FROM users WHERE name = %s"
+    AuthzDBDQuery "SELECT role FROM user_roles WHERE username = %s"
+    AuthzSendForbiddenOnFailure On
+    <RequireAll>
+        Require dbd-group editor
+        Require method GET POST
+    </RequireAll>
 </Location>
 <Location /cached>
     SetHandler backend
@@ -503,3 +518,19 @@ def test_user_claim_and_claims_bound_in_role_query(site):
     r = site.get("/claimrole/notes", t)
     assert_problem(r, 401, "Unauthorized",
                    "invalid token: the token has no email claim")
+
+
+@pytest.mark.allow_log(*DENIED)
+def test_standard_providers_compose_with_the_api(notes):
+    """Require dbd-group (mod_authz_dbd) and Require method guard a
+    resource as they guard anything else."""
+    url = notes.url + "/dbdgroup/notes"
+    assert requests.get(url, auth=("carol", "singer")).status_code == 200
+    r = requests.post(url, auth=("carol", "singer"),
+                      json={"owner": "carol", "body": "hi"})
+    assert r.status_code == 201
+    r = requests.delete(url + "?id=gt.0", auth=("carol", "singer"))
+    assert_problem(r, 403, "Forbidden", "you may not do this")
+    r = requests.get(url, auth=("dave", "nobody"))
+    assert_problem(r, 403, "Forbidden", "you may not do this")
+    assert notes.db.value("SELECT count(*) FROM notes") == 1
