@@ -645,8 +645,10 @@ static void test_jwt(void)
     /* kid picks the key */
     {
         be_jwt_key_t other_es;
-        be_jwt_load_key(pool, "es256", write_file("es2", pem_of(
-                            EVP_EC_gen("P-256"), 1)), "e2", &esp);
+        EVP_PKEY *ec2 = EVP_EC_gen("P-256");
+        be_jwt_load_key(pool, "es256", write_file("es2", pem_of(ec2, 1)),
+                        "e2", &esp);
+        EVP_PKEY_free(ec2);
         other_es = *esp;
         IS_STR(check(tok(&other_es, ok_payload), keys, now),
                "no key for algorithm ES256 and this kid", "unknown kid");
