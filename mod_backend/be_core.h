@@ -315,7 +315,6 @@ void be_sink_end(be_sink_t *s);
 void be_sink_null(be_sink_t *s, int col);
 void be_sink_int(be_sink_t *s, int col, long long v);
 void be_sink_real(be_sink_t *s, int col, double v);
-void be_sink_bool(be_sink_t *s, int col, int v);
 void be_sink_text(be_sink_t *s, int col, const char *v, apr_size_t len);
 void be_sink_blob(be_sink_t *s, int col, const void *v, apr_size_t len);
 

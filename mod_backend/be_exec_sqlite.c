@@ -191,9 +191,7 @@ static apr_status_t finalize_all(void *data)
 
 static void sq_conn_init(be_conn_t *c)
 {
-    sqlite3 *db = c->native;
-
-    sqlite3_busy_timeout(db, BE_SQLITE_BUSY_MS);
+    /* (timeouts and pragmas were set by on_open as the connection opened) */
     apr_pool_cleanup_register(c->pool, c, finalize_all, apr_pool_cleanup_null);
 }
 

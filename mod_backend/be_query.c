@@ -521,6 +521,5 @@ const char *be_query_parse(apr_pool_t *p, const char *args, be_query_t **qp)
             return err;
         }
     }
-    q->nconds = nconds;
     return NULL;
 }

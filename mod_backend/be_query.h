@@ -53,7 +53,6 @@ typedef struct {
     apr_array_header_t *on_conflict; /* names, or NULL */
     long long limit;              /* -1: none */
     long long offset;             /* -1: none */
-    int nconds;                   /* conditions counted for the limit */
 } be_query_t;
 
 /* Parses a raw (still URL-encoded) query string.  Returns NULL on success,

@@ -292,13 +292,6 @@ void be_sink_real(be_sink_t *s, int col, double v)
     }
 }
 
-void be_sink_bool(be_sink_t *s, int col, int v)
-{
-    if (cell_key(s, col)) {
-        be_buf_adds(s->out, v ? "true" : "false");
-    }
-}
-
 /* A number as the database printed it is valid JSON when it looks like
  * one; "NaN", "Infinity" and the like are not. */
 static int json_number_text(const char *v, apr_size_t len)

@@ -262,19 +262,28 @@ const char *be_sql_select(apr_pool_t *p, const be_plan_t *pl,
     return NULL;
 }
 
-const char *be_sql_count(apr_pool_t *p, const be_plan_t *pl,
-                         const be_where_t *w, be_stmt_t *st)
+/* HEAD [WHERE ...] [RETURNING ...]: count and delete */
+static const char *head_where(apr_pool_t *p, const be_plan_t *pl,
+                              const char *head, const be_where_t *w,
+                              const be_shape_t *shape, be_stmt_t *st)
 {
     sqlb_t q;
     const char *err;
 
     sqlb_init(&q, p, pl);
-    be_buf_printf(&q.b, "SELECT count(*) FROM %s", pl->qtable);
+    be_buf_printf(&q.b, "%s %s", head, pl->qtable);
     if ((err = where(&q, pl, w))) {
         return err;
     }
+    returning(&q, shape);
     sqlb_done(&q, st);
     return NULL;
+}
+
+const char *be_sql_count(apr_pool_t *p, const be_plan_t *pl,
+                         const be_where_t *w, be_stmt_t *st)
+{
+    return head_where(p, pl, "SELECT count(*) FROM", w, NULL, st);
 }
 
 /* A value the row does not give: the column's default. */
@@ -406,15 +415,5 @@ const char *be_sql_delete(apr_pool_t *p, const be_plan_t *pl,
                           const be_where_t *w, const be_shape_t *shape,
                           be_stmt_t *st)
 {
-    sqlb_t q;
-    const char *err;
-
-    sqlb_init(&q, p, pl);
-    be_buf_printf(&q.b, "DELETE FROM %s", pl->qtable);
-    if ((err = where(&q, pl, w))) {
-        return err;
-    }
-    returning(&q, shape);
-    sqlb_done(&q, st);
-    return NULL;
+    return head_where(p, pl, "DELETE FROM", w, shape, st);
 }

@@ -14,6 +14,7 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <mod_auth.h>
+#include <mod_core.h>
 #include <ap_provider.h>
 #include <apr_buckets.h>
 #include <apr_lib.h>
@@ -237,9 +238,12 @@ static int is_bearer(request_rec *r)
     return t && !strcasecmp(t, "Bearer");
 }
 
-/* For API locations: the 401 and 403 that httpd's own phases send (a
- * refused Require, a failed Basic login) carry problem bodies too. */
-static int be_header_parser(request_rec *r)
+/* httpd's own error answers (a refused Require, a failed Basic login)
+ * run through the error filters: this is where an API location's 401 and
+ * 403 get a problem body, and only then, not on every request.  A custom
+ * response already set (ours for Bearer, or a site's ErrorDocument) stays.
+ */
+static void be_insert_error_filter(request_rec *r)
 {
     static const char unauthorized[] =
         "{\"type\":\"about:blank\",\"title\":\"Unauthorized\","
@@ -248,27 +252,24 @@ static int be_header_parser(request_rec *r)
         "{\"type\":\"about:blank\",\"title\":\"Forbidden\","
         "\"status\":403,\"detail\":\"you may not do this\"}";
     const be_dir_conf_t *dc = dconf(r);
+    be_rctx_t *x;
+    int status = r->status;
 
-    if (!dc || (!dc->keys && apr_hash_count(dc->resources) == 0
-                && !is_bearer(r))) {
-        return DECLINED;
+    if ((status != HTTP_UNAUTHORIZED && status != HTTP_FORBIDDEN) || !dc
+        || (!dc->keys && apr_hash_count(dc->resources) == 0
+            && !is_bearer(r))) {
+        return;
     }
-    if (!ap_auth_type(r) && !(be_rctx(r)->api)) {
-        return DECLINED;
+    x = be_rctx(r);
+    if (!ap_auth_type(r) && !x->api) {
+        return;
     }
-    ap_custom_response(r, HTTP_UNAUTHORIZED, unauthorized);
-    ap_custom_response(r, HTTP_FORBIDDEN, forbidden);
-    be_rctx(r)->problems = 1;
-    return DECLINED;
-}
-
-/* httpd's error responses run through the error filters only. */
-static void be_insert_error_filter(request_rec *r)
-{
-    const be_rctx_t *x = ap_get_module_config(r->request_config,
-                                              &backend_module);
-
-    if (x && x->problems) {
+    if (!ap_response_code_string(r, ap_index_of_response(status))) {
+        ap_custom_response(r, status, status == HTTP_UNAUTHORIZED
+                                          ? unauthorized : forbidden);
+        x->problems = 1;
+    }
+    if (x->problems) {
         ap_add_output_filter(PROBLEM_FILTER, NULL, r, r->connection);
     }
 }
@@ -289,6 +290,7 @@ static int bearer_fail(request_rec *r, const char *why)
                            why ? apr_pstrcat(r->pool, "invalid token: ", why,
                                              NULL)
                                : "a bearer token is required"));
+    be_rctx(r)->problems = 1;
     if (why) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00042: bearer token "
                       "refused: %s", why);
@@ -430,7 +432,7 @@ static const authz_provider claim_provider = {claim_check, claim_parse};
 /* ---------------------------------------------------------------------- */
 /* SetHandler backend-token                                                */
 
-static int token_handler(request_rec *r)
+static int issue_token(request_rec *r)
 {
     const be_dir_conf_t *dc;
     const be_jwt_key_t *key = NULL;
@@ -440,18 +442,15 @@ static int token_handler(request_rec *r)
     const char *token;
     be_buf_t b;
 
-    if (!r->handler || strcmp(r->handler, "backend-token") != 0) {
-        return DECLINED;
-    }
     dc = dconf(r);
     if (r->method_number != M_GET && r->method_number != M_POST) {
         apr_table_setn(r->headers_out, "Allow", "GET, HEAD, POST");
         return be_problem(r, HTTP_METHOD_NOT_ALLOWED, "ask for a token with "
-                          "GET or POST", NULL) == DONE ? OK : HTTP_INTERNAL_SERVER_ERROR;
+                          "GET or POST", NULL);
     }
     if (!r->user) {
         return be_problem(r, HTTP_UNAUTHORIZED, "authentication is required",
-                          NULL) == DONE ? OK : HTTP_INTERNAL_SERVER_ERROR;
+                          NULL);
     }
     for (i = 0; dc->keys && i < dc->keys->nelts; i++) {
         const be_jwt_key_t *k = APR_ARRAY_IDX(dc->keys, i,
@@ -466,11 +465,11 @@ static int token_handler(request_rec *r)
                       "needs a BackendTokenKey that can sign (hs256, or a "
                       "private key)");
         return be_problem(r, HTTP_INTERNAL_SERVER_ERROR, "no signing key",
-                          NULL) == DONE ? OK : HTTP_INTERNAL_SERVER_ERROR;
+                          NULL);
     }
     if (!(roles = be_user_roles(r))) {
         return be_problem(r, HTTP_SERVICE_UNAVAILABLE, BE_DETAIL_UNAVAILABLE,
-                          NULL) == DONE ? OK : HTTP_INTERNAL_SERVER_ERROR;
+                          NULL);
     }
     life = dc->lifetime >= 0 ? dc->lifetime : BE_DEFAULT_LIFETIME;
 
@@ -499,8 +498,7 @@ static int token_handler(request_rec *r)
     if (!(token = be_jwt_sign(r->pool, key, be_buf_cstr(&b)))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00045: signing failed");
         return be_problem(r, HTTP_INTERNAL_SERVER_ERROR, "the token could "
-                          "not be signed", NULL) == DONE
-                   ? OK : HTTP_INTERNAL_SERVER_ERROR;
+                          "not be signed", NULL);
     }
     be_buf_init(&b, r->pool, strlen(token) + 80);
     be_buf_adds(&b, "{\"access_token\":\"");
@@ -508,8 +506,18 @@ static int token_handler(request_rec *r)
     be_buf_printf(&b, "\",\"token_type\":\"Bearer\",\"expires_in\":%d}",
                   life);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    return be_send_json(r, HTTP_OK, &b) == DONE ? OK
-                                                 : HTTP_INTERNAL_SERVER_ERROR;
+    return be_send_json(r, HTTP_OK, &b);
+}
+
+static int token_handler(request_rec *r)
+{
+    int rc;
+
+    if (!r->handler || strcmp(r->handler, "backend-token") != 0) {
+        return DECLINED;
+    }
+    rc = issue_token(r);
+    return rc == DONE ? OK : rc;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -517,8 +525,7 @@ static int token_handler(request_rec *r)
 void be_auth_register_hooks(apr_pool_t *p)
 {
     (void)p;
-    /* 401/403 bodies as problems, before the auth phases can fail */
-    ap_hook_header_parser(be_header_parser, NULL, NULL, APR_HOOK_MIDDLE);
+    /* 401/403 bodies as problems */
     ap_register_output_filter(PROBLEM_FILTER, problem_filter, NULL,
                               AP_FTYPE_RESOURCE);
     ap_hook_insert_error_filter(be_insert_error_filter, NULL, NULL,

@@ -106,12 +106,25 @@ static const char *in_location(cmd_parms *cmd)
     return NULL;
 }
 
+/* The collection URL of NAME in this <Location>: its path without trailing
+ * slashes, then /NAME. */
+static const char *collection_path(cmd_parms *cmd, const char *name)
+{
+    apr_size_t n = strlen(cmd->path);
+
+    while (n > 0 && cmd->path[n - 1] == '/') {
+        n--;
+    }
+    return apr_pstrcat(cmd->pool, apr_pstrmemdup(cmd->pool, cmd->path, n),
+                       "/", name, NULL);
+}
+
 static const char *set_resource(cmd_parms *cmd, void *dconf, int argc,
                                 char *const argv[])
 {
     be_dir_conf_t *c = dconf;
     be_resource_t *res, **seen;
-    const char *err, *mount;
+    const char *err;
     int i;
 
     if ((err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS)) != NULL) {
@@ -167,11 +180,7 @@ static const char *set_resource(cmd_parms *cmd, void *dconf, int argc,
         }
     }
 
-    mount = apr_pstrdup(cmd->pool, cmd->path);
-    while (*mount && mount[strlen(mount) - 1] == '/') {
-        ((char *)mount)[strlen(mount) - 1] = '\0';
-    }
-    res->path = apr_pstrcat(cmd->pool, mount, "/", res->name, NULL);
+    res->path = collection_path(cmd, res->name);
 
     for (i = 0; i < registry->nelts; i++) {
         seen = &APR_ARRAY_IDX(registry, i, be_resource_t *);
@@ -219,21 +228,17 @@ static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_hide(cmd_parms *cmd, void *dconf, int argc,
                             char *const argv[])
 {
-    const char *path, *mount;
+    const char *path, *err;
     int i, j;
 
     (void)dconf;
     if (argc < 2) {
         return "BackendHide needs a resource NAME and at least one COLUMN";
     }
-    if ((mount = in_location(cmd)) != NULL) {
-        return mount;
+    if ((err = in_location(cmd)) != NULL) {
+        return err;
     }
-    mount = apr_pstrdup(cmd->pool, cmd->path);
-    while (*mount && mount[strlen(mount) - 1] == '/') {
-        ((char *)mount)[strlen(mount) - 1] = '\0';
-    }
-    path = apr_pstrcat(cmd->pool, mount, "/", argv[0], NULL);
+    path = collection_path(cmd, argv[0]);
     for (i = 0; i < registry->nelts; i++) {
         be_resource_t *res = APR_ARRAY_IDX(registry, i, be_resource_t *);
         if (res->server == cmd->server && strcmp(res->path, path) == 0) {

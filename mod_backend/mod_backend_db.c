@@ -141,15 +141,24 @@ static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
 {
     apr_array_header_t *all = be_all_resources();
     apr_hash_t *conns = apr_hash_make(ptemp);
+    apr_hash_t *targets = apr_hash_make(ptemp); /* server -> dbd_target_t */
     int i;
 
     for (i = 0; all && i < all->nelts; i++) {
         be_resource_t *res = APR_ARRAY_IDX(all, i, be_resource_t *);
-        dbd_target_t t = find_dbd(ptemp, res->server);
+        dbd_target_t *tp = apr_hash_get(targets, &res->server,
+                                        sizeof(res->server)), t;
         const char *key, *err = NULL;
         startup_conn_t *sc;
         int deferred;
 
+        if (!tp) {
+            /* the configuration tree is read once per server */
+            tp = apr_palloc(ptemp, sizeof(*tp));
+            *tp = find_dbd(ptemp, res->server);
+            apr_hash_set(targets, &res->server, sizeof(res->server), tp);
+        }
+        t = *tp;
         atomic_store(&res->plan, NULL);
         if (!t.driver || !t.params) {
             return apr_psprintf(ptemp, "BackendResource %s (%s): no database:"
@@ -199,6 +208,9 @@ int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     const char *err;
 
     (void)plog;
+    /* every SQLite connection opened from now on (mod_dbd's, in the
+     * children) gets its pragmas as it opens */
+    be_exec_sqlite.process_init();
     if (be_cache_post_config(pconf, ptemp, s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -219,7 +231,6 @@ int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00001: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    be_exec_sqlite.process_init();
     return OK;
 }
 

@@ -60,12 +60,17 @@ int be_translate_name(request_rec *r)
 {
     const be_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
                                                    &backend_module);
+    be_resource_t *res;
     const char *id;
+    be_rctx_t *x;
 
-    if (!be_route(r, dc, &id)) {
+    if (!(res = be_route(r, dc, &id))) {
         return DECLINED;
     }
-    be_rctx(r)->api = 1;
+    x = be_rctx(r);
+    x->api = 1;
+    x->res = res;
+    x->id = id;
     r->filename = apr_pstrcat(r->pool, "backend:", r->uri, NULL);
     return OK;
 }
@@ -316,12 +321,18 @@ static int serve(request_rec *r)
     be_jdoc_t *doc = NULL;
     be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
     const char *msg;
+    const be_rctx_t *x;
     int m = r->method_number, rc;
 
     memset(&q, 0, sizeof(q));
     q.r = r;
     q.dc = ap_get_module_config(r->per_dir_config, &backend_module);
-    if (!(q.res = be_route(r, q.dc, &q.id))) {
+    x = ap_get_module_config(r->request_config, &backend_module);
+    if (x && x->res) {
+        q.res = x->res; /* resource paths are unique per server */
+        q.id = x->id;
+    }
+    else if (!(q.res = be_route(r, q.dc, &q.id))) {
         return be_problem(r, HTTP_NOT_FOUND, "no resource at this path",
                           NULL);
     }

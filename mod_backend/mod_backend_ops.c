@@ -382,6 +382,41 @@ static apr_array_header_t *new_errs(be_req_t *q)
     return apr_array_make(q->r->pool, 4, sizeof(be_field_error_t));
 }
 
+/* Runs an UPDATE or DELETE (or the SELECT of an empty PATCH) and answers:
+ * 404 for an item that is not there, 204 without a body, 200 with one.
+ * The single-object media type makes it one transaction that stands
+ * only if it touched exactly one row. */
+static int write_and_answer(be_req_t *q, const be_stmt_t *st, be_sink_t *sink,
+                            be_buf_t *out)
+{
+    long rows;
+    int rc;
+
+    if (q->want_object && (rc = tx(q, BE_TX_BEGIN)) != OK) {
+        return rc;
+    }
+    if ((rc = run(q, st, out ? sink : NULL, &rows, 0)) != OK) {
+        if (q->want_object) {
+            tx(q, BE_TX_ROLLBACK);
+        }
+        return rc;
+    }
+    if (q->want_object && (rc = one_object_or_undo(q, rows)) != OK) {
+        return rc;
+    }
+    if (q->id && rows == 0) {
+        return not_found(q);
+    }
+    if (q->ret != BE_RET_DEFAULT) {
+        applied(q, return_names[q->ret]);
+    }
+    if (!out) {
+        return be_send_json(q->r, HTTP_NO_CONTENT, NULL);
+    }
+    be_sink_end(sink);
+    return be_send_json(q->r, HTTP_OK, out);
+}
+
 static int same_key(const be_value_t *a, const be_value_t *b)
 {
     if (a->kind == BE_V_INT && b->kind == BE_V_INT) {
@@ -461,7 +496,6 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
     be_stmt_t st;
     long n, done = 0;
     int per, first, rc, several, single = !doc->is_array;
-    const char *err;
 
     if (q->q->on_conflict && q->upsert == BE_UPSERT_NONE) {
         return be_problem(r, HTTP_BAD_REQUEST, "on_conflict needs Prefer: "
@@ -505,7 +539,6 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
     if (several && !q->want_object && (rc = tx(q, BE_TX_COMMIT)) != OK) {
         return rc;
     }
-    (void)err;
     if (q->missing_default) {
         applied(q, "missing=default");
     }
@@ -544,7 +577,6 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
     be_row_t row;
     be_stmt_t st;
     const char *err;
-    long rows;
 
     if (be_validate_row(r->pool, t, obj, mode,
                         q->has_owner ? q->plan->owner : NULL, &row, errs)) {
@@ -581,29 +613,7 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
     if (err) {
         return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
     }
-    if (q->want_object && (rc = tx(q, BE_TX_BEGIN)) != OK) {
-        return rc;
-    }
-    if ((rc = run(q, &st, out ? &sink : NULL, &rows, 0)) != OK) {
-        if (q->want_object) {
-            tx(q, BE_TX_ROLLBACK);
-        }
-        return rc;
-    }
-    if (q->want_object && (rc = one_object_or_undo(q, rows)) != OK) {
-        return rc;
-    }
-    if (item && rows == 0) {
-        return not_found(q);
-    }
-    if (q->ret != BE_RET_DEFAULT) {
-        applied(q, return_names[q->ret]);
-    }
-    if (!body) {
-        return be_send_json(r, HTTP_NO_CONTENT, NULL);
-    }
-    be_sink_end(&sink);
-    return be_send_json(r, HTTP_OK, out);
+    return write_and_answer(q, &st, &sink, out);
 }
 
 int be_op_delete(be_req_t *q)
@@ -614,8 +624,6 @@ int be_op_delete(be_req_t *q)
     be_buf_t *out = NULL;
     be_stmt_t st;
     const char *err;
-    long rows;
-    int rc;
 
     if (q->ret == BE_RET_REPR) {
         shape = be_shape_make(r->pool, q->plan, q->q->select, 0);
@@ -624,27 +632,5 @@ int be_op_delete(be_req_t *q)
     if ((err = be_sql_delete(r->pool, q->plan, &q->where, shape, &st))) {
         return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
     }
-    if (q->want_object && (rc = tx(q, BE_TX_BEGIN)) != OK) {
-        return rc;
-    }
-    if ((rc = run(q, &st, out ? &sink : NULL, &rows, 0)) != OK) {
-        if (q->want_object) {
-            tx(q, BE_TX_ROLLBACK);
-        }
-        return rc;
-    }
-    if (q->want_object && (rc = one_object_or_undo(q, rows)) != OK) {
-        return rc;
-    }
-    if (q->id && rows == 0) {
-        return not_found(q);
-    }
-    if (q->ret != BE_RET_DEFAULT) {
-        applied(q, return_names[q->ret]);
-    }
-    if (!out) {
-        return be_send_json(r, HTTP_NO_CONTENT, NULL);
-    }
-    be_sink_end(&sink);
-    return be_send_json(r, HTTP_OK, out);
+    return write_and_answer(q, &st, &sink, out);
 }

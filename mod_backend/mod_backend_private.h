@@ -73,6 +73,8 @@ typedef struct {
 /* Per request: what the auth phases learned. */
 typedef struct {
     int api;                    /* the path is a resource of ours */
+    be_resource_t *res;         /* routed in translate_name: */
+    const char *id;             /* the handler does not route again */
     int problems;               /* 401/403 bodies are problems */
     void *claims;               /* be_claims_t* of a verified token */
     apr_array_header_t *roles;  /* the user's roles, once looked up */

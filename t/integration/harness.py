@@ -330,3 +330,18 @@ class Httpd:
     def destroy(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def assert_refused(body, db, message, start=False, **kw):
+    """apachectl -t (and, with start, starting) fails naming message."""
+    h = Httpd(body, db, **kw)
+    try:
+        t = h.configtest()
+        assert t.returncode != 0, t.stdout
+        assert message in t.stdout, t.stdout
+        if start:
+            s = h.start()
+            assert s.returncode != 0
+            assert message in s.stdout + h.log_text()
+    finally:
+        h.destroy()

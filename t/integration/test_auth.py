@@ -10,7 +10,7 @@ import requests
 
 from conftest import make_db
 from expected import assert_problem
-from harness import Httpd, make_tmpdir
+from harness import Httpd, assert_refused, make_tmpdir
 import tokens
 
 SCHEMA = {
@@ -358,13 +358,8 @@ def test_bad_require_lines_fail_configtest(site):
                       ("Require backend-claim dept",
                        "Require backend-claim needs a claim NAME and at "
                        "least one VALUE")):
-        h = Httpd("<Location /x>\n%s\n</Location>\n" % line, site.db)
-        try:
-            t = h.configtest()
-            assert t.returncode != 0
-            assert msg in t.stdout, t.stdout
-        finally:
-            h.destroy()
+        assert_refused("<Location /x>\n%s\n</Location>\n" % line, site.db,
+                       msg)
 
 
 # --- ownership ---------------------------------------------------------------

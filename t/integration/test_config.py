@@ -5,7 +5,7 @@ import requests
 
 from conftest import make_db, reset
 from expected import P1, P2
-from harness import Httpd
+from harness import Httpd, assert_refused
 
 import pytest
 
@@ -20,16 +20,7 @@ def db(driver, request):
 
 
 def refused(body, db, message, **kw):
-    h = Httpd(body, db, **kw)
-    try:
-        t = h.configtest()
-        assert t.returncode != 0, t.stdout
-        assert message in t.stdout, t.stdout
-        s = h.start()
-        assert s.returncode != 0
-        assert message in s.stdout + h.log_text()
-    finally:
-        h.destroy()
+    assert_refused(body, db, message, start=True, **kw)
 
 
 def loc(*lines):
