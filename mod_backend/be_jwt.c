@@ -8,10 +8,12 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_base64.h>
 #include <apr_file_io.h>
+#include <apr_thread_mutex.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -299,6 +301,110 @@ const char *be_jwt_sign(apr_pool_t *p, const be_jwt_key_t *key,
 }
 
 /* ---------------------------------------------------------------------- */
+/* The cache of verified signatures                                        */
+
+/* A slot remembers one token whose signature verified against a key of
+ * one key set ("scope": the configured array, alive as long as the
+ * configuration).  A hit needs the whole token to match, byte for byte,
+ * so it proves what the verification proved; claims (exp, nbf, iss, aud)
+ * are still parsed and checked on every request.  Only good signatures
+ * are remembered, so a client cannot fill the cache with garbage. */
+typedef struct {
+    apr_uint64_t hash;
+    const void *scope;
+    char *token;                /* malloc'd, or NULL */
+    apr_size_t len;
+} cache_slot_t;
+
+struct be_jwt_cache_t {
+    cache_slot_t *slots;
+    apr_size_t n;
+#if APR_HAS_THREADS
+    apr_thread_mutex_t *mutex;
+#endif
+};
+
+static apr_uint64_t fnv1a(const char *s, apr_size_t n)
+{
+    apr_uint64_t h = APR_UINT64_C(14695981039346656037);
+
+    while (n--) {
+        h = (h ^ (unsigned char)*s++) * APR_UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+static apr_status_t cache_free(void *data)
+{
+    be_jwt_cache_t *c = data;
+    apr_size_t i;
+
+    for (i = 0; i < c->n; i++) {
+        free(c->slots[i].token);
+        c->slots[i].token = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+be_jwt_cache_t *be_jwt_cache_create(apr_pool_t *p, apr_size_t slots)
+{
+    be_jwt_cache_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->n = slots ? slots : 1;
+    c->slots = apr_pcalloc(p, c->n * sizeof(cache_slot_t));
+#if APR_HAS_THREADS
+    if (apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, p)) {
+        return NULL;
+    }
+#endif
+    apr_pool_cleanup_register(p, c, cache_free, apr_pool_cleanup_null);
+    return c;
+}
+
+static void cache_lock(be_jwt_cache_t *c, int on)
+{
+#if APR_HAS_THREADS
+    (on ? apr_thread_mutex_lock : apr_thread_mutex_unlock)(c->mutex);
+#else
+    (void)c;
+    (void)on;
+#endif
+}
+
+static int cache_has(be_jwt_cache_t *c, const void *scope, const char *tok,
+                     apr_size_t len, apr_uint64_t h)
+{
+    cache_slot_t *s = &c->slots[h % c->n];
+    int hit;
+
+    cache_lock(c, 1);
+    hit = s->token && s->hash == h && s->scope == scope && s->len == len
+          && memcmp(s->token, tok, len) == 0;
+    cache_lock(c, 0);
+    return hit;
+}
+
+static void cache_put(be_jwt_cache_t *c, const void *scope, const char *tok,
+                      apr_size_t len, apr_uint64_t h)
+{
+    cache_slot_t *s = &c->slots[h % c->n];
+    char *copy = malloc(len), *old;
+
+    if (!copy) {
+        return;
+    }
+    memcpy(copy, tok, len);
+    cache_lock(c, 1);
+    old = s->token;
+    s->token = copy;
+    s->hash = h;
+    s->scope = scope;
+    s->len = len;
+    cache_lock(c, 0);
+    free(old);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Verification                                                            */
 
 static int listed(const apr_array_header_t *a, const char *s)
@@ -313,26 +419,19 @@ static int listed(const apr_array_header_t *a, const char *s)
     return 0;
 }
 
-const char *be_jwt_verify(apr_pool_t *p, const char *token,
-                          const be_jwt_policy_t *pol, apr_time_t now,
-                          be_claims_t **out)
+/* Checks the header and the signature; NULL when good. */
+static const char *verify_signature(apr_pool_t *p, const char *token,
+                                    const char *dot1, const char *dot2,
+                                    const be_jwt_policy_t *pol)
 {
-    const char *dot1 = strchr(token, '.'), *dot2;
-    unsigned char *hdr, *body, *sig;
-    apr_size_t hlen, blen, slen;
+    unsigned char *hdr, *sig;
+    apr_size_t hlen, slen;
     const char *alg, *kid;
-    be_claims_t *c;
-    double t = (double)apr_time_sec(now);
-    int i, tried = 0, good = 0;
+    int i, tried = 0;
 
-    if (!dot1 || !(dot2 = strchr(dot1 + 1, '.')) || strchr(dot2 + 1, '.')) {
-        return "the token is not a JWT (three base64url parts)";
-    }
     hdr = be_b64url_decode(p, token, (apr_size_t)(dot1 - token), &hlen);
-    body = be_b64url_decode(p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1),
-                            &blen);
     sig = be_b64url_decode(p, dot2 + 1, strlen(dot2 + 1), &slen);
-    if (!hdr || !body || !sig) {
+    if (!hdr || !sig) {
         return "the token is not valid base64url";
     }
     if (!be_json_parse_jose(p, (const char *)hdr, hlen, &alg, &kid) || !alg) {
@@ -347,16 +446,46 @@ const char *be_jwt_verify(apr_pool_t *p, const char *token,
         }
         tried++;
         if (verify_sig(p, k, token, (apr_size_t)(dot2 - token), sig, slen)) {
-            good = 1;
-            break;
+            return NULL;
         }
     }
     if (!tried) {
         return apr_psprintf(p, "no key for algorithm %s%s", alg,
                             kid ? " and this kid" : "");
     }
-    if (!good) {
-        return "the signature does not verify";
+    return "the signature does not verify";
+}
+
+const char *be_jwt_verify(apr_pool_t *p, const char *token,
+                          const be_jwt_policy_t *pol, apr_time_t now,
+                          be_claims_t **out)
+{
+    const char *dot1 = strchr(token, '.'), *dot2, *why;
+    unsigned char *body;
+    apr_size_t blen, len;
+    apr_uint64_t h = 0;
+    be_claims_t *c;
+    double t = (double)apr_time_sec(now);
+
+    if (!dot1 || !(dot2 = strchr(dot1 + 1, '.')) || strchr(dot2 + 1, '.')) {
+        return "the token is not a JWT (three base64url parts)";
+    }
+    len = strlen(token);
+    if (pol->cache) {
+        h = fnv1a(token, len);
+    }
+    if (!pol->cache || !cache_has(pol->cache, pol->keys, token, len, h)) {
+        if ((why = verify_signature(p, token, dot1, dot2, pol))) {
+            return why;
+        }
+        if (pol->cache) {
+            cache_put(pol->cache, pol->keys, token, len, h);
+        }
+    }
+    body = be_b64url_decode(p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1),
+                            &blen);
+    if (!body) {
+        return "the token is not valid base64url";
     }
     if (!(c = be_json_parse_claims(p, (const char *)body, blen))) {
         return "the token payload is not a JSON object";

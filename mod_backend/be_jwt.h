@@ -36,12 +36,19 @@ typedef struct {
 const char *be_jwt_load_key(apr_pool_t *p, const char *alg, const char *file,
                             const char *kid, be_jwt_key_t **key);
 
+/* A process's cache of verified signatures (thread-safe). */
+typedef struct be_jwt_cache_t be_jwt_cache_t;
+
+/* A cache of `slots` tokens, freed with the pool; NULL on failure. */
+be_jwt_cache_t *be_jwt_cache_create(apr_pool_t *p, apr_size_t slots);
+
 typedef struct {
     const apr_array_header_t *keys; /* be_jwt_key_t* */
     const char *issuer;             /* or NULL: not checked */
     const char *audience;           /* or NULL: not checked */
     long leeway;                    /* seconds */
     const char *user_claim;         /* default "sub" */
+    be_jwt_cache_t *cache;          /* or NULL: every signature verified */
 } be_jwt_policy_t;
 
 /* Verifies a compact token.  Returns NULL with *out set, or the reason

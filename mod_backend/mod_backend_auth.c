@@ -298,6 +298,17 @@ static int bearer_fail(request_rec *r, const char *why)
     return HTTP_UNAUTHORIZED;
 }
 
+/* Verified signatures, per child: RS256/ES256 verification costs tens of
+ * microseconds and HS256 takes OpenSSL's locks; a client sends the same
+ * token again and again. */
+#define BE_TOKEN_CACHE_SLOTS 1024
+static be_jwt_cache_t *token_cache;
+
+void be_auth_child_init(apr_pool_t *pchild)
+{
+    token_cache = be_jwt_cache_create(pchild, BE_TOKEN_CACHE_SLOTS);
+}
+
 static int be_check_bearer(request_rec *r)
 {
     const be_dir_conf_t *dc = dconf(r);
@@ -327,6 +338,7 @@ static int be_check_bearer(request_rec *r)
     pol.audience = dc->audience;
     pol.leeway = dc->leeway >= 0 ? dc->leeway : BE_DEFAULT_LEEWAY;
     pol.user_claim = dc->user_claim;
+    pol.cache = token_cache;
     if ((why = be_jwt_verify(r->pool, token, &pol, r->request_time,
                              &claims))) {
         return bearer_fail(r, why);

@@ -255,6 +255,7 @@ void be_test_config(apr_pool_t *pconf, server_rec *s)
 void be_child_init(apr_pool_t *pchild, server_rec *s)
 {
     be_cache_child_init(pchild, s);
+    be_auth_child_init(pchild);
     if (be_exec_sqlite.child_init) {
         be_exec_sqlite.child_init(pchild);
     }

@@ -157,6 +157,8 @@ int be_cache_pre_config(apr_pool_t *pconf);
 int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                          server_rec *s);
 void be_cache_child_init(apr_pool_t *pchild, server_rec *s);
+/* mod_backend_auth.c: the child's cache of verified token signatures. */
+void be_auth_child_init(apr_pool_t *pchild);
 void be_cache_register(apr_pool_t *p);
 void be_cache_wanted(void);
 const char *be_cache_set_socache(cmd_parms *cmd, void *d, const char *arg);

@@ -551,10 +551,14 @@ static const char *tok(const be_jwt_key_t *k, const char *payload)
     return t ? t : "(unsigned)";
 }
 
+/* test_jwt runs twice: without and with a (small) cache of signatures,
+ * which must not change any answer. */
+static be_jwt_cache_t *jwt_cache;
+
 static const char *check(const char *token, apr_array_header_t *keys,
                          apr_time_t now)
 {
-    be_jwt_policy_t pol = {keys, NULL, NULL, 30, NULL};
+    be_jwt_policy_t pol = {keys, NULL, NULL, 30, NULL, jwt_cache};
     be_claims_t *c;
     const char *err = be_jwt_verify(pool, token, &pol, now, &c);
 
@@ -576,7 +580,7 @@ static void test_jwt(void)
                              "\"roles\":[\"admin\"]}";
     const char *t, *dot;
     be_claims_t *c;
-    be_jwt_policy_t pol = {NULL, "me", "api", 30, NULL};
+    be_jwt_policy_t pol = {NULL, "me", "api", 30, NULL, jwt_cache};
 
     OK(be_jwt_load_key(pool, "hs256", secret, NULL, &hs) == NULL, "hs key");
     OK(be_jwt_load_key(pool, "rs256", rs_priv, "r1", &rs) == NULL, "rs key");
@@ -666,8 +670,26 @@ static void test_jwt(void)
                                        "\"aud\":\"web\"}"), &pol, now, &c),
            "the token is meant for another audience", "wrong aud");
     OK(be_jwt_verify(pool, tok(hs, ok_payload), &(be_jwt_policy_t){keys, NULL,
-                     NULL, 30, NULL}, now, &c) == NULL
+                     NULL, 30, NULL, jwt_cache}, now, &c) == NULL
        && c->roles->nelts == 1, "roles claim");
+
+    if (jwt_cache) {
+        /* a remembered signature still has its claims checked, and only
+         * for the key set that verified it */
+        apr_array_header_t *only_rsa = apr_array_make(pool, 1, sizeof(void *));
+        APR_ARRAY_PUSH(only_rsa, be_jwt_key_t *) = rsp;
+        t = tok(hs, ok_payload);
+        IS_STR(check(t, keys, now), "ok:alice", "cached: first use");
+        IS_STR(check(t, keys, now), "ok:alice", "cached: again");
+        IS_STR(check(t, keys, apr_time_from_sec(1700000200)),
+               "the token has expired", "cached: expired all the same");
+        IS_STR(check(t, only_rsa, now), "no key for algorithm HS256",
+               "cached: another key set verifies afresh");
+        IS_STR(check(apr_pstrcat(pool, t, "A", NULL), keys, now),
+               "the signature does not verify", "cached: one more byte");
+        IS_STR(check(apr_pstrmemdup(pool, t, strlen(t) - 1), keys, now),
+               "the signature does not verify", "cached: one byte less");
+    }
     unlink(secret); unlink(rs_priv); unlink(rs_pub); unlink(es_priv);
     EVP_PKEY_free(rsa);
     EVP_PKEY_free(ec);
@@ -685,6 +707,8 @@ int main(void)
     test_render();
     test_types();
     test_query();
+    test_jwt();
+    jwt_cache = be_jwt_cache_create(pool, 3);
     test_jwt();
     apr_pool_destroy(pool);
     apr_terminate();
