@@ -5,6 +5,8 @@
 
 #include "be_exec.h"
 
+void (*be_exec_stalled)(const char *sql, apr_interval_time_t waited);
+
 const be_executor_t *be_executor_for(const char *driver)
 {
     if (!driver) {

@@ -88,6 +88,11 @@ struct be_executor_t {
 
 const be_executor_t *be_executor_for(const char *driver);
 
+/* When set (the glue sets it per child): told of every statement that
+ * waited longer than BE_STALL_MS for another connection's lock. */
+#define BE_STALL_MS 10
+extern void (*be_exec_stalled)(const char *sql, apr_interval_time_t waited);
+
 extern const be_executor_t be_exec_sqlite;
 extern const be_executor_t be_exec_pgsql;
 

@@ -41,6 +41,42 @@ static void writer_leave(be_conn_t *c)
 #endif
 }
 
+/* Another process's writer holds the lock for tens of microseconds, and
+ * SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries:
+ * this one tries again after 50 us, doubling up to 3.2 ms, until
+ * BE_SQLITE_BUSY_MS have gone.  The thread notes when the wait began, so
+ * that the statement can report a long one (busy_done). */
+static _Thread_local apr_time_t busy_since;
+
+static int on_busy(void *arg, int tries)
+{
+    apr_time_t now = apr_time_now();
+
+    (void)arg;
+    if (tries == 0 || !busy_since) {
+        busy_since = now;
+    }
+    if (now - busy_since >= apr_time_from_msec(BE_SQLITE_BUSY_MS)) {
+        return 0;
+    }
+    apr_sleep((apr_interval_time_t)50 << (tries < 6 ? tries : 6));
+    return 1;
+}
+
+static void busy_done(const char *sql)
+{
+    apr_interval_time_t waited;
+
+    if (!busy_since) {
+        return;
+    }
+    waited = apr_time_now() - busy_since;
+    busy_since = 0;
+    if (be_exec_stalled && waited > apr_time_from_msec(BE_STALL_MS)) {
+        be_exec_stalled(sql, waited);
+    }
+}
+
 /* Every SQLite connection of the process gets foreign keys (off by default
  * in SQLite) as it opens.  Turning them on later would expire the
  * statements other modules (mod_authn_dbd) prepared on the connection
@@ -62,7 +98,7 @@ static int on_open(sqlite3 *db, char **err, const void *api)
     /* reads share the operating system's page cache through mmap */
     sqlite3_exec(db, "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456",
                  NULL, NULL, NULL);
-    sqlite3_busy_timeout(db, BE_SQLITE_BUSY_MS);
+    sqlite3_busy_handler(db, on_busy, NULL);
     /* In WAL mode, synchronous=NORMAL is SQLite's advice (and
      * better-sqlite3's default): a commit survives a crash of httpd and
      * never corrupts the file; only a power cut may undo the last ones.
@@ -279,12 +315,14 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     if (writes) {
         writer_enter(c);
     }
+    busy_since = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (sink) {
             emit_row(s, sink);
         }
         rows++;
     }
+    busy_done(st->sql);
     if (rc != SQLITE_DONE) {
         fail(err, p, db, rc);
     }
@@ -340,7 +378,10 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
         /* the whole transaction holds this process's writer turn */
         writer_enter(c);
         c->in_tx = 1;
-        if ((rc = sqlite3_exec(db, sql[op], NULL, NULL, NULL)) != SQLITE_OK) {
+        busy_since = 0;
+        rc = sqlite3_exec(db, sql[op], NULL, NULL, NULL);
+        busy_done(sql[op]);
+        if (rc != SQLITE_OK) {
             c->in_tx = 0;
             writer_leave(c);
             return fail(err, p, db, rc);
@@ -353,7 +394,9 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
     rc = SQLITE_OK;
     if (!sqlite3_get_autocommit(db)) {
         /* (after some errors SQLite has already rolled back itself) */
+        busy_since = 0;
         rc = sqlite3_exec(db, sql[op], NULL, NULL, NULL);
+        busy_done(sql[op]);
     }
     if (rc != SQLITE_OK && op == BE_TX_COMMIT) {
         fail(err, p, db, rc);

@@ -252,8 +252,20 @@ void be_test_config(apr_pool_t *pconf, server_rec *s)
     apr_pool_destroy(ptemp);
 }
 
+static server_rec *main_server;
+
+/* A statement waited over BE_STALL_MS for another connection's lock. */
+static void log_stall(const char *sql, apr_interval_time_t waited)
+{
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, main_server, "BE00058: waited "
+                 "%" APR_TIME_T_FMT " ms for another connection's lock: %s",
+                 apr_time_as_msec(waited), sql);
+}
+
 void be_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    main_server = s;
+    be_exec_stalled = log_stall;
     be_cache_child_init(pchild, s);
     be_auth_child_init(pchild);
     if (be_exec_sqlite.child_init) {

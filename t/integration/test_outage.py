@@ -111,3 +111,42 @@ def test_sqlite_unreachable_is_503_then_recovers():
     finally:
         h.destroy()
         db.close()
+
+
+def test_sqlite_write_lock_held_elsewhere():
+    """Another process holding SQLite's write lock: a write waits for it
+    (and says how long in the log), and after 5 s gives up with 503,
+    having changed nothing."""
+    import sqlite3
+    import threading
+    db = make_db("sqlite", None, "locked")
+    reset(db)
+    h = Httpd(CONF.format(persist="On"), db).start_ok()
+    other = sqlite3.connect(db.path, isolation_level=None,
+                            check_same_thread=False)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        threading.Timer(0.3, other.execute, ("COMMIT",)).start()
+        r = requests.post(h.url + "/api/products", json={"name": "waited"})
+        assert r.status_code == 201, r.text
+        waits = [l for l in h.log_text().splitlines() if "BE00058" in l]
+        assert len(waits) == 1, waits
+        ms = int(waits[0].split("waited ")[1].split(" ms")[0])
+        assert 200 <= ms < 5000, waits[0]
+        assert "another connection's lock: INSERT INTO \"products\" " \
+            "(\"name\") VALUES (?1) RETURNING" in waits[0]
+
+        before = db.value("SELECT count(*) FROM products")
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            r = requests.post(h.url + "/api/products", json={"name": "late"})
+        finally:
+            other.execute("ROLLBACK")
+        assert_unavailable(r)
+        assert db.value("SELECT count(*) FROM products") == before
+        r = requests.get(h.url + "/api/products?name=eq.late")
+        assert r.status_code == 200 and r.json() == []
+    finally:
+        other.close()
+        h.destroy()
+        db.close()
