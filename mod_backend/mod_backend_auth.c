@@ -169,12 +169,16 @@ apr_array_header_t *be_user_roles(request_rec *r)
     if (!(c = be_db_acquire(r, NULL))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00040: no database "
                       "connection for BackendRoleQuery");
+        x->roles_failed = HTTP_SERVICE_UNAVAILABLE;
         return x->roles = NULL;
     }
     sqltpl_stmt(r, dc->role_query, c->ex->dialect, &st);
     if (c->ex->strings(c, r->pool, &st, x->roles, &err) != BE_DB_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00041: BackendRoleQuery "
                       "failed: %s", err.message ? err.message : "");
+        x->roles_failed = err.rc == BE_DB_UNAVAILABLE
+                          ? HTTP_SERVICE_UNAVAILABLE
+                          : HTTP_INTERNAL_SERVER_ERROR;
         return x->roles = NULL;
     }
     return x->roles;
@@ -480,8 +484,11 @@ static int issue_token(request_rec *r)
                           NULL);
     }
     if (!(roles = be_user_roles(r))) {
-        return be_problem(r, HTTP_SERVICE_UNAVAILABLE, BE_DETAIL_UNAVAILABLE,
-                          NULL);
+        return be_rctx(r)->roles_failed == HTTP_SERVICE_UNAVAILABLE
+               ? be_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                            BE_DETAIL_UNAVAILABLE, NULL)
+               : be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
+                            "the roles of the user could not be read", NULL);
     }
     life = dc->lifetime >= 0 ? dc->lifetime : BE_DEFAULT_LIFETIME;
 

@@ -76,29 +76,47 @@ static apr_status_t destroy_cache(void *data)
     return APR_SUCCESS;
 }
 
+/* The provider BackendAuthnCacheSOCache names (shmcb by default), or why
+ * there is none. */
+static const char *find_provider(apr_pool_t *p, const char **args)
+{
+    const char *name = "shmcb";
+
+    *args = NULL;
+    if (socache_spec) {
+        const char *colon = strchr(socache_spec, ':');
+        name = colon ? apr_pstrmemdup(p, socache_spec,
+                                      (apr_size_t)(colon - socache_spec))
+                     : socache_spec;
+        *args = colon ? colon + 1 : NULL;
+    }
+    socache = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                 AP_SOCACHE_PROVIDER_VERSION);
+    return socache ? NULL
+                   : apr_psprintf(p, "BE00050: BackendAuthnCache needs the "
+                                  "socache provider '%s' (LoadModule "
+                                  "socache_%s_module; a2enmod socache_%s)",
+                                  name, name, name);
+}
+
+const char *be_cache_test_config(apr_pool_t *p)
+{
+    const char *args;
+
+    return cache_wanted ? find_provider(p, &args) : NULL;
+}
+
 int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
-    const char *name = "shmcb", *args = NULL, *err;
+    const char *args, *err;
     struct ap_socache_hints hints = {64, 32, 600};
     apr_status_t rv;
 
     if (!cache_wanted) {
         return OK;
     }
-    if (socache_spec) {
-        const char *colon = strchr(socache_spec, ':');
-        name = colon ? apr_pstrmemdup(ptemp, socache_spec,
-                                      (apr_size_t)(colon - socache_spec))
-                     : socache_spec;
-        args = colon ? colon + 1 : NULL;
-    }
-    socache = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
-                                 AP_SOCACHE_PROVIDER_VERSION);
-    if (!socache) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00050: "
-                     "BackendAuthnCache needs the socache provider '%s' "
-                     "(LoadModule socache_%s_module; a2enmod socache_%s)",
-                     name, name, name);
+    if ((err = find_provider(ptemp, &args))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if ((err = socache->create(&instance, args, ptemp, pconf))) {

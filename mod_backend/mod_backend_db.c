@@ -241,6 +241,10 @@ void be_test_config(apr_pool_t *pconf, server_rec *s)
     apr_pool_t *ptemp;
     const char *err;
 
+    if ((err = be_cache_test_config(pconf))) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP, 0, NULL, "%s", err);
+        exit(1);
+    }
     if (!be_all_resources() || be_all_resources()->nelts == 0) {
         return;
     }

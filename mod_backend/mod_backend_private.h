@@ -78,6 +78,7 @@ typedef struct {
     int problems;               /* 401/403 bodies are problems */
     void *claims;               /* be_claims_t* of a verified token */
     apr_array_header_t *roles;  /* the user's roles, once looked up */
+    int roles_failed;           /* 503 (no database) or 500 (the query) */
 } be_rctx_t;
 
 be_rctx_t *be_rctx(request_rec *r);
@@ -157,6 +158,8 @@ int be_cache_pre_config(apr_pool_t *pconf);
 int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                          server_rec *s);
 void be_cache_child_init(apr_pool_t *pchild, server_rec *s);
+/* apachectl -t: why BackendAuthnCache cannot work, or NULL. */
+const char *be_cache_test_config(apr_pool_t *p);
 /* mod_backend_auth.c: the child's cache of verified token signatures. */
 void be_auth_child_init(apr_pool_t *pchild);
 void be_cache_register(apr_pool_t *p);

@@ -249,3 +249,14 @@ def test_single_object_writes_stand_only_for_one_row(fresh):
     # (PostgreSQL does not give back identity values of undone inserts)
     assert r.json() == row(r.json()["id"], "one")
     assert count(fresh) == 4
+
+
+def test_missing_default_is_applied(fresh):
+    """Prefer: missing=default (what this API always does with a key a
+    row of a bulk insert leaves out) is acknowledged."""
+    r = post(fresh, [{"name": "a", "stock": 4}, {"name": "b"}],
+             headers={"Prefer": "missing=default, return=representation"})
+    assert r.status_code == 201, r.text
+    assert r.headers["Preference-Applied"] == \
+        "missing=default, return=representation"
+    assert [(x["name"], x["stock"]) for x in r.json()] == [("a", 4), ("b", 0)]
