@@ -227,6 +227,7 @@ class Httpd:
     """httpd with mod_backend from the build tree and a config of ours."""
 
     running = []
+    prefix = []     # a command to start httpd under (bench: chrt)
 
     def __init__(self, body, db=None, no_dbd=False, load_dbd=True):
         self.dir = make_tmpdir("mb-httpd-")
@@ -255,7 +256,8 @@ class Httpd:
             # a sanitizer build: its runtime must be loaded before httpd
             env["LD_PRELOAD"] = os.environ["BACKEND_PRELOAD"]
             env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
-        return subprocess.run([HTTPD, "-f", self.conf] + list(args),
+        return subprocess.run(self.prefix + [HTTPD, "-f", self.conf] +
+                              list(args),
                               env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True,
                               timeout=60)
