@@ -35,6 +35,19 @@ def driver(request):
     return request.param
 
 
+def site_per_driver(cls):
+    """A module-scoped fixture: cls(driver, pg server or None) on each
+    driver in turn, closed after the module."""
+    @pytest.fixture(scope="module")
+    def fixture(driver, request):
+        pg_server = request.getfixturevalue("pg") if driver == "pgsql" \
+            else None
+        site = cls(driver, pg_server)
+        yield site
+        site.close()
+    return fixture
+
+
 def make_db(driver, pg_server, name="mb"):
     db = Database(driver, pg_server if driver == "pgsql" else None, name)
     db.script(read("schema_%s.sql" % driver))

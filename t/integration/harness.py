@@ -334,6 +334,14 @@ class Httpd:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def bcrypt(password):
+    """A bcrypt hash of password, as htpasswd makes it (cost 4: fast)."""
+    out = subprocess.run(["htpasswd", "-nbB", "-C", "4", "x", password],
+                         stdout=subprocess.PIPE, text=True,
+                         check=True).stdout
+    return out.strip().split(":", 1)[1]
+
+
 def assert_refused(body, db, message, start=False, **kw):
     """apachectl -t (and, with start, starting) fails naming message."""
     h = Httpd(body, db, **kw)

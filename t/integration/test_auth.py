@@ -8,9 +8,9 @@ import time
 import pytest
 import requests
 
-from conftest import make_db
+from conftest import make_db, site_per_driver
 from expected import assert_problem
-from harness import Httpd, assert_refused, make_tmpdir
+from harness import Httpd, assert_refused, bcrypt, make_tmpdir
 import tokens
 
 SCHEMA = {
@@ -141,13 +141,6 @@ REFUSED_TOKENS = ("BE00042",)
 DENIED = ("AH01617", "AH01618", "AH01630", "AH01631", "BE00042")
 
 
-def bcrypt(password):
-    out = subprocess.run(["htpasswd", "-nbB", "-C", "4", "x", password],
-                         stdout=subprocess.PIPE, text=True,
-                         check=True).stdout
-    return out.strip().split(":", 1)[1]
-
-
 class Site:
     def __init__(self, driver, pg):
         self.db = make_db(driver, pg, "auth")
@@ -188,12 +181,7 @@ class Site:
         self.db.close()
 
 
-@pytest.fixture(scope="module")
-def site(driver, request):
-    pg = request.getfixturevalue("pg") if driver == "pgsql" else None
-    s = Site(driver, pg)
-    yield s
-    s.close()
+site = site_per_driver(Site)
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import os
 import pytest
 import requests
 
-from conftest import make_db
+from conftest import make_db, site_per_driver
 from expected import assert_problem
-from harness import LIBEXEC, Httpd, assert_refused, make_tmpdir
+from harness import LIBEXEC, Httpd, assert_refused, bcrypt, make_tmpdir
 import tokens
 
 SCHEMA = """
@@ -75,14 +75,6 @@ BackendAuthnCacheSOCache "shmcb:{dir}/authn(65536)"
 """
 
 
-def bcrypt(password):
-    import subprocess
-    out = subprocess.run(["htpasswd", "-nbB", "-C", "4", "x", password],
-                         stdout=subprocess.PIPE, text=True,
-                         check=True).stdout
-    return out.strip().split(":", 1)[1]
-
-
 class Site:
     def __init__(self, driver, pg):
         self.db = make_db(driver, pg, "tokens")
@@ -106,12 +98,7 @@ class Site:
         self.db.close()
 
 
-@pytest.fixture(scope="module")
-def site(driver, request):
-    pg = request.getfixturevalue("pg") if driver == "pgsql" else None
-    s = Site(driver, pg)
-    yield s
-    s.close()
+site = site_per_driver(Site)
 
 
 ANN = ("ann", "secret")
