@@ -7,7 +7,12 @@
 #include <string.h>
 
 #include <sqlite3.h>
+#include <stdlib.h>
+#include <apr_thread_proc.h>
 #include <apr_thread_mutex.h>
+#if APR_HAS_THREADS
+#include <pthread.h>
+#endif
 
 #include "be_exec.h"
 
@@ -77,6 +82,97 @@ static void busy_done(const char *sql)
     }
 }
 
+/* Checkpoints off the request path.  By default the writer whose commit
+ * takes the WAL past 1000 pages copies it back into the database and
+ * fsyncs, holding the write lock meanwhile: every other writer waits
+ * behind a disk flush.  In a child, connections to a WAL database leave
+ * that to a thread of the child which checkpoints each such database
+ * every 100 ms (PASSIVE: it never blocks readers or writers). */
+#define BE_CHECKPOINT_MS 100
+#define BE_CHECKPOINT_FILES 16
+
+#if APR_HAS_THREADS
+static pthread_mutex_t files_mutex = PTHREAD_MUTEX_INITIALIZER;
+static char *files[BE_CHECKPOINT_FILES];    /* malloc'd paths */
+static int nfiles;
+static apr_thread_t *checkpointer;
+static volatile int checkpointer_stop;
+#endif
+
+static void checkpoint_here(sqlite3 *db)
+{
+#if APR_HAS_THREADS
+    const char *f = sqlite3_db_filename(db, "main");
+    int i, known = 0;
+
+    if (!checkpointer || !f || !*f) {
+        return; /* the parent, or an in-memory database */
+    }
+    pthread_mutex_lock(&files_mutex);
+    for (i = 0; i < nfiles && !known; i++) {
+        known = strcmp(files[i], f) == 0;
+    }
+    if (!known && nfiles < BE_CHECKPOINT_FILES
+        && (files[nfiles] = strdup(f))) {
+        nfiles++;
+        known = 1;
+    }
+    pthread_mutex_unlock(&files_mutex);
+    if (known) {
+        sqlite3_wal_autocheckpoint(db, 0);
+    }
+#else
+    (void)db;
+#endif
+}
+
+#if APR_HAS_THREADS
+static void *APR_THREAD_FUNC checkpoint_loop(apr_thread_t *t, void *data)
+{
+    sqlite3 *conns[BE_CHECKPOINT_FILES] = {NULL};
+    int i, n;
+
+    (void)data;
+    while (!checkpointer_stop) {
+        apr_sleep(apr_time_from_msec(BE_CHECKPOINT_MS));
+        pthread_mutex_lock(&files_mutex);
+        n = nfiles;
+        pthread_mutex_unlock(&files_mutex);
+        for (i = 0; i < n && !checkpointer_stop; i++) {
+            if (!conns[i] && sqlite3_open_v2(files[i], &conns[i],
+                                             SQLITE_OPEN_READWRITE, NULL)) {
+                sqlite3_close(conns[i]);
+                conns[i] = NULL;
+                continue;
+            }
+            sqlite3_wal_checkpoint_v2(conns[i], NULL,
+                                      SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        }
+    }
+    for (i = 0; i < BE_CHECKPOINT_FILES; i++) {
+        sqlite3_close(conns[i]);
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static apr_status_t checkpointer_end(void *data)
+{
+    apr_status_t rv;
+    int i;
+
+    (void)data;
+    checkpointer_stop = 1;
+    apr_thread_join(&rv, checkpointer);
+    checkpointer = NULL;
+    for (i = 0; i < nfiles; i++) {
+        free(files[i]);
+    }
+    nfiles = 0;
+    return APR_SUCCESS;
+}
+#endif
+
 /* Every SQLite connection of the process gets foreign keys (off by default
  * in SQLite) as it opens.  Turning them on later would expire the
  * statements other modules (mod_authn_dbd) prepared on the connection
@@ -106,6 +202,7 @@ static int on_open(sqlite3 *db, char **err, const void *api)
     sqlite3_exec(db, "PRAGMA journal_mode", is_wal, &wal, NULL);
     if (wal) {
         sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+        checkpoint_here(db);
     }
     return SQLITE_OK;
 }
@@ -130,6 +227,15 @@ static void sq_child_init(apr_pool_t *pchild)
 {
 #if APR_HAS_THREADS
     apr_thread_mutex_create(&writer_lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+    checkpointer_stop = 0;
+    if (apr_thread_create(&checkpointer, NULL, checkpoint_loop, NULL,
+                          pchild) == APR_SUCCESS) {
+        apr_pool_cleanup_register(pchild, NULL, checkpointer_end,
+                                  apr_pool_cleanup_null);
+    }
+    else {
+        checkpointer = NULL;
+    }
 #endif
 }
 

@@ -16,6 +16,8 @@
 
 #include "mod_backend_private.h"
 
+static const char *const before_dbd[] = {"mod_dbd.c", NULL};
+
 static void register_hooks(apr_pool_t *p)
 {
     /* Configuration life cycle: reset the registry of resources, read
@@ -23,7 +25,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_config(be_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(be_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(be_test_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(be_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* before mod_dbd opens the pool's first connections in the child */
+    ap_hook_child_init(be_child_init, NULL, before_dbd, APR_HOOK_MIDDLE);
 
     /* Request mapping: API paths are not files, so they skip the
      * DocumentRoot mapping and the filesystem walk (mod_rewrite, at
