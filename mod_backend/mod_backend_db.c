@@ -266,13 +266,28 @@ static void log_stall(const char *sql, apr_interval_time_t waited)
                  apr_time_as_msec(waited), sql);
 }
 
+/* Whether a resource of this configuration lives in SQLite. */
+static int serves_sqlite(void)
+{
+    apr_array_header_t *all = be_all_resources();
+    int i;
+
+    for (i = 0; all && i < all->nelts; i++) {
+        if (APR_ARRAY_IDX(all, i, be_resource_t *)->ex == &be_exec_sqlite) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void be_child_init(apr_pool_t *pchild, server_rec *s)
 {
     main_server = s;
     be_exec_stalled = log_stall;
     be_cache_child_init(pchild, s);
     be_auth_child_init(pchild);
-    if (be_exec_sqlite.child_init) {
+    /* the writer lock and the checkpoint thread: only where they serve */
+    if (be_exec_sqlite.child_init && serves_sqlite()) {
         be_exec_sqlite.child_init(pchild);
     }
     apr_pool_create(&child_pool, pchild);

@@ -182,6 +182,10 @@ class Database:
         rows = self.rows(sql, *args)
         return rows[0][0] if rows else None
 
+    def disconnect(self):
+        """Closes this process's connection (script/rows reopen none)."""
+        self._conn.close()
+
     def close(self):
         self._conn.close()
         if self.driver == "sqlite":
