@@ -171,12 +171,66 @@ void be_json_escape(be_buf_t *b, const char *str, apr_size_t len)
     be_buf_addc(b, '"');
 }
 
+/* Most stored numbers (prices, measures) have a few decimals: when d is
+ * the double nearest to n / 10^k for some k <= 6 and n < 10^15, those
+ * digits are what "%.15g" would print, and they read back as d (the
+ * division and strtod both round the same exact quotient), so they are
+ * written here without printf's arbitrary-precision arithmetic.  Returns
+ * 0 for the rest (tiny, huge or long numbers). */
+static int decimal_fast(char *out, double d)
+{
+    static const double pow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+    double a = d < 0 ? -d : d;
+    char digits[24];
+    int k, nd, i;
+
+    if (!(a >= 1e-4 && a < 1e9)) {
+        return d == 0 && !signbit(d) ? (strcpy(out, "0"), 1) : 0;
+    }
+    for (k = 0; k <= 6; k++) {
+        double x = a * pow10[k];
+        unsigned long long n;
+
+        if (x >= 1e15) {
+            return 0;
+        }
+        n = (unsigned long long)(x + 0.5);
+        if ((double)n / pow10[k] != a) {
+            continue;
+        }
+        nd = 0;
+        do {
+            digits[nd++] = (char)('0' + n % 10);
+            n /= 10;
+        } while (n);
+        while (nd <= k) {
+            digits[nd++] = '0'; /* 0.05: at least one digit before the dot */
+        }
+        if (d < 0) {
+            *out++ = '-';
+        }
+        for (i = nd - 1; i >= 0; i--) {
+            *out++ = digits[i];
+            if (i == k && k > 0) {
+                *out++ = '.';
+            }
+        }
+        *out = '\0';
+        return 1;
+    }
+    return 0;
+}
+
 void be_json_double(be_buf_t *b, double d)
 {
     char tmp[40];
 
     if (!isfinite(d)) {
         be_buf_add(b, "null", 4);
+        return;
+    }
+    if (decimal_fast(tmp, d)) {
+        be_buf_adds(b, tmp);
         return;
     }
     snprintf(tmp, sizeof(tmp), "%.15g", d);

@@ -21,7 +21,7 @@
 #include <apr_global_mutex.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
 #include <openssl/rand.h>
 
 #include "mod_backend_private.h"
@@ -36,7 +36,11 @@ static int cache_wanted;                /* some location uses it */
 static const ap_socache_provider_t *socache;
 static ap_socache_instance_t *instance;
 static apr_global_mutex_t *mutex;
-static unsigned char secret[32];
+/* HMAC-SHA256 keyed with a secret drawn at startup.  Each request works
+ * on a copy of this keyed context: OpenSSL 3's one-shot HMAC() looks the
+ * algorithms up again on every call, under a process-wide lock that every
+ * thread of the child then queues on. */
+static EVP_MAC_CTX *keyed;
 
 int be_cache_pre_config(apr_pool_t *pconf)
 {
@@ -45,6 +49,7 @@ int be_cache_pre_config(apr_pool_t *pconf)
     socache = NULL;
     instance = NULL;
     mutex = NULL;
+    keyed = NULL;
     return ap_mutex_register(pconf, CACHE_MUTEX, NULL, APR_LOCK_DEFAULT, 0)
                == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
@@ -69,6 +74,8 @@ void be_cache_wanted(void)
 static apr_status_t destroy_cache(void *data)
 {
     (void)data;
+    EVP_MAC_CTX_free(keyed);
+    keyed = NULL;
     if (socache && instance) {
         socache->destroy(instance, ap_server_conf);
         instance = NULL;
@@ -106,6 +113,28 @@ const char *be_cache_test_config(apr_pool_t *p)
     return cache_wanted ? find_provider(p, &args) : NULL;
 }
 
+/* A context for HMAC-SHA256 under a new random secret, or NULL. */
+static EVP_MAC_CTX *keyed_hmac(void)
+{
+    unsigned char secret[32];
+    char digest[] = "SHA256";
+    OSSL_PARAM params[2];
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+
+    EVP_MAC_free(mac); /* (the context keeps its own reference) */
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 digest, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (!ctx || RAND_bytes(secret, sizeof(secret)) != 1
+        || !EVP_MAC_init(ctx, secret, sizeof(secret), params)) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    OPENSSL_cleanse(secret, sizeof(secret));
+    return ctx;
+}
+
 int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     const char *args, *err;
@@ -139,9 +168,9 @@ int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
                      "create the authn cache mutex");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (RAND_bytes(secret, sizeof(secret)) != 1) {
+    if (!(keyed = keyed_hmac())) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00054: no random "
-                     "bytes for the authn cache key");
+                     "bytes or no HMAC-SHA256 for the authn cache key");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
@@ -163,18 +192,19 @@ static const char *cache_key(request_rec *r, const char *user,
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char mac[32];
-    unsigned int n = sizeof(mac), i;
+    size_t n = 0, i;
     char *key, *w;
     apr_size_t ul = strlen(user);
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(keyed);
 
-    {
-        unsigned char *msg = apr_palloc(r->pool, ul + strlen(password) + 1);
-        memcpy(msg, user, ul + 1);
-        memcpy(msg + ul + 1, password, strlen(password));
-        HMAC(EVP_sha256(), secret, sizeof(secret), msg,
-             ul + 1 + strlen(password), mac, &n);
-        OPENSSL_cleanse(msg, ul + 1 + strlen(password));
+    if (!ctx || !EVP_MAC_update(ctx, (const unsigned char *)user, ul + 1)
+        || !EVP_MAC_update(ctx, (const unsigned char *)password,
+                           strlen(password))
+        || !EVP_MAC_final(ctx, mac, &n, sizeof(mac)) || n != sizeof(mac)) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
     }
+    EVP_MAC_CTX_free(ctx);
     key = apr_palloc(r->pool, ul + 1 + 2 * n + 1);
     memcpy(key, user, ul);
     w = key + ul;
@@ -232,7 +262,7 @@ static authn_status cache_check_password(request_rec *r, const char *user,
 {
     const be_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
                                                    &backend_module);
-    unsigned int len;
+    unsigned int len = 0;
     const char *key;
     int i;
 
@@ -243,7 +273,7 @@ static authn_status cache_check_password(request_rec *r, const char *user,
         return AUTH_GENERAL_ERROR;
     }
     key = cache_key(r, user, password, &len);
-    if (cache_lookup(r, key, len)) {
+    if (key && cache_lookup(r, key, len)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "BE00056: authn cache "
                       "hit for %s", user);
         return AUTH_GRANTED;
@@ -266,7 +296,7 @@ static authn_status cache_check_password(request_rec *r, const char *user,
         if (st == AUTH_USER_NOT_FOUND) {
             continue;
         }
-        if (st == AUTH_GRANTED) {
+        if (st == AUTH_GRANTED && key) {
             cache_store(r, key, len, dc->cache_ttl >= 0 ? dc->cache_ttl
                                                         : DEFAULT_TTL);
         }

@@ -64,6 +64,42 @@ static void test_double(void)
     IS_STR(dbl(NAN), "null", "NaN is null");
     IS_STR(dbl(INFINITY), "null", "Infinity is null");
     IS_STR(dbl(-3.0), "-3", "integral double");
+    IS_STR(dbl(123.45), "123.45", "two decimals");
+    IS_STR(dbl(-0.05), "-0.05", "leading zero");
+    IS_STR(dbl(0.0001), "0.0001", "smallest without an exponent");
+    IS_STR(dbl(0.00001), "1e-05", "exponent below 1e-4");
+    IS_STR(dbl(100.0), "100", "trailing zeros of an integer");
+    IS_STR(dbl(1.5e9), "1500000000", "above the fast range");
+    IS_STR(dbl(0.0), "0", "zero");
+    IS_STR(dbl(-0.0), "-0", "negative zero");
+    IS_STR(dbl(999999999.999999), "999999999.999999", "15 digits");
+    {
+        /* the decimal fast path prints what printf's shortest of 15 or
+         * 17 digits prints, over many prices, measures and odd values */
+        unsigned long x = 12345;
+        int i, same = 1;
+        char ref[40];
+
+        for (i = 0; i < 200000 && same; i++) {
+            double d;
+            x = x * 6364136223846793005UL + 1442695040888963407UL;
+            switch (i % 4) {
+            case 0: d = (double)(x >> 40 & 0xfffff) / 100; break;
+            case 1: d = -(double)(x >> 33 & 0xffffff) / 1000000; break;
+            case 2: d = (double)(x >> 11) / 9007199254740992.0 * 1e6; break;
+            default: d = (double)(x >> 44) / 7; break;
+            }
+            snprintf(ref, sizeof(ref), "%.15g", d);
+            if (strtod(ref, NULL) != d) {
+                snprintf(ref, sizeof(ref), "%.17g", d);
+            }
+            same = strcmp(dbl(d), ref) == 0;
+            if (!same) {
+                printf("# %.17g: %s, printf %s\n", d, dbl(d), ref);
+            }
+        }
+        OK(same, "fast decimals equal printf's on 200000 values");
+    }
 }
 
 static be_table_t *products(void)
