@@ -473,11 +473,29 @@ static be_dbrc_e sq_strings(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
 }
 
 static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
+                       be_dberr_t *err);
+
+/* A transaction still open when its request ends (a path that forgot to
+ * finish it) is rolled back, so that the process's writer turn is never
+ * kept. */
+static apr_status_t tx_guard(void *data)
+{
+    be_conn_t *c = data;
+    be_dberr_t err;
+
+    if (c->in_tx) {
+        sq_tx(c, NULL, BE_TX_ROLLBACK, &err);
+    }
+    return APR_SUCCESS;
+}
+
+static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
                        be_dberr_t *err)
 {
     static const char *const sql[] = {"BEGIN IMMEDIATE", "COMMIT",
                                       "ROLLBACK"};
     sqlite3 *db = c->native;
+    be_dbrc_e kind;
     int rc;
 
     if (op == BE_TX_BEGIN) {
@@ -492,10 +510,14 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
             writer_leave(c);
             return fail(err, p, db, rc);
         }
+        apr_pool_cleanup_register(p, c, tx_guard, apr_pool_cleanup_null);
         return BE_DB_OK;
     }
     if (!c->in_tx) {
         return BE_DB_OK;
+    }
+    if (p) {
+        apr_pool_cleanup_kill(p, c, tx_guard);
     }
     rc = SQLITE_OK;
     if (!sqlite3_get_autocommit(db)) {
@@ -504,13 +526,16 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
         rc = sqlite3_exec(db, sql[op], NULL, NULL, NULL);
         busy_done(sql[op]);
     }
-    if (rc != SQLITE_OK && op == BE_TX_COMMIT) {
-        fail(err, p, db, rc);
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    kind = BE_DB_OK;
+    if (rc != SQLITE_OK) {
+        kind = p ? fail(err, p, db, rc) : BE_DB_ERROR;
+        if (op == BE_TX_COMMIT) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        }
     }
     c->in_tx = 0;
     writer_leave(c);
-    return rc == SQLITE_OK ? BE_DB_OK : err->rc;
+    return kind;
 }
 
 /* ---------------------------------------------------------------------- */
