@@ -28,6 +28,10 @@ void be_buf_init(be_buf_t *b, apr_pool_t *p, apr_size_t initial);
 void be_buf_grow(be_buf_t *b, apr_size_t need);
 void be_buf_add(be_buf_t *b, const char *s, apr_size_t n);
 void be_buf_adds(be_buf_t *b, const char *s);
+/* v in decimal, without printf; be_format_int writes it and a NUL to out
+ * (24 bytes are enough) and returns its length */
+apr_size_t be_format_int(char *out, long long v);
+void be_buf_int(be_buf_t *b, long long v);
 void be_buf_printf(be_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* NUL-terminates without counting the NUL in len. */

@@ -54,6 +54,34 @@ void be_buf_adds(be_buf_t *b, const char *s)
     be_buf_add(b, s, strlen(s));
 }
 
+apr_size_t be_format_int(char *out, long long v)
+{
+    char tmp[24];
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                 : (unsigned long long)v;
+    apr_size_t n = 0, i = 0;
+
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        out[i++] = '-';
+    }
+    while (n) {
+        out[i++] = tmp[--n];
+    }
+    out[i] = '\0';
+    return i;
+}
+
+void be_buf_int(be_buf_t *b, long long v)
+{
+    char tmp[24];
+
+    be_buf_add(b, tmp, be_format_int(tmp, v));
+}
+
 void be_buf_printf(be_buf_t *b, const char *fmt, ...)
 {
     va_list ap;
@@ -317,7 +345,7 @@ void be_sink_null(be_sink_t *s, int col)
 void be_sink_int(be_sink_t *s, int col, long long v)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%lld", v);
+    apr_size_t n = be_format_int(tmp, v);
 
     remember_key(s, col, tmp, (apr_size_t)n);
     if (!cell_key(s, col)) {

@@ -22,7 +22,8 @@ void be_quote_ident(be_buf_t *b, const char *name)
 
 static void placeholder(be_buf_t *b, be_dialect_e d, int n)
 {
-    be_buf_printf(b, d == BE_DIALECT_PGSQL ? "$%d" : "?%d", n);
+    be_buf_addc(b, d == BE_DIALECT_PGSQL ? '$' : '?');
+    be_buf_int(b, n);
 }
 
 static void quote_table(be_buf_t *b, const char *name, be_dialect_e d)
@@ -233,7 +234,10 @@ const char *be_sql_select(apr_pool_t *p, const be_plan_t *pl,
     be_value_t *v;
 
     sqlb_init(&q, p, pl);
-    be_buf_printf(&q.b, "SELECT %s FROM %s", shape->sql_list, pl->qtable);
+    be_buf_adds(&q.b, "SELECT ");
+    be_buf_adds(&q.b, shape->sql_list);
+    be_buf_adds(&q.b, " FROM ");
+    be_buf_adds(&q.b, pl->qtable);
     if ((err = where(&q, pl, w))) {
         return err;
     }

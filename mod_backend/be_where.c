@@ -154,8 +154,8 @@ typedef struct {
 static void bind_value(where_t *w, be_value_t *v)
 {
     APR_ARRAY_PUSH(w->args, const be_value_t *) = v;
-    be_buf_printf(w->b, w->d == BE_DIALECT_PGSQL ? "$%d" : "?%d",
-                  w->args->nelts);
+    be_buf_addc(w->b, w->d == BE_DIALECT_PGSQL ? '$' : '?');
+    be_buf_int(w->b, w->args->nelts);
 }
 
 static void colref(where_t *w, const be_column_t *c)

@@ -64,6 +64,19 @@ static void test_double(void)
     IS_STR(dbl(NAN), "null", "NaN is null");
     IS_STR(dbl(INFINITY), "null", "Infinity is null");
     IS_STR(dbl(-3.0), "-3", "integral double");
+    {
+        char tmp[24];
+        be_format_int(tmp, 0);
+        IS_STR(tmp, "0", "integer 0");
+        be_format_int(tmp, -7);
+        IS_STR(tmp, "-7", "integer -7");
+        OK(be_format_int(tmp, 9223372036854775807LL) == 19
+           && strcmp(tmp, "9223372036854775807") == 0, "largest integer");
+        be_format_int(tmp, -9223372036854775807LL - 1);
+        IS_STR(tmp, "-9223372036854775808", "smallest integer");
+        be_format_int(tmp, 1000000);
+        IS_STR(tmp, "1000000", "trailing zeros");
+    }
     IS_STR(dbl(123.45), "123.45", "two decimals");
     IS_STR(dbl(-0.05), "-0.05", "leading zero");
     IS_STR(dbl(0.0001), "0.0001", "smallest without an exponent");
