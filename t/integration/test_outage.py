@@ -9,7 +9,8 @@ import requests
 
 from conftest import make_db, reset
 from expected import JSON, P1, assert_problem
-from harness import Httpd, Postgres
+from harness import LIBEXEC, Httpd, Postgres, bcrypt, make_tmpdir
+import tokens
 
 CONF = """
 DBDPersist {persist}
@@ -177,6 +178,73 @@ def test_sqlite_wal_checkpointed_off_the_request_path():
                     found = True
                     break
         assert found, "the row is still only in the WAL after 2 s"
+    finally:
+        h.destroy()
+        db.close()
+
+
+TOKEN_CONF = """
+LoadModule auth_basic_module "{libexec}/mod_auth_basic.so"
+LoadModule authn_dbd_module "{libexec}/mod_authn_dbd.so"
+LoadModule authz_user_module "{libexec}/mod_authz_user.so"
+LoadModule socache_shmcb_module "{libexec}/mod_socache_shmcb.so"
+DBDPersist {persist}
+BackendAuthnCacheSOCache "shmcb:{dir}/authn(65536)"
+<Location /token>
+    SetHandler backend-token
+    BackendTokenKey hs256 {key}
+    BackendRoleQuery "SELECT role FROM user_roles WHERE username = :user"
+    AuthType Basic
+    AuthName tokens
+    AuthBasicProvider backend-cache
+    BackendAuthnCache dbd
+    AuthDBDUserPWQuery "SELECT password_hash FROM users WHERE name = %s"
+    Require valid-user
+</Location>
+"""
+
+
+@pytest.mark.allow_log(*OUTAGE_TAGS, "BE00041")
+@pytest.mark.parametrize("driver", ["sqlite", "pgsql"])
+def test_token_roles_while_the_database_is_away_is_503(driver, own_pg):
+    """The password is still known to backend-cache, but the roles cannot
+    be read: 503 with Retry-After (not 500), and tokens again once the
+    database is back."""
+    db = make_db(driver, own_pg if driver == "pgsql" else None, "tokenout")
+    db.script("CREATE TABLE users (name TEXT PRIMARY KEY, password_hash "
+              "TEXT NOT NULL); CREATE TABLE user_roles (username TEXT NOT "
+              "NULL, role TEXT NOT NULL); INSERT INTO users VALUES ('ann', "
+              "'%s'); INSERT INTO user_roles VALUES ('ann', 'editor');"
+              % bcrypt("secret"))
+    keys = tokens.Keys(make_tmpdir("mb-keys-"))
+    cache = make_tmpdir("mb-socache-")
+    os.chmod(cache, 0o777)
+    h = Httpd(TOKEN_CONF.format(
+        libexec=LIBEXEC, key=keys.hs, dir=cache,
+        persist="Off" if driver == "sqlite" else "On"), db).start_ok()
+    url = h.url + "/token"
+    try:
+        r = requests.post(url, auth=("ann", "secret"))
+        assert r.status_code == 200, r.text
+        if driver == "sqlite":
+            os.chmod(db.dir, 0)
+        else:
+            own_pg.stop()
+        try:
+            r = requests.post(url, auth=("ann", "secret"))
+            assert_unavailable(r)
+        finally:
+            if driver == "sqlite":
+                os.chmod(db.dir, 0o755)
+            else:
+                own_pg.start()
+        for _ in range(40):
+            r = requests.post(url, auth=("ann", "secret"))
+            if r.status_code != 503:
+                break
+            time.sleep(0.25)
+        assert r.status_code == 200, r.text
+        assert r.json()["token_type"] == "Bearer"
     finally:
         h.destroy()
         db.close()
