@@ -209,8 +209,9 @@ static int decimal_fast(char *out, double d)
 {
     static const double pow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
     double a = d < 0 ? -d : d;
-    char digits[24];
-    int k, nd, i;
+    char num[24];
+    apr_size_t len, whole;
+    int k;
 
     if (!(a >= 1e-4 && a < 1e9)) {
         return d == 0 && !signbit(d) ? (strcpy(out, "0"), 1) : 0;
@@ -226,22 +227,25 @@ static int decimal_fast(char *out, double d)
         if ((double)n / pow10[k] != a) {
             continue;
         }
-        nd = 0;
-        do {
-            digits[nd++] = (char)('0' + n % 10);
-            n /= 10;
-        } while (n);
-        while (nd <= k) {
-            digits[nd++] = '0'; /* 0.05: at least one digit before the dot */
-        }
+        len = be_format_int(num, (long long)n);
+        whole = len > (apr_size_t)k ? len - (apr_size_t)k : 0;
         if (d < 0) {
             *out++ = '-';
         }
-        for (i = nd - 1; i >= 0; i--) {
-            *out++ = digits[i];
-            if (i == k && k > 0) {
-                *out++ = '.';
-            }
+        if (whole) {
+            memcpy(out, num, whole);
+            out += whole;
+        }
+        else {
+            *out++ = '0';
+        }
+        if (k) {
+            /* the decimals, after the zeros that lead them (0.05) */
+            *out++ = '.';
+            memset(out, '0', (apr_size_t)k - (len - whole));
+            out += (apr_size_t)k - (len - whole);
+            memcpy(out, num + whole, len - whole);
+            out += len - whole;
         }
         *out = '\0';
         return 1;
