@@ -213,8 +213,12 @@ static int decimal_fast(char *out, double d)
     apr_size_t len, whole;
     int k;
 
+    if (d == 0 && !signbit(d)) {
+        strcpy(out, "0");
+        return 1;
+    }
     if (!(a >= 1e-4 && a < 1e9)) {
-        return d == 0 && !signbit(d) ? (strcpy(out, "0"), 1) : 0;
+        return 0; /* (and -0, which printf writes as "-0") */
     }
     for (k = 0; k <= 6; k++) {
         double x = a * pow10[k];
@@ -351,7 +355,7 @@ void be_sink_int(be_sink_t *s, int col, long long v)
     char tmp[24];
     apr_size_t n = be_format_int(tmp, v);
 
-    remember_key(s, col, tmp, (apr_size_t)n);
+    remember_key(s, col, tmp, n);
     if (!cell_key(s, col)) {
         return;
     }
@@ -359,7 +363,7 @@ void be_sink_int(be_sink_t *s, int col, long long v)
         be_buf_adds(s->out, v ? "true" : "false");
     }
     else {
-        be_buf_add(s->out, tmp, (apr_size_t)n);
+        be_buf_add(s->out, tmp, n);
     }
 }
 

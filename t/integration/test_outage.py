@@ -31,10 +31,12 @@ def assert_unavailable(r):
     assert r.headers["Retry-After"] == "5"
 
 
-def eventually_ok(url, tries=40):
+def eventually_ok(url, tries=40, method="GET", **kw):
+    """Asks again while the answer is 503 (any other error fails); the
+    first 200, or the last 503."""
     r = None
     for _ in range(tries):
-        r = requests.get(url)
+        r = requests.request(method, url, **kw)
         if r.status_code == 200:
             return r
         assert r.status_code == 503, r.text
@@ -238,11 +240,7 @@ def test_token_roles_while_the_database_is_away_is_503(driver, own_pg):
                 os.chmod(db.dir, 0o755)
             else:
                 own_pg.start()
-        for _ in range(40):
-            r = requests.post(url, auth=("ann", "secret"))
-            if r.status_code != 503:
-                break
-            time.sleep(0.25)
+        r = eventually_ok(url, method="POST", auth=("ann", "secret"))
         assert r.status_code == 200, r.text
         assert r.json()["token_type"] == "Bearer"
     finally:
