@@ -3,6 +3,7 @@ the build tree, and a private PostgreSQL server owned by a non-root user.
 Both are started and stopped here; nothing installed system-wide is used
 but the httpd binary, its stock modules and the PostgreSQL binaries."""
 
+import atexit
 import glob
 import os
 import pwd
@@ -52,8 +53,11 @@ def wait_port(port, timeout=15.0, proc_alive=None):
 
 
 def make_tmpdir(prefix):
+    """A directory of this run, removed when the process exits (key files,
+    socache files and the like were left in /tmp by every run before)."""
     d = tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("BACKEND_TMP"))
     os.chmod(d, 0o755)
+    atexit.register(shutil.rmtree, d, ignore_errors=True)
     return d
 
 
