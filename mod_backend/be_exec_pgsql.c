@@ -111,6 +111,8 @@ typedef struct be_job {
     PGresult *res;              /* the answer, for the owner to clear */
     be_dberr_t *err;
     be_dbrc_e rc;
+    int sent;                   /* reached the server */
+    int retry;                  /* never did: the owner runs it alone */
     int done;
     pthread_cond_t cond;
 } be_job_t;
@@ -233,56 +235,59 @@ static const char *prepared_name(be_conn_t *c, apr_pool_t *p,
 }
 
 /* The leader: sends the batch on c (its own connection), then reads an
- * answer, an end and a sync for each statement.  A statement that cannot
- * be prepared, or a connection that breaks, fails the jobs concerned. */
+ * answer, an end and a sync for each statement sent.  A statement that
+ * could not be sent because the leader's connection is broken is run
+ * again by its own thread on its own connection (it never reached the
+ * server); one sent before the connection broke fails, as it would have
+ * alone (it may have run). */
 static void run_batch(be_conn_t *c, be_job_t *batch)
 {
     PGconn *conn = c->native;
     be_job_t *j;
-    int sent = 0;
+    int ok = 1;
 
     for (j = batch; j; j = j->next) {
         j->rc = BE_DB_OK;
         j->res = NULL;
+        j->sent = j->retry = 0;
         /* prepared (synchronously) before the pipeline starts */
         if (!prepared_name(c, j->pool, j->st, j->err)) {
             j->rc = j->err->rc;
         }
     }
-    if (PQenterPipelineMode(conn)) {
-        for (j = batch; j; j = j->next) {
-            const char *name;
-            int ok;
-            if (j->rc != BE_DB_OK) {
-                continue;
-            }
-            name = prepared_name(c, j->pool, j->st, j->err);
-            ok = *name ? PQsendQueryPrepared(conn, name, j->st->nargs, j->vals,
-                                             NULL, NULL, 0)
-                       : PQsendQueryParams(conn, j->st->sql, j->st->nargs,
-                                           NULL, j->vals, NULL, NULL, 0);
-            if (!ok || !PQpipelineSync(conn)) {
-                break;
-            }
-            sent++;
+    ok = PQenterPipelineMode(conn);
+    for (j = batch; j && ok; j = j->next) {
+        const char *name;
+        if (j->rc != BE_DB_OK) {
+            continue;
         }
-        if (sent && PQflush(conn) != 0) {
-            sent = 0;
-        }
+        name = prepared_name(c, j->pool, j->st, j->err);
+        ok = (*name ? PQsendQueryPrepared(conn, name, j->st->nargs, j->vals,
+                                          NULL, NULL, 0)
+                    : PQsendQueryParams(conn, j->st->sql, j->st->nargs, NULL,
+                                        j->vals, NULL, NULL, 0))
+             && PQpipelineSync(conn);
+        j->sent = ok;
+    }
+    if (PQflush(conn) != 0) {
+        ok = 0;
     }
     for (j = batch; j; j = j->next) {
         PGresult *r;
         if (j->rc != BE_DB_OK) {
+            if (PQstatus(conn) != CONNECTION_OK && j != batch) {
+                j->retry = 1;
+            }
             continue;
         }
-        if (sent-- <= 0) {
-            j->rc = fail(j->err, j->pool, conn, NULL);
+        if (!j->sent) {
+            j->retry = 1;
             continue;
         }
-        j->res = PQgetResult(conn);
+        j->res = ok ? PQgetResult(conn) : NULL;
         if (!j->res) {
             j->rc = fail(j->err, j->pool, conn, NULL);
-            sent = 0; /* out of step: fail the rest */
+            ok = 0; /* out of step: what follows fails */
             continue;
         }
         /* the end of this statement's results, then its sync */
@@ -291,7 +296,7 @@ static void run_batch(be_conn_t *c, be_job_t *batch)
         }
         r = PQgetResult(conn);
         if (PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
-            sent = 0;
+            ok = 0;
         }
         PQclear(r);
         if (PQresultStatus(j->res) != PGRES_TUPLES_OK
@@ -368,7 +373,7 @@ static PGresult *batched(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     }
     pthread_mutex_unlock(&b->lock);
     pthread_cond_destroy(&me.cond);
-    *rc = me.rc;
+    *rc = me.retry ? BE_DB_NOT_FOUND : me.rc;
     return me.res;
 }
 
@@ -392,11 +397,14 @@ static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     if (c->batch && !c->in_tx) {
         be_dbrc_e rc;
         res = batched(c, p, st, vals, err, &rc);
-        if (rc != BE_DB_OK) {
+        if (rc == BE_DB_OK) {
+            goto answered;
+        }
+        if (rc != BE_DB_NOT_FOUND) { /* (not found: run it alone) */
             return rc;
         }
     }
-    else if ((name = prepared_name(c, p, st, err)) == NULL) {
+    if ((name = prepared_name(c, p, st, err)) == NULL) {
         return err->rc;
     }
     else if (*name) {
@@ -406,6 +414,7 @@ static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
         res = PQexecParams(conn, st->sql, st->nargs, NULL, vals, NULL, NULL,
                            0);
     }
+answered:
     status = PQresultStatus(res);
     if (status == PGRES_TUPLES_OK) {
         if (sink) {

@@ -77,7 +77,8 @@ class Postgres:
     its own directory, a random port, run as the postgres user when the
     tests run as root (PostgreSQL refuses root)."""
 
-    def __init__(self):
+    def __init__(self, max_connections=200):
+        self.max_connections = max_connections
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
         if not bins:
             raise RuntimeError("PostgreSQL server binaries not found "
@@ -108,7 +109,8 @@ class Postgres:
                      check=False).returncode == 0:
             return
         opts = ("-c listen_addresses='' -k %s -p %d -c fsync=off "
-                "-c max_connections=200" % (self.sock, self.port))
+                "-c max_connections=%d" % (self.sock, self.port,
+                                           self.max_connections))
         self._run("pg_ctl", "-D", self.data, "-o", opts, "-w", "-l",
                   os.path.join(self.dir, "server.log"), "start")
 
