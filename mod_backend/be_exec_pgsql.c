@@ -130,24 +130,44 @@ static pthread_mutex_t batches_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static be_batch_t *batch_for(PGconn *conn)
 {
-    char key[1024];
+    const char *part[5];
+    size_t len = 0;
+    char *key, *at;
     be_batch_t *b = NULL;
     int i;
 
-    snprintf(key, sizeof(key), "%s\n%s\n%s\n%s\n%s", PQhost(conn),
-             PQport(conn), PQdb(conn), PQuser(conn), PQoptions(conn));
+    part[0] = PQhost(conn);
+    part[1] = PQport(conn);
+    part[2] = PQdb(conn);
+    part[3] = PQuser(conn);
+    part[4] = PQoptions(conn);
+    for (i = 0; i < 5; i++) {
+        part[i] = part[i] ? part[i] : "";
+        len += strlen(part[i]) + 1;
+    }
+    if ((key = at = malloc(len)) == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < 5; i++) {
+        size_t n = strlen(part[i]);
+        memcpy(at, part[i], n);
+        at[n] = i < 4 ? '\n' : '\0';
+        at += n + 1;
+    }
     pthread_mutex_lock(&batches_lock);
     for (i = 0; i < nbatches && !b; i++) {
         if (strcmp(batches[i].key, key) == 0) {
             b = &batches[i];
         }
     }
-    if (!b && nbatches < BE_BATCH_DBS && (b = &batches[nbatches])->key
-        == NULL && (b->key = strdup(key)) != NULL) {
+    if (!b && nbatches < BE_BATCH_DBS) {
+        b = &batches[nbatches++];
+        b->key = key;
+        key = NULL;
         pthread_mutex_init(&b->lock, NULL);
-        nbatches++;
     }
     pthread_mutex_unlock(&batches_lock);
+    free(key);
     return b; /* NULL: more databases than slots, queries run alone */
 }
 
