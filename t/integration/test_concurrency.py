@@ -36,27 +36,26 @@ def client(url, n):
 
 
 def one_round(s, url, n, i, expect):
-    if True:
-        sku = "C-%d-%d" % (n, i)
-        expect("get 1", s.get(url + "/api/products/1"), 200,
-               lambda r: r.json()["name"] == "hammer")
-        expect("get 3", s.get(url + "/api/products/3"), 200,
-               lambda r: r.json()["name"] == "kite")
-        expect("get 999", s.get(url + "/api/products/999"), 404,
-               lambda r: r.headers["Content-Type"]
-               == "application/problem+json")
-        expect("insert", s.post(url + "/api/products", headers=REP,
-                                data=json.dumps({"name": "c%d" % n,
-                                                 "sku": sku})), 201,
-               lambda r: r.json()[0]["sku"] == sku)
-        expect("duplicate", s.post(url + "/api/products", headers=REP,
-                                   data=json.dumps({"name": "dup",
-                                                    "sku": "H-1"})), 409,
-               lambda r: r.headers["Content-Type"]
-               == "application/problem+json"
-               and r.json()["status"] == 409)
-        expect("read back", s.get(url + "/api/products?sku=eq." + sku), 200,
-               lambda r: [p["name"] for p in r.json()] == ["c%d" % n])
+    sku = "C-%d-%d" % (n, i)
+    expect("get 1", s.get(url + "/api/products/1"), 200,
+           lambda r: r.json()["name"] == "hammer")
+    expect("get 3", s.get(url + "/api/products/3"), 200,
+           lambda r: r.json()["name"] == "kite")
+    expect("get 999", s.get(url + "/api/products/999"), 404,
+           lambda r: r.headers["Content-Type"]
+           == "application/problem+json")
+    expect("insert", s.post(url + "/api/products", headers=REP,
+                            data=json.dumps({"name": "c%d" % n,
+                                             "sku": sku})), 201,
+           lambda r: r.json()[0]["sku"] == sku)
+    expect("duplicate", s.post(url + "/api/products", headers=REP,
+                               data=json.dumps({"name": "dup",
+                                                "sku": "H-1"})), 409,
+           lambda r: r.headers["Content-Type"]
+           == "application/problem+json"
+           and r.json()["status"] == 409)
+    expect("read back", s.get(url + "/api/products?sku=eq." + sku), 200,
+           lambda r: [p["name"] for p in r.json()] == ["c%d" % n])
 
 
 def test_concurrent_requests_each_get_their_own_answer(fresh):
