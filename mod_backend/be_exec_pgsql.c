@@ -103,13 +103,13 @@ static void pg_close(void *native)
 
 typedef struct be_job {
     struct be_job *next;
-    be_conn_t *owner;
     apr_pool_t *pool;           /* the queuing request's: written by the
                                  * leader only while its owner waits */
     const be_stmt_t *st;
     const char *const *vals;
+    const char *name;           /* prepared on the leader's connection */
     PGresult *res;              /* the answer, for the owner to clear */
-    be_dberr_t *err;
+    be_dberr_t *err;            /* or why there is none */
     be_dbrc_e rc;
     int sent;                   /* reached the server */
     int retry;                  /* never did: the owner runs it alone */
@@ -128,53 +128,37 @@ static be_batch_t batches[BE_BATCH_DBS];
 static int nbatches;
 static pthread_mutex_t batches_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static be_batch_t *batch_for(PGconn *conn)
+static be_batch_t *batch_for(be_conn_t *c)
 {
-    const char *part[5];
-    size_t len = 0;
-    char *key, *at;
+#define NZ(s) ((s) ? (s) : "")
+    PGconn *conn = c->native;
+    const char *key = apr_pstrcat(c->pool, NZ(PQhost(conn)), "\n",
+                                  NZ(PQport(conn)), "\n", NZ(PQdb(conn)),
+                                  "\n", NZ(PQuser(conn)), "\n",
+                                  NZ(PQoptions(conn)), NULL);
+#undef NZ
     be_batch_t *b = NULL;
     int i;
 
-    part[0] = PQhost(conn);
-    part[1] = PQport(conn);
-    part[2] = PQdb(conn);
-    part[3] = PQuser(conn);
-    part[4] = PQoptions(conn);
-    for (i = 0; i < 5; i++) {
-        part[i] = part[i] ? part[i] : "";
-        len += strlen(part[i]) + 1;
-    }
-    if ((key = at = malloc(len)) == NULL) {
-        return NULL;
-    }
-    for (i = 0; i < 5; i++) {
-        size_t n = strlen(part[i]);
-        memcpy(at, part[i], n);
-        at[n] = i < 4 ? '\n' : '\0';
-        at += n + 1;
-    }
     pthread_mutex_lock(&batches_lock);
     for (i = 0; i < nbatches && !b; i++) {
         if (strcmp(batches[i].key, key) == 0) {
             b = &batches[i];
         }
     }
-    if (!b && nbatches < BE_BATCH_DBS) {
+    if (!b && nbatches < BE_BATCH_DBS
+        && (batches[nbatches].key = strdup(key)) != NULL) {
         b = &batches[nbatches++];
-        b->key = key;
-        key = NULL;
         pthread_mutex_init(&b->lock, NULL);
     }
     pthread_mutex_unlock(&batches_lock);
-    free(key);
     return b; /* NULL: more databases than slots, queries run alone */
 }
 
 static void pg_conn_init(be_conn_t *c)
 {
     c->session = PQbackendPID(c->native);
-    c->batch = batch_for(c->native);
+    c->batch = batch_for(c);
 }
 
 /* Text for one bound value; PostgreSQL infers the type from the SQL. */
@@ -264,28 +248,26 @@ static void run_batch(be_conn_t *c, be_job_t *batch)
 {
     PGconn *conn = c->native;
     be_job_t *j;
-    int ok = 1;
+    int ok;
 
     for (j = batch; j; j = j->next) {
         j->rc = BE_DB_OK;
         j->res = NULL;
         j->sent = j->retry = 0;
         /* prepared (synchronously) before the pipeline starts */
-        if (!prepared_name(c, j->pool, j->st, j->err)) {
+        if ((j->name = prepared_name(c, j->pool, j->st, j->err)) == NULL) {
             j->rc = j->err->rc;
         }
     }
     ok = PQenterPipelineMode(conn);
     for (j = batch; j && ok; j = j->next) {
-        const char *name;
         if (j->rc != BE_DB_OK) {
             continue;
         }
-        name = prepared_name(c, j->pool, j->st, j->err);
-        ok = (*name ? PQsendQueryPrepared(conn, name, j->st->nargs, j->vals,
-                                          NULL, NULL, 0)
-                    : PQsendQueryParams(conn, j->st->sql, j->st->nargs, NULL,
-                                        j->vals, NULL, NULL, 0))
+        ok = (*j->name ? PQsendQueryPrepared(conn, j->name, j->st->nargs,
+                                             j->vals, NULL, NULL, 0)
+                       : PQsendQueryParams(conn, j->st->sql, j->st->nargs,
+                                           NULL, j->vals, NULL, NULL, 0))
              && PQpipelineSync(conn);
         j->sent = ok;
     }
@@ -295,9 +277,8 @@ static void run_batch(be_conn_t *c, be_job_t *batch)
     for (j = batch; j; j = j->next) {
         PGresult *r;
         if (j->rc != BE_DB_OK) {
-            if (PQstatus(conn) != CONNECTION_OK && j != batch) {
-                j->retry = 1;
-            }
+            /* not prepared because the connection broke: not sent */
+            j->retry = PQstatus(conn) != CONNECTION_OK;
             continue;
         }
         if (!j->sent) {
@@ -334,16 +315,15 @@ static void run_batch(be_conn_t *c, be_job_t *batch)
 }
 
 /* Queues the statement and waits for its answer; whoever finds no batch
- * under way leads the next one on its own connection. */
-static PGresult *batched(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
-                         const char *const *vals, be_dberr_t *err,
-                         be_dbrc_e *rc)
+ * under way leads the next one on its own connection.  1: answered, in
+ * *res or, when that is NULL, in err; 0: never sent, to be run alone. */
+static int batched(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
+                   const char *const *vals, be_dberr_t *err, PGresult **res)
 {
     be_batch_t *b = c->batch;
     be_job_t me;
 
     memset(&me, 0, sizeof(me));
-    me.owner = c;
     me.pool = p;
     me.st = st;
     me.vals = vals;
@@ -393,8 +373,8 @@ static PGresult *batched(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     }
     pthread_mutex_unlock(&b->lock);
     pthread_cond_destroy(&me.cond);
-    *rc = me.retry ? BE_DB_NOT_FOUND : me.rc;
-    return me.res;
+    *res = me.res;
+    return !me.retry;
 }
 
 static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
@@ -414,17 +394,12 @@ static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     for (i = 0; i < st->nargs; i++) {
         vals[i] = param_text(p, st->args[i], &lp[i]);
     }
-    if (c->batch && !c->in_tx) {
-        be_dbrc_e rc;
-        res = batched(c, p, st, vals, err, &rc);
-        if (rc == BE_DB_OK) {
-            goto answered;
-        }
-        if (rc != BE_DB_NOT_FOUND) { /* (not found: run it alone) */
-            return rc;
+    if (c->batch && !c->in_tx && batched(c, p, st, vals, err, &res)) {
+        if (!res) {
+            return err->rc;
         }
     }
-    if ((name = prepared_name(c, p, st, err)) == NULL) {
+    else if ((name = prepared_name(c, p, st, err)) == NULL) {
         return err->rc;
     }
     else if (*name) {
@@ -434,7 +409,6 @@ static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
         res = PQexecParams(conn, st->sql, st->nargs, NULL, vals, NULL, NULL,
                            0);
     }
-answered:
     status = PQresultStatus(res);
     if (status == PGRES_TUPLES_OK) {
         if (sink) {

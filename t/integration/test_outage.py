@@ -2,6 +2,7 @@
 API recovers by itself when the database is back."""
 
 import os
+import threading
 import time
 
 import pytest
@@ -71,6 +72,55 @@ def test_pgsql_going_away_is_503_then_recovers(own_pg):
         # statements prepared before the restart are prepared again
         r = requests.post(h.url + "/api/products", json={"name": "after"})
         assert r.status_code == 201
+    finally:
+        h.destroy()
+
+
+@pytest.mark.allow_log(*OUTAGE_TAGS)
+def test_pgsql_backends_ended_under_load_answer_503_or_their_row(own_pg):
+    """The statements of concurrent requests share connections in batches.
+    When PostgreSQL ends the backends of httpd's connections in the middle
+    of the load, each request answers its own row or 503 (problem+json),
+    never another request's row nor a 500; then its row again."""
+    db = make_db("pgsql", own_pg, "ended")
+    reset(db)
+    h = Httpd(CONF.format(persist="On"), db).start_ok()
+    stop = threading.Event()
+    answers, bad = [], []
+
+    def client(n):
+        s = requests.Session()
+        i = 1 + n % 3
+        while not stop.is_set():
+            r = s.get(h.url + "/api/products/%d" % i)
+            if r.status_code == 200 and r.json()["id"] == i:
+                answers.append(200)
+            elif r.status_code == 503 and r.headers["Content-Type"] == \
+                    "application/problem+json":
+                answers.append(503)
+            else:
+                bad.append("%d: %d %s" % (i, r.status_code, r.text[:120]))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(12)]
+    try:
+        for t in threads:
+            t.start()
+        for _ in range(3):
+            time.sleep(0.4)
+            db.script("SELECT pg_terminate_backend(pid) FROM "
+                      "pg_stat_activity WHERE datname = current_database() "
+                      "AND pid <> pg_backend_pid()")
+        time.sleep(0.4)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    try:
+        assert bad == []
+        assert 503 in answers and 200 in answers
+        for i in (1, 2, 3):
+            r = eventually_ok(h.url + "/api/products/%d" % i)
+            assert r.status_code == 200 and r.json()["id"] == i
     finally:
         h.destroy()
 
