@@ -152,7 +152,12 @@ static void *APR_THREAD_FUNC checkpoint_loop(apr_thread_t *t, void *data)
     for (i = 0; i < BE_CHECKPOINT_FILES; i++) {
         sqlite3_close(conns[i]);
     }
-    apr_thread_exit(t, APR_SUCCESS);
+    /* Returning lets APR end the thread.  apr_thread_exit() here, after
+     * the child's pool had destroyed the thread's pool (the join was a
+     * plain cleanup, run after subpools go), made the child abort as it
+     * exited now and then (AH00052 at a graceful restart; under valgrind
+     * with httpd -X, a read of freed memory in apr_pool_terminate). */
+    (void)t;
     return NULL;
 }
 
@@ -169,6 +174,103 @@ static apr_status_t checkpointer_end(void *data)
         free(files[i]);
     }
     nfiles = 0;
+    return APR_SUCCESS;
+}
+#endif
+
+/* One connection per database file does the single-statement writes of
+ * the whole process, under the writer lock.  A connection's page cache
+ * is thrown away whenever it finds that another connection has written,
+ * so a write on the request's own pooled connection read its B-tree pages
+ * again with pread (3.6 a write under load); this one only ever sees its
+ * own changes and keeps its pages.  Statements inside a transaction stay
+ * on the request's connection, which holds the writer lock throughout. */
+#if APR_HAS_THREADS
+typedef struct {
+    char *file;
+    be_conn_t conn;         /* conn.native NULL: could not be opened */
+} writer_t;
+
+static writer_t writers[BE_CHECKPOINT_FILES];
+static int nwriters;
+static apr_pool_t *writers_pool;
+
+static void finalize_stmts(be_conn_t *c);
+
+/* The writer connection for c's database, or c itself (an in-memory
+ * database, or one that could not be opened now).  Called with the writer
+ * lock held. */
+static be_conn_t *writer_conn(be_conn_t *c)
+{
+    const char *f = sqlite3_db_filename(c->native, "main");
+    writer_t *w = NULL;
+    sqlite3 *db = NULL;
+    int i;
+
+    if (!writers_pool || !f || !*f) {
+        return c;
+    }
+    for (i = 0; i < nwriters && !w; i++) {
+        if (strcmp(writers[i].file, f) == 0) {
+            w = &writers[i];
+        }
+    }
+    if (!w) {
+        if (nwriters == BE_CHECKPOINT_FILES) {
+            return c;
+        }
+        w = &writers[nwriters];
+        memset(w, 0, sizeof(*w));
+        if (apr_pool_create(&w->conn.pool, writers_pool) != APR_SUCCESS) {
+            return c;
+        }
+        w->file = apr_pstrdup(writers_pool, f);
+        w->conn.ex = c->ex;
+        nwriters++;
+    }
+    if (w->conn.native) {
+        return &w->conn;
+    }
+    w->conn.stmts = apr_hash_make(w->conn.pool);
+    /* (on_open gives it the same settings as every pooled connection) */
+    if (sqlite3_open_v2(f, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return c;
+    }
+    w->conn.native = db;
+    return &w->conn;
+}
+
+/* After a failure that is not the statement's (the disk, the file), the
+ * writer connection is closed; the next write opens a new one. */
+static void writer_check(be_conn_t *w, be_dbrc_e kind)
+{
+    int rc = sqlite3_errcode(w->native) & 0xff;
+
+    if (kind == BE_DB_UNAVAILABLE && rc != SQLITE_BUSY
+        && rc != SQLITE_LOCKED) {
+        finalize_stmts(w);
+        sqlite3_close(w->native);
+        w->native = NULL;
+        apr_pool_clear(w->pool);
+    }
+}
+
+/* A pre-cleanup of the child's pool: it runs before the writers' pools
+ * (its subpools) are destroyed. */
+static apr_status_t writers_end(void *data)
+{
+    int i;
+
+    (void)data;
+    for (i = 0; i < nwriters; i++) {
+        if (writers[i].conn.native) {
+            finalize_stmts(&writers[i].conn);
+            sqlite3_close(writers[i].conn.native);
+        }
+    }
+    nwriters = 0;
+    writers_pool = NULL;
     return APR_SUCCESS;
 }
 #endif
@@ -227,11 +329,13 @@ static void sq_child_init(apr_pool_t *pchild)
 {
 #if APR_HAS_THREADS
     apr_thread_mutex_create(&writer_lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+    writers_pool = pchild;
+    apr_pool_pre_cleanup_register(pchild, NULL, writers_end);
     checkpointer_stop = 0;
     if (apr_thread_create(&checkpointer, NULL, checkpoint_loop, NULL,
                           pchild) == APR_SUCCESS) {
-        apr_pool_cleanup_register(pchild, NULL, checkpointer_end,
-                                  apr_pool_cleanup_null);
+        /* joined before the child's subpools (the thread's) go */
+        apr_pool_pre_cleanup_register(pchild, NULL, checkpointer_end);
     }
     else {
         checkpointer = NULL;
@@ -315,19 +419,23 @@ static void sq_close(void *native)
     sqlite3_close(native);
 }
 
-static apr_status_t finalize_all(void *data)
+static void finalize_stmts(be_conn_t *c)
 {
-    be_conn_t *c = data;
     apr_hash_index_t *hi;
 
-    /* Runs before mod_dbd closes the handle (cleanups run in reverse
-     * order), so sqlite3_close finds no statement left open. */
     for (hi = apr_hash_first(NULL, c->stmts); hi; hi = apr_hash_next(hi)) {
         void *stmt;
         apr_hash_this(hi, NULL, NULL, &stmt);
         sqlite3_finalize(stmt);
     }
     apr_hash_clear(c->stmts);
+}
+
+/* Runs before mod_dbd closes the handle (cleanups run in reverse order),
+ * so sqlite3_close finds no statement left open. */
+static apr_status_t finalize_all(void *data)
+{
+    finalize_stmts(data);
     return APR_SUCCESS;
 }
 
@@ -394,33 +502,52 @@ static void emit_row(sqlite3_stmt *s, be_sink_t *sink)
     be_sink_row_end(sink);
 }
 
-static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
-                          be_sink_t *sink, long *affected, be_dberr_t *err)
+/* The statement for st on c, from c's cache or prepared (and cached while
+ * the cache has room: *cached says whether it must be finalized). */
+static sqlite3_stmt *stmt_for(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
+                              int *cached, be_dberr_t *err)
 {
-    sqlite3 *db = c->native;
     sqlite3_stmt *s = apr_hash_get(c->stmts, st->sql, APR_HASH_KEY_STRING);
-    long rows = 0;
-    int rc, writes, cached = s != NULL;
+    int rc, keep;
 
-    if (!s) {
-        int keep = apr_hash_count(c->stmts) < BE_STMT_CACHE_MAX;
-        rc = sqlite3_prepare_v3(db, st->sql, -1,
-                                keep ? SQLITE_PREPARE_PERSISTENT : 0, &s,
-                                NULL);
-        if (rc != SQLITE_OK) {
-            return fail(err, p, db, rc);
-        }
-        if (keep) {
-            apr_hash_set(c->stmts, apr_pstrdup(c->pool, st->sql),
-                         APR_HASH_KEY_STRING, s);
-            cached = 1;
-        }
+    *cached = s != NULL;
+    if (s) {
+        return s;
     }
+    keep = apr_hash_count(c->stmts) < BE_STMT_CACHE_MAX;
+    rc = sqlite3_prepare_v3(c->native, st->sql, -1,
+                            keep ? SQLITE_PREPARE_PERSISTENT : 0, &s, NULL);
+    if (rc != SQLITE_OK) {
+        fail(err, p, c->native, rc);
+        return NULL;
+    }
+    if (keep) {
+        apr_hash_set(c->stmts, apr_pstrdup(c->pool, st->sql),
+                     APR_HASH_KEY_STRING, s);
+        *cached = 1;
+    }
+    return s;
+}
+
+static void stmt_done(sqlite3_stmt *s, int cached)
+{
+    if (cached) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    }
+    else {
+        sqlite3_finalize(s);
+    }
+}
+
+static be_dbrc_e run(sqlite3 *db, sqlite3_stmt *s, apr_pool_t *p,
+                     const be_stmt_t *st, be_sink_t *sink, long *affected,
+                     be_dberr_t *err)
+{
+    long rows = 0;
+    int rc;
+
     bind_all(s, st);
-    writes = !sqlite3_stmt_readonly(s);
-    if (writes) {
-        writer_enter(c);
-    }
     busy_since = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (sink) {
@@ -430,22 +557,50 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     }
     busy_done(st->sql);
     if (rc != SQLITE_DONE) {
-        fail(err, p, db, rc);
+        return fail(err, p, db, rc);
     }
-    else {
-        *affected = sqlite3_column_count(s) > 0 ? rows : sqlite3_changes(db);
+    *affected = sqlite3_column_count(s) > 0 ? rows : sqlite3_changes(db);
+    return BE_DB_OK;
+}
+
+static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
+                          be_sink_t *sink, long *affected, be_dberr_t *err)
+{
+    sqlite3_stmt *s;
+    be_dbrc_e kind;
+    int cached;
+
+    if (!(s = stmt_for(c, p, st, &cached, err))) {
+        return err->rc;
     }
-    if (cached) {
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
+#if APR_HAS_THREADS
+    if (writer_lock && !c->in_tx && !sqlite3_stmt_readonly(s)) {
+        be_conn_t *w;
+        sqlite3_stmt *ws;
+        int wcached;
+
+        apr_thread_mutex_lock(writer_lock);
+        w = writer_conn(c);
+        if (w == c) {
+            kind = run(c->native, s, p, st, sink, affected, err);
+        }
+        else if ((ws = stmt_for(w, p, st, &wcached, err))) {
+            kind = run(w->native, ws, p, st, sink, affected, err);
+            stmt_done(ws, wcached);
+            writer_check(w, kind);
+        }
+        else {
+            kind = err->rc;
+            writer_check(w, kind);
+        }
+        apr_thread_mutex_unlock(writer_lock);
+        stmt_done(s, cached);
+        return kind;
     }
-    else {
-        sqlite3_finalize(s);
-    }
-    if (writes) {
-        writer_leave(c);
-    }
-    return rc == SQLITE_DONE ? BE_DB_OK : err->rc;
+#endif
+    kind = run(c->native, s, p, st, sink, affected, err);
+    stmt_done(s, cached);
+    return kind;
 }
 
 static be_dbrc_e sq_strings(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,

@@ -149,11 +149,11 @@ class Database:
     """A fresh test database on one driver, plus direct SQL access so tests
     can check what is (and is not) stored."""
 
-    def __init__(self, driver, pg=None, name="mb"):
+    def __init__(self, driver, pg=None, name="mb", dir=None):
         self.driver = driver
         self.pg = pg
         if driver == "sqlite":
-            self.dir = make_tmpdir("mb-sqlite-")
+            self.dir = dir or make_tmpdir("mb-sqlite-")
             give_to_run_user(self.dir)
             self.path = os.path.join(self.dir, name + ".db")
             self.dbd_driver = "sqlite3"

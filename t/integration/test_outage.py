@@ -238,6 +238,52 @@ def test_sqlite_wal_checkpointed_off_the_request_path():
         db.close()
 
 
+@pytest.mark.allow_log(*OUTAGE_TAGS)
+def test_sqlite_disk_full_is_503_loses_nothing_then_recovers():
+    """The disk holding a WAL database fills up: a write answers 503 and
+    leaves nothing behind; once there is room again writes succeed (the
+    connection that does the process's writes is opened again)."""
+    import subprocess
+    from conftest import read
+    from harness import Database, give_to_run_user
+    d = make_tmpdir("mb-full-")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", d],
+                   check=True)
+    h = db = None
+    try:
+        give_to_run_user(d)
+        db = Database("sqlite", None, "full", dir=d)
+        db.script("PRAGMA journal_mode = WAL;" + read("schema_sqlite.sql"))
+        reset(db)
+        h = Httpd(CONF.format(persist="On"), db).start_ok()
+        r = requests.post(h.url + "/api/products", json={"name": "small"})
+        assert r.status_code == 201, r.text
+        filler = os.path.join(d, "filler")
+        with open(filler, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        big = {"name": "big", "note": "x" * 600000}
+        assert_unavailable(requests.post(h.url + "/api/products", json=big))
+        r = requests.get(h.url + "/api/products?select=name&order=id")
+        assert r.json() == [{"name": n} for n in
+                            ("hammer", "saw", "kite", "small")]
+        os.unlink(filler)
+        r = requests.post(h.url + "/api/products", json=big)
+        assert r.status_code == 201, r.text
+        r = requests.get(h.url + "/api/products?name=eq.big&select=note")
+        assert r.json() == [{"note": big["note"]}]
+    finally:
+        if h:
+            h.destroy()
+        if db:
+            db.close()
+        subprocess.run(["umount", d], check=True)
+
+
 TOKEN_CONF = """
 LoadModule auth_basic_module "{libexec}/mod_auth_basic.so"
 LoadModule authn_dbd_module "{libexec}/mod_authn_dbd.so"

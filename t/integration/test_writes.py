@@ -260,3 +260,52 @@ def test_missing_default_is_applied(fresh):
     assert r.headers["Preference-Applied"] == \
         "missing=default, return=representation"
     assert [(x["name"], x["stock"]) for x in r.json()] == [("a", 4), ("b", 0)]
+
+
+AUDIT = {
+    "sqlite": ("CREATE TRIGGER audit AFTER UPDATE OF stock ON products BEGIN "
+               "INSERT INTO tags (code, label) VALUES "
+               "('stock-' || NEW.id, 'stock ' || NEW.stock); END;",
+               "DROP TRIGGER IF EXISTS audit;"),
+    "pgsql": ("CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ "
+              "BEGIN INSERT INTO tags (code, label) VALUES "
+              "('stock-' || NEW.id, 'stock ' || NEW.stock); RETURN NEW; END $$;"
+              "CREATE TRIGGER audit AFTER UPDATE OF stock ON products "
+              "FOR EACH ROW EXECUTE FUNCTION audit();",
+              "DROP TRIGGER IF EXISTS audit ON products;"
+              "DROP FUNCTION IF EXISTS audit();"),
+}
+
+
+def test_writes_see_what_another_program_changed(fresh):
+    """The database is shared: rows changed and a trigger created by another
+    program between two writes of the API are there for its next write (on
+    SQLite one connection per process does the single writes and keeps its
+    pages between them)."""
+    rep = dict(JSON, Prefer="return=representation")
+    url = fresh.url + "/api/products/1"
+    r = requests.patch(url, data='{"stock": 5}', headers=rep)
+    assert r.status_code == 200, r.text
+    assert r.json() == [dict(P1, stock=5)]
+    fresh.db.script("UPDATE products SET name = 'claw hammer' WHERE id = 1")
+    create, drop = AUDIT[fresh.driver]
+    fresh.db.script(create)
+    try:
+        r = requests.patch(url, data='{"stock": 6}', headers=rep)
+        assert r.status_code == 200, r.text
+        assert r.json() == [dict(P1, name="claw hammer", stock=6)]
+        r = requests.post(fresh.url + "/api/products", headers=rep,
+                          data='{"name": "anvil", "stock": 2}')
+        assert r.status_code == 201, r.text
+        assert r.json() == [row(4, "anvil", stock=2)]
+        r = requests.patch(fresh.url + "/api/products/4", data='{"stock": 1}',
+                           headers=rep)
+        assert r.json() == [row(4, "anvil", stock=1)]
+    finally:
+        fresh.db.script(drop)
+    r = requests.get(fresh.url + "/api/tags?code=like.stock-*&order=code")
+    assert r.status_code == 200
+    assert r.json() == [{"code": "stock-1", "label": "stock 6"},
+                        {"code": "stock-4", "label": "stock 1"}]
+    assert fresh.db.rows("SELECT name, stock FROM products WHERE id = 1") == \
+        [("claw hammer", 6)]
