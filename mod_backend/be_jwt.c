@@ -305,15 +305,18 @@ const char *be_jwt_sign(apr_pool_t *p, const be_jwt_key_t *key,
 
 /* A slot remembers one token whose signature verified against a key of
  * one key set ("scope": the configured array, alive as long as the
- * configuration).  A hit needs the whole token to match, byte for byte,
- * so it proves what the verification proved; claims (exp, nbf, iss, aud)
- * are still parsed and checked on every request.  Only good signatures
- * are remembered, so a client cannot fill the cache with garbage. */
+ * configuration), with its claims, flattened.  A hit needs the whole token
+ * to match, byte for byte, so it proves what the verification proved and
+ * the claims are what its payload says; they are still checked (exp, nbf,
+ * iss, aud) on every request.  Only good signatures are remembered, so a
+ * client cannot fill the cache with garbage. */
 typedef struct {
     apr_uint64_t hash;
     const void *scope;
     char *token;                /* malloc'd, or NULL */
     apr_size_t len;
+    char *flat;                 /* the claims: malloc'd, see flatten() */
+    apr_size_t flat_len;
 } cache_slot_t;
 
 struct be_jwt_cache_t {
@@ -341,7 +344,8 @@ static apr_status_t cache_free(void *data)
 
     for (i = 0; i < c->n; i++) {
         free(c->slots[i].token);
-        c->slots[i].token = NULL;
+        free(c->slots[i].flat);
+        c->slots[i].token = c->slots[i].flat = NULL;
     }
     return APR_SUCCESS;
 }
@@ -371,37 +375,151 @@ static void cache_lock(be_jwt_cache_t *c, int on)
 #endif
 }
 
-static int cache_has(be_jwt_cache_t *c, const void *scope, const char *tok,
-                     apr_size_t len, apr_uint64_t h)
+/* Flattened claims: this head, then NUL-terminated strings: each claim's
+ * name and value, the audiences, the roles, then sub and iss when there. */
+typedef struct {
+    double exp, nbf;
+    int has_exp, has_nbf, has_sub, has_iss;
+    int nclaims, naud, nroles;
+} flat_head_t;
+
+static apr_size_t put_str(char *at, const char *s)
+{
+    apr_size_t n = strlen(s) + 1;
+
+    if (at) {
+        memcpy(at, s, n);
+    }
+    return n;
+}
+
+/* Writes c flattened at out (when not NULL); returns its length. */
+static apr_size_t flatten(const be_claims_t *c, char *out)
+{
+    const apr_array_header_t *t = apr_table_elts(c->claims);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)t->elts;
+    apr_size_t n = sizeof(flat_head_t);
+    int i;
+
+    if (out) {
+        flat_head_t h;
+        h.exp = c->exp;
+        h.nbf = c->nbf;
+        h.has_exp = c->has_exp;
+        h.has_nbf = c->has_nbf;
+        h.has_sub = c->sub != NULL;
+        h.has_iss = c->iss != NULL;
+        h.nclaims = t->nelts;
+        h.naud = c->aud->nelts;
+        h.nroles = c->roles->nelts;
+        memcpy(out, &h, sizeof(h));
+    }
+#define AT (out ? out + n : NULL)
+    for (i = 0; i < t->nelts; i++) {
+        n += put_str(AT, e[i].key);
+        n += put_str(AT, e[i].val);
+    }
+    for (i = 0; i < c->aud->nelts; i++) {
+        n += put_str(AT, APR_ARRAY_IDX(c->aud, i, const char *));
+    }
+    for (i = 0; i < c->roles->nelts; i++) {
+        n += put_str(AT, APR_ARRAY_IDX(c->roles, i, const char *));
+    }
+    if (c->sub) {
+        n += put_str(AT, c->sub);
+    }
+    if (c->iss) {
+        n += put_str(AT, c->iss);
+    }
+#undef AT
+    return n;
+}
+
+static const char *next_str(const char **at)
+{
+    const char *s = *at;
+
+    *at += strlen(s) + 1;
+    return s;
+}
+
+/* The claims of a flattened copy in p (which the claims point into). */
+static be_claims_t *unflatten(apr_pool_t *p, const char *flat)
+{
+    be_claims_t *c = apr_pcalloc(p, sizeof(*c));
+    flat_head_t h;
+    const char *at = flat + sizeof(h);
+    int i;
+
+    memcpy(&h, flat, sizeof(h));
+    c->exp = h.exp;
+    c->nbf = h.nbf;
+    c->has_exp = h.has_exp;
+    c->has_nbf = h.has_nbf;
+    c->claims = apr_table_make(p, h.nclaims > 8 ? h.nclaims : 8);
+    c->aud = apr_array_make(p, h.naud > 1 ? h.naud : 1,
+                            sizeof(const char *));
+    c->roles = apr_array_make(p, h.nroles > 2 ? h.nroles : 2,
+                              sizeof(const char *));
+    for (i = 0; i < h.nclaims; i++) {
+        const char *k = next_str(&at);
+        /* (names were made unique by apr_table_set as they were parsed) */
+        apr_table_addn(c->claims, k, next_str(&at));
+    }
+    for (i = 0; i < h.naud; i++) {
+        APR_ARRAY_PUSH(c->aud, const char *) = next_str(&at);
+    }
+    for (i = 0; i < h.nroles; i++) {
+        APR_ARRAY_PUSH(c->roles, const char *) = next_str(&at);
+    }
+    c->sub = h.has_sub ? next_str(&at) : NULL;
+    c->iss = h.has_iss ? next_str(&at) : NULL;
+    return c;
+}
+
+/* The claims of a cached token, copied into p, or NULL. */
+static be_claims_t *cache_get(be_jwt_cache_t *c, apr_pool_t *p,
+                              const void *scope, const char *tok,
+                              apr_size_t len, apr_uint64_t h)
 {
     cache_slot_t *s = &c->slots[h % c->n];
-    int hit;
+    char *copy = NULL;
 
     cache_lock(c, 1);
-    hit = s->token && s->hash == h && s->scope == scope && s->len == len
-          && memcmp(s->token, tok, len) == 0;
+    if (s->token && s->hash == h && s->scope == scope && s->len == len
+        && memcmp(s->token, tok, len) == 0) {
+        copy = apr_pmemdup(p, s->flat, s->flat_len);
+    }
     cache_lock(c, 0);
-    return hit;
+    return copy ? unflatten(p, copy) : NULL;
 }
 
 static void cache_put(be_jwt_cache_t *c, const void *scope, const char *tok,
-                      apr_size_t len, apr_uint64_t h)
+                      apr_size_t len, apr_uint64_t h, const be_claims_t *cl)
 {
     cache_slot_t *s = &c->slots[h % c->n];
-    char *copy = malloc(len), *old;
+    apr_size_t flen = flatten(cl, NULL);
+    char *copy = malloc(len), *flat = malloc(flen), *old, *old_flat;
 
-    if (!copy) {
+    if (!copy || !flat) {
+        free(copy);
+        free(flat);
         return;
     }
     memcpy(copy, tok, len);
+    flatten(cl, flat);
     cache_lock(c, 1);
     old = s->token;
+    old_flat = s->flat;
     s->token = copy;
+    s->flat = flat;
+    s->flat_len = flen;
     s->hash = h;
     s->scope = scope;
     s->len = len;
     cache_lock(c, 0);
     free(old);
+    free(old_flat);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -471,24 +589,26 @@ const char *be_jwt_verify(apr_pool_t *p, const char *token,
         return "the token is not a JWT (three base64url parts)";
     }
     len = strlen(token);
+    c = NULL;
     if (pol->cache) {
         h = fnv1a(token, len);
+        c = cache_get(pol->cache, p, pol->keys, token, len, h);
     }
-    if (!pol->cache || !cache_has(pol->cache, pol->keys, token, len, h)) {
+    if (!c) {
         if ((why = verify_signature(p, token, dot1, dot2, pol))) {
             return why;
         }
-        if (pol->cache) {
-            cache_put(pol->cache, pol->keys, token, len, h);
+        body = be_b64url_decode(p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1),
+                                &blen);
+        if (!body) {
+            return "the token is not valid base64url";
         }
-    }
-    body = be_b64url_decode(p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1),
-                            &blen);
-    if (!body) {
-        return "the token is not valid base64url";
-    }
-    if (!(c = be_json_parse_claims(p, (const char *)body, blen))) {
-        return "the token payload is not a JSON object";
+        if (!(c = be_json_parse_claims(p, (const char *)body, blen))) {
+            return "the token payload is not a JSON object";
+        }
+        if (pol->cache) {
+            cache_put(pol->cache, pol->keys, token, len, h, c);
+        }
     }
     if (c->has_exp && t > c->exp + (double)pol->leeway) {
         return "the token has expired";

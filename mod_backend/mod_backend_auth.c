@@ -302,9 +302,10 @@ static int bearer_fail(request_rec *r, const char *why)
     return HTTP_UNAUTHORIZED;
 }
 
-/* Verified signatures, per child: RS256/ES256 verification costs tens of
- * microseconds and HS256 takes OpenSSL's locks; a client sends the same
- * token again and again. */
+/* Verified tokens and their claims, per child: RS256/ES256 verification
+ * costs tens of microseconds, HS256 takes OpenSSL's locks, decoding and
+ * parsing the claims a few more; a client sends the same token again and
+ * again. */
 #define BE_TOKEN_CACHE_SLOTS 1024
 static be_jwt_cache_t *token_cache;
 

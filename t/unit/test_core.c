@@ -600,6 +600,25 @@ static const char *tok(const be_jwt_key_t *k, const char *payload)
     return t ? t : "(unsigned)";
 }
 
+/* Everything a token's claims say, as text. */
+static const char *claims_text(const be_claims_t *c)
+{
+    const apr_array_header_t *t = apr_table_elts(c->claims);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)t->elts;
+    char *s = apr_psprintf(pool, "sub=%s iss=%s aud=%s roles=%s",
+                           c->sub ? c->sub : "-", c->iss ? c->iss : "-",
+                           apr_array_pstrcat(pool, c->aud, ','),
+                           apr_array_pstrcat(pool, c->roles, ','));
+    int i;
+
+    s = apr_psprintf(pool, "%s exp=%.0f nbf=%.0f |", s,
+                     c->has_exp ? c->exp : -1, c->has_nbf ? c->nbf : -1);
+    for (i = 0; i < t->nelts; i++) {
+        s = apr_pstrcat(pool, s, " ", e[i].key, "=", e[i].val, NULL);
+    }
+    return s;
+}
+
 /* test_jwt runs twice: without and with a (small) cache of signatures,
  * which must not change any answer. */
 static be_jwt_cache_t *jwt_cache;
@@ -738,6 +757,23 @@ static void test_jwt(void)
                "the signature does not verify", "cached: one more byte");
         IS_STR(check(apr_pstrmemdup(pool, t, strlen(t) - 1), keys, now),
                "the signature does not verify", "cached: one byte less");
+        /* a hit gives the claims a fresh parse gave, every one */
+        t = tok(hs, "{\"sub\":\"alice\",\"iss\":\"me\",\"aud\":[\"x\","
+                "\"api\"],\"roles\":[\"admin\",\"ops\"],\"exp\":1700000100,"
+                "\"nbf\":1699999000,\"n\":1.5,\"obj\":{\"a\":[1,2]},"
+                "\"note\":\"caf\u00e9\"}");
+        OK(be_jwt_verify(pool, t, &pol, now, &c) == NULL, "rich: first use");
+        IS_STR(claims_text(c), "sub=alice iss=me aud=x,api roles=admin,ops "
+               "exp=1700000100 nbf=1699999000 | sub=alice iss=me aud=[\"x\","
+               "\"api\"] roles=[\"admin\",\"ops\"] exp=1700000100 "
+               "nbf=1699999000 n=1.5 obj={\"a\":[1,2]} note=caf\xc3\xa9",
+               "rich: parsed");
+        OK(be_jwt_verify(pool, t, &pol, now, &c) == NULL, "rich: again");
+        IS_STR(claims_text(c), "sub=alice iss=me aud=x,api roles=admin,ops "
+               "exp=1700000100 nbf=1699999000 | sub=alice iss=me aud=[\"x\","
+               "\"api\"] roles=[\"admin\",\"ops\"] exp=1700000100 "
+               "nbf=1699999000 n=1.5 obj={\"a\":[1,2]} note=caf\xc3\xa9",
+               "rich: from the cache");
     }
     unlink(secret); unlink(rs_priv); unlink(rs_pub); unlink(es_priv);
     EVP_PKEY_free(rsa);
