@@ -231,6 +231,8 @@ static be_conn_t *writer_conn(be_conn_t *c)
     if (w->conn.native) {
         return &w->conn;
     }
+    /* (a fresh cache each time it opens, not one more per failed try) */
+    apr_pool_clear(w->conn.pool);
     w->conn.stmts = apr_hash_make(w->conn.pool);
     /* (on_open gives it the same settings as every pooled connection) */
     if (sqlite3_open_v2(f, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
@@ -252,7 +254,6 @@ static void writer_check(be_conn_t *w, be_dbrc_e kind)
         finalize_stmts(w);
         sqlite3_close(w->native);
         w->native = NULL;
-        apr_pool_clear(w->pool);
     }
 }
 
