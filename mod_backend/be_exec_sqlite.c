@@ -580,7 +580,7 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
         sqlite3_stmt *ws;
         int wcached;
 
-        apr_thread_mutex_lock(writer_lock);
+        writer_enter(c);
         w = writer_conn(c);
         if (w == c) {
             kind = run(c->native, s, p, st, sink, affected, err);
@@ -594,7 +594,7 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
             kind = err->rc;
             writer_check(w, kind);
         }
-        apr_thread_mutex_unlock(writer_lock);
+        writer_leave(c);
         stmt_done(s, cached);
         return kind;
     }
