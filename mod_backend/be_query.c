@@ -430,9 +430,14 @@ static const char *parse_count(apr_pool_t *p, const char *name, const char *v,
 
     errno = 0;
     n = strtoll(v, &end, 10);
-    if (errno || *end || !*v || n < 0) {
+    if (errno || *end || !*v || n < 0 || !isdigit((unsigned char)*v)) {
         return apr_psprintf(p, "%s must be a non-negative integer, not '%s'",
                             name, v);
+    }
+    if (n > BE_MAX_COUNT) {
+        /* bounded, so that offset + limit never overflows */
+        return apr_psprintf(p, "%s must be at most %" APR_INT64_T_FMT
+                            ", not '%s'", name, (apr_int64_t)BE_MAX_COUNT, v);
     }
     *out = n;
     return NULL;
@@ -522,4 +527,58 @@ const char *be_query_parse(apr_pool_t *p, const char *args, be_query_t **qp)
         }
     }
     return NULL;
+}
+
+/* Characters kept as they are in a re-encoded query: unreserved ones and
+ * the punctuation of PostgREST's grammar that cannot end a URI reference
+ * in a Link header (no <, >, ", ;, space or quote). */
+static int link_safe(unsigned char c)
+{
+    return isalnum(c) || strchr("-._~(),:*!", c) != NULL;
+}
+
+static void link_encode(be_buf_t *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (link_safe(c)) {
+            be_buf_addc(b, (char)c);
+        }
+        else {
+            be_buf_addc(b, '%');
+            be_buf_addc(b, hex[c >> 4]);
+            be_buf_addc(b, hex[c & 15]);
+        }
+    }
+}
+
+const char *be_query_link_args(apr_pool_t *p, const char *args)
+{
+    be_buf_t b;
+    char *copy, *pair, *state = NULL;
+
+    be_buf_init(&b, p, 128);
+    copy = apr_pstrdup(p, args ? args : "");
+    for (pair = apr_strtok(copy, "&", &state); pair;
+         pair = apr_strtok(NULL, "&", &state)) {
+        char *eq = strchr(pair, '=');
+        char *val = eq ? eq + 1 : NULL;
+
+        if (eq) {
+            *eq = '\0';
+        }
+        if (!be_url_decode(pair) || (val && !be_url_decode(val)) || !*pair
+            || !strcmp(pair, "limit") || !strcmp(pair, "offset")) {
+            continue;
+        }
+        link_encode(&b, pair);
+        if (val) {
+            be_buf_addc(&b, '=');
+            link_encode(&b, val);
+        }
+        be_buf_addc(&b, '&');
+    }
+    return be_buf_cstr(&b);
 }

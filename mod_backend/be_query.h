@@ -11,6 +11,7 @@
 /* Limits that hold before anything runs. */
 #define BE_MAX_FILTERS 100     /* conditions in one request */
 #define BE_MAX_NESTING 8       /* and(or(not.and(...))) depth */
+#define BE_MAX_COUNT (1LL << 53) /* limit=, offset=, Range: bounds */
 #define BE_MAX_QUERY 6144      /* query string bytes (414 beyond), under
                                 * httpd's own LimitRequestLine of 8190 */
 
@@ -63,6 +64,11 @@ const char *be_query_parse(apr_pool_t *p, const char *args, be_query_t **q);
 /* Splits a comma list of names, each maybe double-quoted (select=,
  * columns=, on_conflict=); NULL on a syntax error. */
 apr_array_header_t *be_name_list(apr_pool_t *p, const char *s);
+
+/* The query string again, each parameter but limit= and offset= decoded
+ * and percent-encoded anew, each followed by '&': safe to put inside the
+ * <...> of a Link header whatever the client sent. */
+const char *be_query_link_args(apr_pool_t *p, const char *args);
 
 /* URL-decodes in place ('+' is a space); returns 0 on a bad escape. */
 int be_url_decode(char *s);

@@ -241,8 +241,11 @@ static const char *cond_sql(where_t *w, const be_filter_t *f)
         be_buf_adds(w->b, " ESCAPE '\\'");
         return NULL;
     case BE_OP_IS:
+        /* SQLite applications keep booleans as 0/1 integers, and SQLite
+         * evaluates IS TRUE on any value; PostgreSQL only on booleans */
         if ((!strcmp(f->value, "true") || !strcmp(f->value, "false"))
-            && c->type != BE_T_BOOL) {
+            && c->type != BE_T_BOOL
+            && !(w->d == BE_DIALECT_SQLITE && c->type == BE_T_INT)) {
             return apr_psprintf(w->p, "is.%s needs a boolean column; %s is "
                                 "not one", f->value, c->name);
         }

@@ -184,14 +184,15 @@ static void range(request_rec *r, be_req_t *q)
     if (strncasecmp(h, "items=", 6) == 0) {
         h += 6;
     }
+    /* bounded like limit= and offset=, so that no sum overflows */
     from = strtoll(h, &end, 10);
-    if (end == h || *end != '-' || from < 0) {
+    if (end == h || *end != '-' || from < 0 || from > BE_MAX_COUNT) {
         return;
     }
     h = end + 1;
     if (*h) {
         to = strtoll(h, &end, 10);
-        if (*end || to < from) {
+        if (*end || to < from || to > BE_MAX_COUNT) {
             return;
         }
     }

@@ -26,6 +26,12 @@ APLOG_USE_MODULE(backend);
 
 int be_send_json(request_rec *r, int status, be_buf_t *body)
 {
+    return be_send_typed(r, status, body, "application/json");
+}
+
+int be_send_typed(request_rec *r, int status, be_buf_t *body,
+                  const char *type)
+{
     apr_bucket_brigade *bb;
 
     r->status = status;
@@ -33,7 +39,7 @@ int be_send_json(request_rec *r, int status, be_buf_t *body)
         ap_set_content_length(r, 0);
         return DONE;
     }
-    ap_set_content_type(r, "application/json");
+    ap_set_content_type(r, type);
     ap_set_content_length(r, (apr_off_t)body->len);
     if (r->header_only) {
         return DONE;
@@ -78,6 +84,15 @@ int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
                           "the database reported an error; the server log "
                           "has the details", NULL);
     }
+}
+
+/* A body in the media type the client asked for: PostgREST answers the
+ * single-object type with that type. */
+static int reply(be_req_t *q, int status, be_buf_t *out)
+{
+    return be_send_typed(q->r, status, out, q->want_object
+                         ? "application/vnd.pgrst.object+json"
+                         : "application/json");
 }
 
 static int not_found(be_req_t *q)
@@ -153,32 +168,25 @@ static be_buf_t *start(be_req_t *q, be_sink_t *sink, const be_shape_t *shape,
 /* Reads                                                                   */
 
 /* Link: first, prev, next (and last with a count), keeping every other
- * query parameter. */
+ * query parameter, decoded and encoded anew so that nothing the client
+ * wrote can end the URI or add an entry.  No page has zero rows, so a
+ * limit of 0 gets no links. */
 static void links(be_req_t *q, long long limit, long long offset, long rows,
                   long long total)
 {
     request_rec *r = q->r;
-    be_buf_t base, link;
-    char *copy, *pair, *state = NULL;
+    const char *base;
+    be_buf_t link;
 
-    be_buf_init(&base, r->pool, 128);
-    be_buf_adds(&base, r->uri);
-    be_buf_addc(&base, '?');
-    copy = apr_pstrdup(r->pool, r->args ? r->args : "");
-    for (pair = apr_strtok(copy, "&", &state); pair;
-         pair = apr_strtok(NULL, "&", &state)) {
-        if (strncmp(pair, "limit=", 6) && strncmp(pair, "offset=", 7)) {
-            be_buf_adds(&base, pair);
-            be_buf_addc(&base, '&');
-        }
+    if (limit <= 0) {
+        return;
     }
-    be_buf_cstr(&base);
-
+    base = apr_pstrcat(r->pool, ap_escape_uri(r->pool, q->res->path), "?",
+                       be_query_link_args(r->pool, r->args), NULL);
     be_buf_init(&link, r->pool, 256);
 #define LINK(off, rel)                                                       \
     be_buf_printf(&link, "%s<%slimit=%lld&offset=%lld>; rel=\"%s\"",         \
-                  link.len ? ", " : "", base.data, limit, (long long)(off),  \
-                  rel)
+                  link.len ? ", " : "", base, limit, (long long)(off), rel)
     LINK(0, "first");
     if (offset > 0) {
         LINK(offset > limit ? offset - limit : 0, "prev");
@@ -250,7 +258,7 @@ static int read_item(be_req_t *q, const be_shape_t *shape)
     if ((rc = run(q, &st, &sink, &rows, 1)) != OK) {
         return rc;
     }
-    return rows == 0 ? not_found(q) : be_send_json(q->r, HTTP_OK, out);
+    return rows == 0 ? not_found(q) : reply(q, HTTP_OK, out);
 }
 
 int be_op_read(be_req_t *q)
@@ -313,7 +321,7 @@ int be_op_read(be_req_t *q)
                                   " needs exactly one row; %s matched",
                                   rows ? "several" : "none"), NULL);
         }
-        return be_send_json(r, HTTP_OK, out);
+        return reply(q, HTTP_OK, out);
     }
 
     if (q->count_exact || (rows == 0 && offset > 0)) {
@@ -414,7 +422,7 @@ static int write_and_answer(be_req_t *q, const be_stmt_t *st, be_sink_t *sink,
         return be_send_json(q->r, HTTP_NO_CONTENT, NULL);
     }
     be_sink_end(sink);
-    return be_send_json(q->r, HTTP_OK, out);
+    return reply(q, HTTP_OK, out);
 }
 
 static int same_key(const be_value_t *a, const be_value_t *b)
@@ -560,7 +568,7 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
         return be_send_json(r, HTTP_CREATED, NULL);
     }
     be_sink_end(&sink);
-    return be_send_json(r, HTTP_CREATED, out);
+    return reply(q, HTTP_CREATED, out);
 }
 
 int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)

@@ -140,6 +140,8 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc);
 int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode);
 int be_op_delete(be_req_t *q);
 int be_send_json(request_rec *r, int status, be_buf_t *body);
+int be_send_typed(request_rec *r, int status, be_buf_t *body,
+                  const char *type);
 int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading);
 
 /* mod_backend_auth.c */
