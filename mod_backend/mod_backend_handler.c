@@ -240,7 +240,10 @@ static int read_body(request_rec *r, const be_dir_conf_t *dc,
                                          AP_MODE_READBYTES, APR_BLOCK_READ,
                                          HUGE_STRING_LEN);
         if (rv != APR_SUCCESS) {
-            if (rv == AP_FILTER_ERROR || APR_STATUS_IS_ENOSPC(rv)) {
+            if (rv == AP_FILTER_ERROR) {
+                return AP_FILTER_ERROR; /* answered: see body_limits */
+            }
+            if (APR_STATUS_IS_ENOSPC(rv)) {
                 return HTTP_REQUEST_ENTITY_TOO_LARGE;
             }
             *why = "the request body could not be read";
@@ -273,9 +276,42 @@ static int read_body(request_rec *r, const be_dir_conf_t *dc,
     return OK;
 }
 
+#define BE_NOTE_BODY "backend-body"
+
+/* A chunked body over LimitRequestBody, or a broken chunk, is answered by
+ * httpd's own input filter (ap_die, an HTML page) in the middle of
+ * read_body.  A custom response for those statuses turns that answer into
+ * an internal GET of this resource, which serve() recognizes by the note
+ * and answers with the problem. */
+static void body_errors_come_back(request_rec *r, const be_resource_t *res)
+{
+    const char *uri = ap_escape_uri(r->pool, res->path);
+
+    apr_table_setn(r->notes, BE_NOTE_BODY, "1");
+    ap_custom_response(r, HTTP_REQUEST_ENTITY_TOO_LARGE, uri);
+    ap_custom_response(r, HTTP_BAD_REQUEST, uri);
+}
+
+static int body_error_answer(request_rec *r, const be_dir_conf_t *dc)
+{
+    apr_off_t limit = be_conf_max_body(dc);
+    apr_off_t core_limit = ap_get_limit_req_body(r->prev);
+
+    if (core_limit > 0 && core_limit < limit) {
+        limit = core_limit;
+    }
+    if (r->prev->status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        return be_problem(r, HTTP_REQUEST_ENTITY_TOO_LARGE, apr_psprintf(
+                              r->pool, "the request body is larger than %"
+                              APR_OFF_T_FMT " bytes", limit), NULL);
+    }
+    return be_problem(r, HTTP_BAD_REQUEST, "the request body could not be "
+                      "read", NULL);
+}
+
 /* Content-Type, size and JSON syntax: everything that needs no schema. */
-static int parse_body(request_rec *r, const be_dir_conf_t *dc, int arrays,
-                      be_jdoc_t **doc)
+static int parse_body(request_rec *r, const be_dir_conf_t *dc,
+                      const be_resource_t *res, int arrays, be_jdoc_t **doc)
 {
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
     const char *data, *why;
@@ -286,8 +322,10 @@ static int parse_body(request_rec *r, const be_dir_conf_t *dc, int arrays,
         return be_problem(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
                           "the request body must be application/json", NULL);
     }
+    body_errors_come_back(r, res);
     if ((status = read_body(r, dc, &data, &len, &why)) != OK) {
-        return be_problem(r, status, why, NULL);
+        return status == AP_FILTER_ERROR ? status
+                                         : be_problem(r, status, why, NULL);
     }
     if (be_json_parse_body(r->pool, data, len, BE_JSON_MAX_DEPTH, arrays, doc,
                            &why) != BE_JSON_OK) {
@@ -337,6 +375,9 @@ static int serve(request_rec *r)
         return be_problem(r, HTTP_NOT_FOUND, "no resource at this path",
                           NULL);
     }
+    if (r->prev && apr_table_get(r->prev->notes, BE_NOTE_BODY)) {
+        return body_error_answer(r, q.dc);
+    }
 
     r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_OPTIONS)
                  | (AP_METHOD_BIT << M_PATCH) | (AP_METHOD_BIT << M_DELETE);
@@ -370,7 +411,7 @@ static int serve(request_rec *r)
     prefer(r, &q);
     range(r, &q);
     if ((m == M_POST || m == M_PUT || m == M_PATCH)
-        && (rc = parse_body(r, q.dc, m == M_POST, &doc)) != OK) {
+        && (rc = parse_body(r, q.dc, q.res, m == M_POST, &doc)) != OK) {
         return rc;
     }
     if ((m == M_PATCH || m == M_DELETE) && !q.id && q.q->filters->nelts == 0

@@ -124,3 +124,63 @@ def test_single_object_answers_in_its_own_media_type(fresh):
     r = get(fresh, "id=gt.0", OBJ)
     assert_problem(r, 406, "Not Acceptable", "application/vnd.pgrst.object"
                    "+json needs exactly one row; several matched")
+
+
+def raw(api, data):
+    """Sends bytes, returns the status line, headers and body."""
+    import socket
+    with socket.create_connection(("127.0.0.1", api.httpd.port)) as s:
+        s.sendall(data)
+        buf = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return lines[0], headers, body
+
+
+def test_chunked_body_over_limit_request_body_is_a_problem(fresh):
+    # httpd's input filter found the limit and sent its own HTML page
+    def chunks():
+        yield b'{"name": "x", "note": "'
+        for _ in range(10):
+            yield b"y" * 50
+        yield b'"}'
+    r = requests.post(fresh.url + "/limited/products", data=chunks(),
+                      headers={"Content-Type": "application/json"})
+    assert_problem(r, 413, "Request Entity Too Large",
+                   "the request body is larger than 100 bytes")
+    # PATCH and PUT too, and the item is unchanged
+    for method in ("PATCH", "PUT"):
+        r = requests.request(method, fresh.url + "/limited/products/1",
+                             data=chunks(),
+                             headers={"Content-Type": "application/json"})
+        assert_problem(r, 413, "Request Entity Too Large",
+                       "the request body is larger than 100 bytes")
+    assert requests.get(fresh.url + "/api/products/1").json() == P1
+    assert fresh.db.value("SELECT count(*) FROM products") == 3
+    # a small chunked body still goes through
+    r = requests.post(fresh.url + "/limited/products",
+                      data=iter([b'{"name": ', b'"ok"}']),
+                      headers={"Content-Type": "application/json"})
+    assert r.status_code == 201
+    assert r.json()["name"] == "ok"
+
+
+def test_broken_chunked_body_is_a_problem(fresh):
+    status, headers, body = raw(
+        fresh, b"POST /api/products HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        b"5\r\n{\"nam\r\nzz\r\n")
+    assert status == "HTTP/1.1 400 Bad Request"
+    assert headers["Content-Type"] == "application/problem+json"
+    import json
+    assert json.loads(body) == {
+        "type": "about:blank", "title": "Bad Request", "status": 400,
+        "detail": "the request body could not be read"}
+    assert fresh.db.value("SELECT count(*) FROM products") == 3
