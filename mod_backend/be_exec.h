@@ -65,8 +65,10 @@ struct be_executor_t {
     /* At every configuration read, before any database is opened (may be
      * NULL). */
     void (*library_init)(void);
-    /* Once in the parent, before children start (may be NULL). */
-    void (*process_init)(void);
+    /* At every configuration read in the parent, before the schema is
+     * read; what it sets up process-wide is undone with pconf (may be
+     * NULL). */
+    void (*process_init)(apr_pool_t *pconf);
     /* Once per child process, before any request. */
     void (*child_init)(apr_pool_t *pchild);
     /* Once per pooled connection: timeouts, pragmas, statement cache. */

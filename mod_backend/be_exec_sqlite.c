@@ -276,10 +276,41 @@ static apr_status_t writers_end(void *data)
 }
 #endif
 
-/* Every SQLite connection of the process gets foreign keys (off by default
- * in SQLite) as it opens.  Turning them on later would expire the
- * statements other modules (mod_authn_dbd) prepared on the connection
- * through apr_dbd, whose legacy sqlite3_prepare cannot re-prepare them. */
+/* SQLite connections to the databases of mod_backend's resources get
+ * foreign keys (off by default in SQLite) as they open, through an
+ * auto-extension: turning them on later would expire the statements other
+ * modules (mod_authn_dbd) prepared on the connection through apr_dbd,
+ * whose legacy sqlite3_prepare cannot re-prepare them.  The auto-extension
+ * is process-wide, so it leaves every other database of the process (other
+ * modules' own) as SQLite opened it.  Ours are the files the schema was
+ * read from in this generation of the configuration (sq_open). */
+#define BE_SQLITE_OURS 64
+static char *ours[BE_SQLITE_OURS];  /* malloc'd, as sqlite3_db_filename says */
+static int nours;
+
+static int is_ours(sqlite3 *db)
+{
+    const char *f = sqlite3_db_filename(db, "main");
+    int i;
+
+    for (i = 0; f && *f && i < nours; i++) {
+        if (strcmp(ours[i], f) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void remember_ours(sqlite3 *db)
+{
+    const char *f = sqlite3_db_filename(db, "main");
+
+    if (f && *f && !is_ours(db) && nours < BE_SQLITE_OURS
+        && (ours[nours] = strdup(f))) {
+        nours++;
+    }
+}
+
 static int is_wal(void *flag, int n, char **vals, char **names)
 {
     (void)n;
@@ -294,6 +325,9 @@ static int on_open(sqlite3 *db, char **err, const void *api)
 
     (void)err;
     (void)api;
+    if (!is_ours(db)) {
+        return SQLITE_OK;
+    }
     /* reads share the operating system's page cache through mmap */
     sqlite3_exec(db, "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456",
                  NULL, NULL, NULL);
@@ -310,6 +344,20 @@ static int on_open(sqlite3 *db, char **err, const void *api)
     return SQLITE_OK;
 }
 
+/* The auto-extension points into this mapping of mod_backend.so, which
+ * httpd unloads when it reads its configuration again (a graceful
+ * restart): it is taken back with the configuration's pool, before the
+ * module goes (cleanups run in the reverse order of LoadModule's). */
+static apr_status_t process_end(void *data)
+{
+    (void)data;
+    sqlite3_cancel_auto_extension((void (*)(void))on_open);
+    while (nours > 0) {
+        free(ours[--nours]);
+    }
+    return APR_SUCCESS;
+}
+
 /* Before SQLite starts in this process: a connection is only ever used by
  * one thread at a time (mod_dbd hands it to one request), so SQLite needs
  * no per-connection mutex, and no global one around every allocation for
@@ -321,9 +369,10 @@ static void sq_library_init(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-static void sq_process_init(void)
+static void sq_process_init(apr_pool_t *pconf)
 {
     sqlite3_auto_extension((void (*)(void))on_open);
+    apr_pool_cleanup_register(pconf, NULL, process_end, apr_pool_cleanup_null);
 }
 
 static void sq_child_init(apr_pool_t *pchild)
@@ -412,6 +461,7 @@ static void *sq_open(apr_pool_t *p, const char *params, const char **err)
         return NULL;
     }
     sqlite3_busy_timeout(db, BE_SQLITE_BUSY_MS);
+    remember_ours(db);
     return db;
 }
 

@@ -208,9 +208,9 @@ int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     const char *err;
 
     (void)plog;
-    /* every SQLite connection opened from now on (mod_dbd's, in the
-     * children) gets its pragmas as it opens */
-    be_exec_sqlite.process_init();
+    /* every connection to a SQLite database of ours opened from now on
+     * (mod_dbd's, in the children) gets its pragmas as it opens */
+    be_exec_sqlite.process_init(pconf);
     if (be_cache_post_config(pconf, ptemp, s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }

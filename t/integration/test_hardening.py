@@ -2,6 +2,8 @@
 answered a wrong type or let client text into headers, on both drivers.
 Each test failed on the code before its fix."""
 
+import os
+
 import requests
 
 from expected import P1, P3, assert_problem
@@ -184,3 +186,151 @@ def test_broken_chunked_body_is_a_problem(fresh):
         "type": "about:blank", "title": "Bad Request", "status": 400,
         "detail": "the request body could not be read"}
     assert fresh.db.value("SELECT count(*) FROM products") == 3
+
+
+def _wait_generation(h, n):
+    import time
+    for _ in range(300):
+        if h.log_text().count("AH00489") >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError("no generation %d:\n%s" % (n, h.log_text()))
+
+
+def test_graceful_restarts_with_another_module_set_under_load():
+    """The SQLite auto-extension pointed into the unloaded mapping of the
+    module: a graceful restart that changed the module set killed the
+    parent (segfault, nothing in error.log).  Four restarts, adding and
+    removing modules, while clients read and write: every request is
+    answered and the parent is the same process."""
+    import threading
+    import time
+    from conftest import API_CONF, make_db, reset
+    from harness import LIBEXEC, Httpd
+    db = make_db("sqlite", None, "graceful_modules")
+    db.script("PRAGMA journal_mode = WAL;")
+    reset(db)
+    h = Httpd(API_CONF, db).start_ok()
+    base = open(h.conf).read()
+    sets = [["rewrite"], ["rewrite", "alias"], [], ["alias"]]
+    failures, answered = [], [0]
+    stop = threading.Event()
+
+    def load(k):
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                if n % 5 == 0:
+                    r = requests.post(h.url + "/api/tags",
+                                      json={"code": "t%d-%d" % (k, n),
+                                            "label": "x"}, timeout=10)
+                    ok = r.status_code == 201
+                else:
+                    r = requests.get(h.url + "/api/products?id=eq.1",
+                                     timeout=10)
+                    ok = r.status_code == 200 and r.json()[0]["id"] == 1
+                if not ok:
+                    failures.append((r.status_code, r.text))
+                answered[0] += 1
+            except requests.RequestException as e:
+                failures.append(repr(e))
+    threads = [threading.Thread(target=load, args=(k,)) for k in range(3)]
+    for _ in range(100):
+        parent = h.pid()
+        if parent:
+            break
+        time.sleep(0.05)
+    try:
+        for t in threads:
+            t.start()
+        for gen, mods in enumerate(sets):
+            # loaded before mod_backend, so that it maps elsewhere
+            with open(h.conf, "w") as f:
+                f.write(base.replace("LoadModule backend_module", "".join(
+                    'LoadModule %s_module "%s/mod_%s.so"\n' % (m, LIBEXEC, m)
+                    for m in mods) + "LoadModule backend_module"))
+            assert h._ctl("-k", "graceful").returncode == 0
+            _wait_generation(h, gen + 2)
+            time.sleep(0.5)
+            assert h.pid() == parent
+            r = requests.get(h.url + "/api/products?id=eq.2", timeout=10)
+            assert r.status_code == 200, (gen, r.text)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        h.stop()
+        db.close()
+    assert failures == []
+    assert answered[0] > 20
+    dead = [l for l in h.log_text().splitlines()
+            if "exit signal" in l or "AH00052" in l]
+    assert dead == [], dead
+
+
+FOREIGN_CONF = """
+LoadModule auth_basic_module "{libexec}/mod_auth_basic.so"
+LoadModule authn_dbd_module "{libexec}/mod_authn_dbd.so"
+LoadModule authz_user_module "{libexec}/mod_authz_user.so"
+Listen 127.0.0.1:{port}
+<VirtualHost 127.0.0.1:{port}>
+    DBDriver sqlite3
+    DBDParams "{foreign}"
+    <Location /secret>
+        AuthType Basic
+        AuthName foreign
+        AuthBasicProvider dbd
+        # the password only when the connection is as SQLite opened it
+        AuthDBDUserPWQuery "SELECT pw FROM users WHERE name = %s AND \
+(SELECT foreign_keys FROM pragma_foreign_keys) = 0 AND \
+(SELECT synchronous FROM pragma_synchronous) = 2"
+        Require valid-user
+    </Location>
+</VirtualHost>
+"""
+
+
+def test_sqlite_databases_of_other_modules_keep_their_settings():
+    """Foreign keys and synchronous=NORMAL were forced on every SQLite
+    connection of the process: mod_authn_dbd's connection to a database
+    of its own (WAL) must see SQLite's defaults, while mod_backend's
+    still enforce foreign keys."""
+    import base64
+    import hashlib
+    import sqlite3
+    from conftest import API_CONF, make_db, reset
+    from harness import LIBEXEC, Httpd, free_port, give_to_run_user, \
+        make_tmpdir
+    db = make_db("sqlite", None, "ours")
+    db.script("PRAGMA journal_mode = WAL;")
+    reset(db)
+    where = make_tmpdir("mb-foreign-")
+    foreign = os.path.join(where, "foreign.db")
+    c = sqlite3.connect(foreign)
+    c.execute("PRAGMA journal_mode = WAL")
+    c.execute("CREATE TABLE users (name TEXT PRIMARY KEY, pw TEXT)")
+    c.execute("INSERT INTO users VALUES ('ann', ?)", (
+        "{SHA}" + base64.b64encode(hashlib.sha1(b"pw1").digest()).decode(),))
+    c.commit()
+    c.close()
+    give_to_run_user(where)
+    for f in os.listdir(where):
+        give_to_run_user(os.path.join(where, f))
+    port = free_port()
+    h = Httpd(API_CONF + FOREIGN_CONF.format(
+        libexec=LIBEXEC, port=port, foreign=foreign), db).start_ok()
+    try:
+        r = requests.get("http://127.0.0.1:%d/secret/" % port,
+                         auth=("ann", "pw1"))
+        assert r.status_code == 404, (r.status_code, h.log_text())
+        r = requests.get("http://127.0.0.1:%d/secret/" % port,
+                         auth=("ann", "wrong"))
+        assert r.status_code == 401
+        # ours: a product in a category that does not exist is refused
+        r = requests.post(h.url + "/api/products",
+                          json={"name": "x", "category_id": 999})
+        assert r.status_code == 409, r.text
+    finally:
+        h.stop()
+        db.close()
