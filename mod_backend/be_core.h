@@ -77,6 +77,7 @@ typedef struct {
 
 typedef struct {
     const char *name;          /* as configured */
+    const char *resource;      /* the name clients see (NULL: name) */
     apr_array_header_t *cols;  /* be_column_t */
     apr_hash_t *by_name;       /* name -> be_column_t* */
     int key;                   /* index into cols */

@@ -12,8 +12,9 @@
 static const char *no_column(apr_pool_t *p, const be_table_t *t,
                              const char *name, const char *where)
 {
+    /* (the resource: the table behind it is never named to a client) */
     return apr_psprintf(p, "%s: '%s' is not a column of %s", where, name,
-                        t->name);
+                        t->resource ? t->resource : t->name);
 }
 
 static const char *check_filter(apr_pool_t *p, const be_table_t *t,

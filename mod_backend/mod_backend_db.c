@@ -88,6 +88,7 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
         return apr_psprintf(p, "BackendResource %s (%s): table '%s': %s",
                             res->name, res->where, res->table, err.message);
     }
+    t->resource = res->name;
     if ((msg = be_table_set_key(t, p, res->key)) != NULL) {
         return apr_psprintf(p, "BackendResource %s (%s): %s", res->name,
                             res->where, msg);

@@ -334,3 +334,21 @@ def test_sqlite_databases_of_other_modules_keep_their_settings():
     finally:
         h.stop()
         db.close()
+
+
+def test_errors_name_the_resource_not_the_table(fresh):
+    # items is the table products under another name: the table behind a
+    # resource is never named to a client
+    r = get(fresh, "zzz=eq.1", path="/api/items")
+    assert_problem(r, 400, "Bad Request",
+                   "filter: 'zzz' is not a column of items")
+    r = get(fresh, "select=id,zzz", path="/api/items")
+    assert_problem(r, 400, "Bad Request",
+                   "select: 'zzz' is not a column of items")
+    r = get(fresh, "order=zzz", path="/api/items")
+    assert_problem(r, 400, "Bad Request",
+                   "order: 'zzz' is not a column of items")
+    r = requests.post(fresh.url + "/api/items?columns=name,zzz",
+                      json={"name": "x"})
+    assert_problem(r, 400, "Bad Request",
+                   "columns: 'zzz' is not a column of items")
