@@ -14,6 +14,8 @@ typedef enum {
     BE_DB_INVALID,     /* value rejected by a constraint or type: 422 */
     BE_DB_UNAVAILABLE, /* cannot reach, busy, shutting down: 503 */
     BE_DB_NOT_FOUND,   /* introspection: no such table */
+    BE_DB_SCHEMA,      /* a table or column read at startup is gone: 503 */
+    BE_DB_NO_UNIQUE,   /* on_conflict names no unique key: 400 */
     BE_DB_ERROR        /* anything else: 500 */
 } be_dbrc_e;
 
@@ -32,6 +34,8 @@ typedef struct {
 #define BE_DETAIL_CHECK "a value breaks a check constraint"
 #define BE_DETAIL_DATA "a value is not valid for its column"
 #define BE_DETAIL_UNAVAILABLE "the database is unavailable; retry later"
+#define BE_DETAIL_SCHEMA "the database's schema changed since the server " \
+                         "read it; retry later"
 
 typedef struct be_executor_t be_executor_t;
 

@@ -25,6 +25,15 @@ static be_dbrc_e kind_of_state(const char *st, PGconn *conn)
     if (strncmp(st, "23", 2) == 0 || strncmp(st, "22", 2) == 0) {
         return BE_DB_INVALID; /* not null, check, bad input, range */
     }
+    /* undefined column or table, or a cached plan whose result type
+     * changed: the schema is not the one read at startup */
+    if (strcmp(st, "42703") == 0 || strcmp(st, "42P01") == 0
+        || strcmp(st, "0A000") == 0) {
+        return BE_DB_SCHEMA;
+    }
+    if (strcmp(st, "42P10") == 0) {
+        return BE_DB_NO_UNIQUE; /* no constraint matches ON CONFLICT */
+    }
     if (strncmp(st, "08", 2) == 0 || strncmp(st, "57", 2) == 0
         || strncmp(st, "53", 2) == 0 || strcmp(st, "40001") == 0
         || strcmp(st, "40P01") == 0) {
@@ -58,6 +67,9 @@ static be_dbrc_e fail(be_dberr_t *err, apr_pool_t *p, PGconn *conn,
     }
     else if (err->rc == BE_DB_UNAVAILABLE) {
         err->detail = BE_DETAIL_UNAVAILABLE;
+    }
+    else if (err->rc == BE_DB_SCHEMA) {
+        err->detail = BE_DETAIL_SCHEMA;
     }
     err->sqlstate = apr_pstrdup(p, st ? st : "");
     err->message = apr_pstrdup(p, msg && *msg ? msg : PQerrorMessage(conn));

@@ -328,6 +328,10 @@ static int on_open(sqlite3 *db, char **err, const void *api)
     if (!is_ours(db)) {
         return SQLITE_OK;
     }
+    /* "name" is only ever a column: with SQLite's default, a column that
+     * is gone (ALTER TABLE ... DROP COLUMN under a running server) would
+     * be read as the string 'name' */
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
     /* reads share the operating system's page cache through mmap */
     sqlite3_exec(db, "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456",
                  NULL, NULL, NULL);
@@ -441,6 +445,18 @@ static be_dbrc_e fail(be_dberr_t *err, apr_pool_t *p, sqlite3 *db, int rc)
         default:
             kind = BE_DB_ERROR;
             break;
+        }
+    }
+    if (kind == BE_DB_ERROR && db && (ext & 0xff) == SQLITE_ERROR) {
+        /* SQLite says these only in words */
+        const char *m = sqlite3_errmsg(db);
+        if (strncmp(m, "no such column", 14) == 0
+            || strncmp(m, "no such table", 13) == 0) {
+            kind = BE_DB_SCHEMA;
+            err->detail = BE_DETAIL_SCHEMA;
+        }
+        else if (strstr(m, "ON CONFLICT clause does not match")) {
+            kind = BE_DB_NO_UNIQUE;
         }
     }
     err->rc = kind;

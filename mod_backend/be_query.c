@@ -340,13 +340,23 @@ static be_filter_t *logic(scan_t *sc, be_fkind_e kind, int negate)
 /* ---------------------------------------------------------------------- */
 /* Parameters                                                              */
 
+static const char *too_many(apr_pool_t *p, const char *what)
+{
+    return apr_psprintf(p, "%s names more than %d columns", what,
+                        BE_MAX_NAMES);
+}
+
 static const char *parse_order(apr_pool_t *p, const char *v, be_query_t *q)
 {
     scan_t sc = {p, v, v, NULL, 0, 0};
 
     q->order = apr_array_make(p, 4, sizeof(be_order_t));
     while (*sc.at) {
-        be_order_t *o = apr_array_push(q->order);
+        be_order_t *o;
+        if (q->order->nelts == BE_MAX_NAMES) {
+            return too_many(p, "order");
+        }
+        o = apr_array_push(q->order);
         memset(o, 0, sizeof(*o));
         o->column = name_or_quoted(&sc, ".,");
         if (!o->column || !*o->column) {
@@ -391,7 +401,12 @@ static const char *parse_select(apr_pool_t *p, const char *v, be_query_t *q)
     }
     q->select = apr_array_make(p, 8, sizeof(be_select_t));
     while (*sc.at) {
-        be_select_t *s = apr_array_push(q->select);
+        be_select_t *s;
+        int i;
+        if (q->select->nelts == BE_MAX_NAMES) {
+            return too_many(p, "select");
+        }
+        s = apr_array_push(q->select);
         const char *first = name_or_quoted(&sc, ":,(");
         if (!first) {
             return sc.err;
@@ -411,6 +426,14 @@ static const char *parse_select(apr_pool_t *p, const char *v, be_query_t *q)
         }
         if (!*s->column || !*s->alias) {
             return apr_psprintf(p, "select '%s' has an empty name", v);
+        }
+        /* (a JSON object has each name once) */
+        for (i = 0; i < q->select->nelts - 1; i++) {
+            if (strcmp(APR_ARRAY_IDX(q->select, i, be_select_t).alias,
+                       s->alias) == 0) {
+                return apr_psprintf(p, "select: '%s' is named twice",
+                                    s->alias);
+            }
         }
         if (*sc.at == ',') {
             sc.at++;
@@ -491,6 +514,9 @@ const char *be_query_parse(apr_pool_t *p, const char *args, be_query_t **qp)
             if (!names || names->nelts == 0) {
                 err = apr_psprintf(p, "%s must be a list of column names",
                                    key);
+            }
+            else if (names->nelts > BE_MAX_NAMES) {
+                err = too_many(p, key);
             }
             else if (*key == 'c') {
                 q->columns = names;

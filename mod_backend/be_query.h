@@ -11,6 +11,8 @@
 /* Limits that hold before anything runs. */
 #define BE_MAX_FILTERS 100     /* conditions in one request */
 #define BE_MAX_NESTING 8       /* and(or(not.and(...))) depth */
+#define BE_MAX_NAMES 256       /* names in select=, order=, columns= and
+                                  on_conflict= (a table has fewer) */
 #define BE_MAX_COUNT (1LL << 53) /* limit=, offset=, Range: bounds */
 #define BE_MAX_QUERY 6144      /* query string bytes (414 beyond), under
                                 * httpd's own LimitRequestLine of 8190 */

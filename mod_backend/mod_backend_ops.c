@@ -70,6 +70,23 @@ int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
                                     "not valid for its column", NULL)
                        : be_problem(r, HTTP_UNPROCESSABLE_ENTITY, err->detail,
                                     NULL);
+    case BE_DB_NO_UNIQUE:
+        return be_problem(r, HTTP_BAD_REQUEST, apr_psprintf(
+                              r->pool, "on_conflict: (%s) is not a primary "
+                              "key or unique constraint of %s",
+                              q->q->on_conflict
+                                  ? apr_array_pstrcat(r->pool,
+                                                      q->q->on_conflict, ',')
+                                  : "",
+                              q->res->name), NULL);
+    case BE_DB_SCHEMA:
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00080: %s: the table "
+                      "changed since the schema was read (%s: %s); "
+                      "apachectl graceful reads it again", path,
+                      err->sqlstate ? err->sqlstate : "",
+                      err->message ? err->message : "");
+        return be_problem(r, HTTP_SERVICE_UNAVAILABLE, BE_DETAIL_SCHEMA,
+                          NULL);
     case BE_DB_UNAVAILABLE:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BE00031: %s: %s (%s)",
                       path, err->message ? err->message : "unavailable",

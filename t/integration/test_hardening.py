@@ -4,6 +4,7 @@ Each test failed on the code before its fix."""
 
 import os
 
+import pytest
 import requests
 
 from expected import P1, P3, assert_problem
@@ -352,3 +353,99 @@ def test_errors_name_the_resource_not_the_table(fresh):
                       json={"name": "x"})
     assert_problem(r, 400, "Bad Request",
                    "columns: 'zzz' is not a column of items")
+
+
+def test_on_conflict_on_a_column_that_is_not_unique(fresh):
+    # the database refuses the statement: a client's mistake, not a 500
+    r = requests.post(fresh.url + "/api/products?on_conflict=name",
+                      headers={"Prefer": "resolution=merge-duplicates"},
+                      json={"name": "hammer", "stock": 9})
+    assert_problem(r, 400, "Bad Request",
+                   "on_conflict: (name) is not a primary key or unique "
+                   "constraint of products")
+    r = requests.post(fresh.url + "/api/items?on_conflict=name,stock",
+                      headers={"Prefer": "resolution=ignore-duplicates"},
+                      json=[{"name": "hammer", "stock": 9}])
+    assert_problem(r, 400, "Bad Request",
+                   "on_conflict: (name,stock) is not a primary key or "
+                   "unique constraint of items")
+    assert fresh.db.value("SELECT count(*) FROM products") == 3
+    # a unique column is a conflict target
+    r = requests.post(fresh.url + "/api/products?on_conflict=sku",
+                      headers={"Prefer": "resolution=merge-duplicates"},
+                      json={"name": "hammer2", "sku": "H-1"})
+    assert r.status_code == 201, r.text
+
+
+@pytest.mark.allow_log("BE00080")
+def test_a_column_dropped_under_the_running_server(driver, request):
+    """SQLite read a dropped column's quoted name as a string (every row
+    showed 'extra' as its value, a filter on it matched everything);
+    PostgreSQL answered 500.  Now 503 and the log says why, and a
+    graceful restart reads the schema again."""
+    from conftest import make_db
+    from harness import Httpd
+    pg = request.getfixturevalue("pg") if driver == "pgsql" else None
+    db = make_db(driver, pg, "dropped")
+    db.script("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, "
+              "extra TEXT); INSERT INTO notes VALUES (1, 'a', 'x'), "
+              "(2, 'b', 'y');")
+    h = Httpd("<Location /api>\n SetHandler backend\n"
+              " BackendResource notes\n</Location>\n", db).start_ok()
+    try:
+        r = requests.get(h.url + "/api/notes?order=id")
+        assert r.json()[0] == {"id": 1, "body": "a", "extra": "x"}
+        db.script("ALTER TABLE notes DROP COLUMN extra;")
+        for q in ("order=id", "extra=eq.nothing", "select=id,extra",
+                  "id=eq.1"):
+            for _ in range(3):  # every connection of the pool
+                r = requests.get(h.url + "/api/notes?" + q)
+                assert_problem(r, 503, "Service Unavailable",
+                               "the database's schema changed since the "
+                               "server read it; retry later")
+                assert r.headers["Retry-After"]
+        r = requests.patch(h.url + "/api/notes/1", json={"body": "c"})
+        assert r.status_code == 503
+        r = requests.post(h.url + "/api/notes", json={"id": 3, "body": "d"})
+        assert r.status_code == 503, r.text
+        assert db.value("SELECT count(*) FROM notes") == 2
+        assert db.value("SELECT body FROM notes WHERE id = 1") == "a"
+        assert "BE00080" in h.log_text()
+        n = h.log_text().count("AH00489")
+        assert h._ctl("-k", "graceful").returncode == 0
+        import time
+        for _ in range(200):
+            if h.log_text().count("AH00489") > n:
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        r = requests.get(h.url + "/api/notes?order=id")
+        assert r.status_code == 200, r.text
+        assert r.json() == [{"id": 1, "body": "a"}, {"id": 2, "body": "b"}]
+    finally:
+        h.stop()
+        db.close()
+
+
+def test_select_with_thousands_of_columns(fresh):
+    # SQLite answered 500 (too many result columns), PostgreSQL an object
+    # with 2000 members named id
+    r = get(fresh, "select=" + ",".join(["id"] * 2000))
+    assert_problem(r, 400, "Bad Request", "select: 'id' is named twice")
+    r = get(fresh, "select=" + ",".join("c%d:id" % i for i in range(300)))
+    assert_problem(r, 400, "Bad Request",
+                   "select names more than 256 columns")
+    r = get(fresh, "select=" + ",".join(["name"] * 3))
+    assert_problem(r, 400, "Bad Request", "select: 'name' is named twice")
+    r = get(fresh, "select=id,id:name")
+    assert_problem(r, 400, "Bad Request", "select: 'id' is named twice")
+    r = get(fresh, "order=" + ",".join(["id"] * 300))
+    assert_problem(r, 400, "Bad Request",
+                   "order names more than 256 columns")
+    r = requests.post(fresh.url + "/api/products?columns=" +
+                      ",".join(["name"] * 300), json={"name": "x"})
+    assert_problem(r, 400, "Bad Request",
+                   "columns names more than 256 columns")
+    assert fresh.db.value("SELECT count(*) FROM products") == 3
+    r = get(fresh, "select=" + ",".join(["id"] * 1) + ",n:name&id=eq.1")
+    assert r.json() == [{"id": 1, "n": "hammer"}]
