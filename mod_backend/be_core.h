@@ -81,7 +81,16 @@ typedef struct {
     apr_array_header_t *cols;  /* be_column_t */
     apr_hash_t *by_name;       /* name -> be_column_t* */
     int key;                   /* index into cols */
+    int is_view;
+    unsigned writes;           /* BE_W_*: what the database lets us write */
+    unsigned readback;         /* BE_W_*: writes whose RETURNING may not
+                                  show what is stored (SQLite triggers) */
 } be_table_t;
+
+#define BE_W_INSERT 1u
+#define BE_W_UPDATE 2u
+#define BE_W_DELETE 4u
+#define BE_W_ALL (BE_W_INSERT | BE_W_UPDATE | BE_W_DELETE)
 
 /* Maps a declared SQLite type, using SQLite's affinity rules plus the
  * names people use for booleans and JSON. */
@@ -306,6 +315,7 @@ typedef struct {
     long nrows;
     int key_col;      /* result column whose text to remember, or -1 */
     const char *key_text;
+    apr_array_header_t *key_list; /* with it, every row's key text too */
     apr_pool_t *pool;
 } be_sink_t;
 

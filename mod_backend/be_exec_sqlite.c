@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <sqlite3.h>
+#include <apr_lib.h>
 #include <stdlib.h>
 #include <apr_thread_proc.h>
 #include <apr_thread_mutex.h>
@@ -763,6 +764,84 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
 /* ---------------------------------------------------------------------- */
 /* Introspection                                                           */
 
+/* What a trigger of the table does, from its text up to BEGIN:
+ * "CREATE TRIGGER [IF NOT EXISTS] name [BEFORE|AFTER|INSTEAD OF]
+ * DELETE|INSERT|UPDATE [OF cols] ON table ...". */
+static void trigger_writes(apr_pool_t *p, const char *sql, unsigned *instead,
+                           unsigned *after)
+{
+    char *s = apr_pstrdup(p, sql), *w = s, *end;
+    const char *r;
+    unsigned what = 0;
+
+    /* upper case, every run of white space one space */
+    for (r = s; *r; r++) {
+        if (apr_isspace(*r)) {
+            if (w > s && w[-1] != ' ') {
+                *w++ = ' ';
+            }
+        }
+        else {
+            *w++ = apr_toupper(*r);
+        }
+    }
+    *w = '\0';
+    if ((end = strstr(s, " BEGIN"))) {
+        *end = '\0';
+    }
+    if (strstr(s, " INSERT ON")) {
+        what = BE_W_INSERT;
+    }
+    else if (strstr(s, " DELETE ON")) {
+        what = BE_W_DELETE;
+    }
+    else if (strstr(s, " UPDATE ")) {
+        what = BE_W_UPDATE;
+    }
+    if (strstr(s, " INSTEAD OF ")) {
+        *instead |= what;
+    }
+    else if (strstr(s, " AFTER ")) {
+        *after |= what;
+    }
+}
+
+/* A view takes the writes its INSTEAD OF triggers do (SQLite answers a
+ * write to a view without one, with RETURNING, as if it had happened),
+ * and what RETURNING shows of them is not what is stored: it is read
+ * back.  So is a table's row after an AFTER trigger. */
+static void table_writes(sqlite3 *db, apr_pool_t *p, be_table_t *t,
+                         const char *table)
+{
+    static const char q[] =
+        "SELECT type, sql FROM sqlite_schema WHERE tbl_name = ?1 "
+        "AND type IN ('table', 'view', 'trigger')";
+    sqlite3_stmt *s;
+    unsigned instead = 0, after = 0;
+
+    if (sqlite3_prepare_v2(db, q, -1, &s, NULL) != SQLITE_OK) {
+        return;
+    }
+    sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(s, 0);
+        const char *sql = (const char *)sqlite3_column_text(s, 1);
+        if (type && strcmp(type, "view") == 0) {
+            t->is_view = 1;
+        }
+        else if (type && sql && strcmp(type, "trigger") == 0) {
+            trigger_writes(p, sql, &instead, &after);
+        }
+    }
+    sqlite3_finalize(s);
+    if (t->is_view) {
+        t->writes = t->readback = instead;
+    }
+    else {
+        t->readback = after & (BE_W_INSERT | BE_W_UPDATE);
+    }
+}
+
 static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
                                be_table_t **out, be_dberr_t *err)
 {
@@ -844,6 +923,7 @@ static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
             c->notnull = 1;
         }
     }
+    table_writes(db, p, t, table);
     *out = t;
     return BE_DB_OK;
 }

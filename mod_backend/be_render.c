@@ -292,6 +292,7 @@ void be_sink_init(be_sink_t *s, apr_pool_t *p, be_buf_t *out,
     s->nrows = 0;
     s->key_col = shape->key_col;
     s->key_text = NULL;
+    s->key_list = NULL;
 }
 
 void be_sink_begin(be_sink_t *s)
@@ -327,6 +328,10 @@ static void remember_key(be_sink_t *s, int col, const char *text,
 {
     if (col == s->key_col && s->nrows == 0) {
         s->key_text = apr_pstrmemdup(s->pool, text, len);
+    }
+    if (col == s->key_col && s->key_list) {
+        APR_ARRAY_PUSH(s->key_list, const char *) =
+            s->nrows == 0 ? s->key_text : apr_pstrmemdup(s->pool, text, len);
     }
 }
 

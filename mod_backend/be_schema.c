@@ -113,6 +113,7 @@ be_table_t *be_table_make(apr_pool_t *p, const char *name)
     t->cols = apr_array_make(p, 8, sizeof(be_column_t));
     t->by_name = apr_hash_make(p);
     t->key = -1;
+    t->writes = BE_W_ALL;
     return t;
 }
 

@@ -354,6 +354,45 @@ static int method_allowed(int m, int item)
     }
 }
 
+/* What a method writes, as BE_W_* (0: it only reads). */
+static unsigned writes_of(int m)
+{
+    switch (m) {
+    case M_POST:
+        return BE_W_INSERT;
+    case M_PUT:
+    case M_PATCH:
+        return BE_W_UPDATE;
+    case M_DELETE:
+        return BE_W_DELETE;
+    default:
+        return 0;
+    }
+}
+
+/* Allow: what an item or the collection takes, of what the database lets
+ * the table behind the resource take (a view may be read-only). */
+static const char *allow(request_rec *r, int item, unsigned writes)
+{
+    if (writes == BE_W_ALL) {
+        return item ? ALLOW_ITEM : ALLOW_COLLECTION;
+    }
+    return apr_pstrcat(r->pool, "GET, HEAD",
+                       !item && (writes & BE_W_INSERT) ? ", POST" : "",
+                       item && (writes & BE_W_UPDATE) ? ", PUT" : "",
+                       writes & BE_W_UPDATE ? ", PATCH" : "",
+                       writes & BE_W_DELETE ? ", DELETE" : "", ", OPTIONS",
+                       NULL);
+}
+
+static int not_allowed(request_rec *r, int item, unsigned writes)
+{
+    apr_table_setn(r->headers_out, "Allow", allow(r, item, writes));
+    return be_problem(r, HTTP_METHOD_NOT_ALLOWED,
+                      apr_psprintf(r->pool, "%s is not allowed on %s",
+                                   r->method, r->uri), NULL);
+}
+
 static int serve(request_rec *r)
 {
     be_req_t q;
@@ -362,6 +401,8 @@ static int serve(request_rec *r)
     const char *msg;
     const be_rctx_t *x;
     int m = r->method_number, rc;
+    const be_plan_t *known;
+    unsigned writes;
 
     memset(&q, 0, sizeof(q));
     q.r = r;
@@ -379,19 +420,19 @@ static int serve(request_rec *r)
         return body_error_answer(r, q.dc);
     }
 
-    r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_OPTIONS)
-                 | (AP_METHOD_BIT << M_PATCH) | (AP_METHOD_BIT << M_DELETE);
-    r->allowed |= AP_METHOD_BIT << (q.id ? M_PUT : M_POST);
-    if (!method_allowed(m, q.id != NULL)) {
-        apr_table_setn(r->headers_out, "Allow",
-                       q.id ? ALLOW_ITEM : ALLOW_COLLECTION);
-        return be_problem(r, HTTP_METHOD_NOT_ALLOWED,
-                          apr_psprintf(r->pool, "%s is not allowed on %s",
-                                       r->method, r->uri), NULL);
+    /* (a PostgreSQL schema not read yet is checked again below) */
+    known = atomic_load(&q.res->plan);
+    writes = known ? known->table->writes : BE_W_ALL;
+    r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_OPTIONS);
+    r->allowed |= writes & BE_W_UPDATE ? AP_METHOD_BIT << M_PATCH : 0;
+    r->allowed |= writes & BE_W_DELETE ? AP_METHOD_BIT << M_DELETE : 0;
+    r->allowed |= q.id ? (writes & BE_W_UPDATE ? AP_METHOD_BIT << M_PUT : 0)
+                       : (writes & BE_W_INSERT ? AP_METHOD_BIT << M_POST : 0);
+    if (!method_allowed(m, q.id != NULL) || (writes_of(m) & ~writes)) {
+        return not_allowed(r, q.id != NULL, writes);
     }
     if (m == M_OPTIONS) {
-        apr_table_setn(r->headers_out, "Allow",
-                       q.id ? ALLOW_ITEM : ALLOW_COLLECTION);
+        apr_table_setn(r->headers_out, "Allow", allow(r, q.id != NULL, writes));
         r->status = HTTP_NO_CONTENT;
         return DONE;
     }
@@ -428,6 +469,9 @@ static int serve(request_rec *r)
     }
     if (!(q.plan = be_db_plan(r, q.res, q.conn, &err))) {
         return be_db_problem(&q, &err, 0);
+    }
+    if (writes_of(m) & ~q.plan->table->writes) {
+        return not_allowed(r, q.id != NULL, q.plan->table->writes);
     }
     if ((msg = be_query_check(r->pool, q.plan->table, q.q))) {
         return be_problem(r, HTTP_BAD_REQUEST, msg, NULL);

@@ -442,6 +442,157 @@ static int write_and_answer(be_req_t *q, const be_stmt_t *st, be_sink_t *sink,
     return reply(q, HTTP_OK, out);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Reading back what a write stored                                        */
+
+/* On SQLite, RETURNING shows the row as the statement wrote it: not what
+ * an AFTER trigger then changed, and nothing true of a view written by
+ * its INSTEAD OF triggers.  Such writes run in a transaction that finds
+ * the keys of the rows first, writes, and reads those rows back. */
+
+static const be_column_t *key_column(be_req_t *q)
+{
+    const be_table_t *t = q->plan->table;
+
+    return &APR_ARRAY_IDX(t->cols, t->key, be_column_t);
+}
+
+/* Appends the key text of every row that w matches to keys. */
+static int find_keys(be_req_t *q, const be_where_t *w,
+                     apr_array_header_t *keys)
+{
+    apr_array_header_t *one = apr_array_make(q->r->pool, 1,
+                                             sizeof(be_select_t));
+    be_select_t *sel = apr_array_push(one);
+    const be_shape_t *shape;
+    be_sink_t sink;
+    be_stmt_t st;
+    const char *err;
+    long n;
+
+    sel->column = sel->alias = key_column(q)->name;
+    shape = be_shape_make(q->r->pool, q->plan, one, 1);
+    start(q, &sink, shape, 1);
+    sink.key_list = keys;
+    if ((err = be_sql_select(q->r->pool, q->plan, shape, w, NULL, -1, -1,
+                             &st))) {
+        return be_problem(q->r, HTTP_BAD_REQUEST, err, NULL);
+    }
+    return run(q, &st, &sink, &n, 0);
+}
+
+/* Where the rows of these keys are (and only the user's, when scoped). */
+static be_where_t keys_where(be_req_t *q, apr_array_header_t *keys)
+{
+    be_filter_t *f = apr_pcalloc(q->r->pool, sizeof(*f));
+    apr_array_header_t *filters = apr_array_make(q->r->pool, 1,
+                                                 sizeof(be_filter_t *));
+    be_where_t w;
+
+    f->kind = BE_F_COND;
+    f->column = key_column(q)->name;
+    f->op = BE_OP_IN;
+    f->list = keys;
+    APR_ARRAY_PUSH(filters, be_filter_t *) = f;
+    w.key = NULL;
+    w.filters = filters;
+    w.owner = q->where.owner;
+    return w;
+}
+
+static int read_rows(be_req_t *q, const be_where_t *w,
+                     const be_shape_t *shape, be_sink_t *sink)
+{
+    be_stmt_t st;
+    const char *err;
+    long n;
+
+    if ((err = be_sql_select(q->r->pool, q->plan, shape, w, NULL, -1, -1,
+                             &st))) {
+        return be_problem(q->r, HTTP_BAD_REQUEST, err, NULL);
+    }
+    return run(q, &st, sink, &n, 0);
+}
+
+/* An UPDATE (row) or a DELETE (row NULL) read back: the answer is what is
+ * stored after it (before it, for a DELETE). */
+static int write_read_back(be_req_t *q, const be_row_t *row,
+                           const be_shape_t *shape, be_sink_t *sink,
+                           be_buf_t *out)
+{
+    apr_array_header_t *keys = apr_array_make(q->r->pool, 8,
+                                              sizeof(const char *));
+    be_where_t at;
+    be_stmt_t st;
+    const char *err = NULL;
+    long n;
+    int rc;
+
+    if ((rc = tx(q, BE_TX_BEGIN)) != OK) {
+        return rc;
+    }
+    if ((rc = find_keys(q, &q->where, keys)) != OK) {
+        tx(q, BE_TX_ROLLBACK);
+        return rc;
+    }
+    if (q->want_object && keys->nelts != 1) {
+        return one_object_or_undo(q, keys->nelts);
+    }
+    at = keys_where(q, keys);
+    if (!row && out) {
+        rc = read_rows(q, &at, shape, sink);
+    }
+    if (rc == OK && keys->nelts > 0) {
+        err = row ? be_sql_update(q->r->pool, q->plan, row, &at, NULL, &st)
+                  : be_sql_delete(q->r->pool, q->plan, &at, NULL, &st);
+        rc = err ? be_problem(q->r, HTTP_BAD_REQUEST, err, NULL)
+                 : run(q, &st, NULL, &n, 0);
+    }
+    if (rc == OK && row && out) {
+        rc = read_rows(q, &at, shape, sink);
+    }
+    if (rc != OK || (rc = tx(q, BE_TX_COMMIT)) != OK) {
+        tx(q, BE_TX_ROLLBACK);
+        return rc;
+    }
+    if (q->id && keys->nelts == 0) {
+        return not_found(q);
+    }
+    if (q->ret != BE_RET_DEFAULT) {
+        applied(q, return_names[q->ret]);
+    }
+    if (!out) {
+        return be_send_json(q->r, HTTP_NO_CONTENT, NULL);
+    }
+    be_sink_end(sink);
+    return reply(q, HTTP_OK, out);
+}
+
+/* The key a body gives a row, as text, or NULL. */
+static const char *body_key(be_req_t *q, const be_rows_t *rows, int i)
+{
+    const be_column_t *key = key_column(q);
+    int c;
+
+    for (c = 0; c < rows->ncols; c++) {
+        const be_value_t *v = &rows->vals[i * rows->ncols + c];
+        if (rows->cols[c] != key) {
+            continue;
+        }
+        switch (v->kind) {
+        case BE_V_INT:
+            return apr_psprintf(q->r->pool, "%" APR_INT64_T_FMT,
+                                (apr_int64_t)v->i);
+        case BE_V_TEXT:
+        case BE_V_REAL:
+            return apr_pstrmemdup(q->r->pool, v->s, v->len);
+        default:
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
 static int same_key(const be_value_t *a, const be_value_t *b)
 {
     if (a->kind == BE_V_INT && b->kind == BE_V_INT) {
@@ -521,7 +672,17 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
     be_stmt_t st;
     long n, done = 0;
     int per, first, rc, several, single = !doc->is_array;
+    int back = (q->plan->table->readback & BE_W_INSERT) != 0;
+    int view = q->plan->table->is_view;
+    apr_array_header_t *keys = NULL;
+    const be_shape_t *returning = NULL;
+    be_sink_t ksink;
 
+    if (back && view && q->upsert != BE_UPSERT_NONE) {
+        return be_problem(r, HTTP_BAD_REQUEST, apr_psprintf(
+                              r->pool, "%s is a view: it takes no upsert",
+                              q->res->name), NULL);
+    }
     if (q->q->on_conflict && q->upsert == BE_UPSERT_NONE) {
         return be_problem(r, HTTP_BAD_REQUEST, "on_conflict needs Prefer: "
                           "resolution=merge-duplicates or "
@@ -543,20 +704,61 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
     }
     per = rows.ncols ? BE_PARAMS_PER_STMT / rows.ncols : BE_PARAMS_PER_STMT;
     several = rows.nrows > per || q->want_object;
+    if (back) {
+        /* RETURNING gives the keys (a table), or nothing (a view: then the
+         * keys are the body's, and without them there is no answer) */
+        several = 1;
+        keys = apr_array_make(r->pool, rows.nrows, sizeof(const char *));
+        for (first = 0; view && keys && first < rows.nrows; first++) {
+            const char *k = body_key(q, &rows, first);
+            if (k) {
+                APR_ARRAY_PUSH(keys, const char *) = k;
+            }
+            else {
+                keys = NULL;
+            }
+        }
+        if (!view && out) {
+            apr_array_header_t *one = apr_array_make(r->pool, 1,
+                                                     sizeof(be_select_t));
+            be_select_t *sel = apr_array_push(one);
+            sel->column = sel->alias = key_column(q)->name;
+            returning = be_shape_make(r->pool, q->plan, one, 1);
+            start(q, &ksink, returning, 1);
+            ksink.key_list = keys;
+        }
+        else {
+            returning = NULL;
+        }
+    }
     if (several && (rc = tx(q, BE_TX_BEGIN)) != OK) {
         return rc;
     }
     for (first = 0; first < rows.nrows; first += per) {
         int count = rows.nrows - first < per ? rows.nrows - first : per;
         be_sql_insert(r->pool, q->plan, &rows, first, count, q->upsert,
-                      q->q->on_conflict, q->where.owner != NULL, shape, &st);
-        if ((rc = run(q, &st, out ? &sink : NULL, &n, 0)) != OK) {
+                      q->q->on_conflict, q->where.owner != NULL,
+                      back ? returning : shape, &st);
+        rc = run(q, &st, back ? (returning ? &ksink : NULL)
+                              : (out ? &sink : NULL), &n, 0);
+        if (rc != OK) {
             if (several) {
                 tx(q, BE_TX_ROLLBACK);
             }
             return rc;
         }
-        done += n;
+        /* (SQLite counts no row that an INSTEAD OF trigger wrote) */
+        done += view ? count : n;
+    }
+    if (back && out && keys) {
+        be_where_t at = keys_where(q, keys);
+        if ((rc = read_rows(q, &at, shape, &sink)) != OK) {
+            tx(q, BE_TX_ROLLBACK);
+            return rc;
+        }
+    }
+    else if (back) {
+        out = NULL; /* what a view stored cannot be told without its keys */
     }
     if (q->want_object && (rc = one_object_or_undo(q, done)) != OK) {
         return rc;
@@ -580,7 +782,7 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
                            ap_escape_path_segment(r->pool, sink.key_text),
                            NULL));
     }
-    if (q->ret == BE_RET_MINIMAL || q->ret == BE_RET_HEADERS
+    if (q->ret == BE_RET_MINIMAL || q->ret == BE_RET_HEADERS || !out
         || (single && q->ret == BE_RET_DEFAULT && done == 0)) {
         return be_send_json(r, HTTP_CREATED, NULL);
     }
@@ -638,6 +840,9 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
     if (err) {
         return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
     }
+    if (row.ncols > 0 && (t->readback & BE_W_UPDATE)) {
+        return write_read_back(q, &row, shape, &sink, out);
+    }
     return write_and_answer(q, &st, &sink, out);
 }
 
@@ -656,6 +861,9 @@ int be_op_delete(be_req_t *q)
     }
     if ((err = be_sql_delete(r->pool, q->plan, &q->where, shape, &st))) {
         return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
+    }
+    if (q->plan->table->readback & BE_W_DELETE) {
+        return write_read_back(q, NULL, shape, &sink, out);
     }
     return write_and_answer(q, &st, &sink, out);
 }
