@@ -332,6 +332,10 @@ static const char *convert(apr_pool_t *p, const be_column_t *c,
         }
         break;
     }
+    if (memchr(f->s, '\0', f->len)) {
+        /* PostgreSQL text cannot hold it (the value would end there) */
+        return "must not contain \\u0000";
+    }
     v->kind = BE_V_TEXT;
     v->s = f->s;
     v->len = f->len;

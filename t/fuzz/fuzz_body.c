@@ -6,7 +6,7 @@
  * is not JSON, or that no column can hold, gets through: a string or key
  * that is not UTF-8, a non-finite number or an integer out of its
  * column's range in a validated row, a json column value that is not
- * JSON, a text longer than its column.
+ * JSON, a text longer than its column or holding a NUL.
  */
 #include <math.h>
 #include <stdint.h>
@@ -71,6 +71,9 @@ static void check_value(const be_column_t *c, const be_value_t *v)
     case BE_V_TEXT:
         if (be_utf8_valid(v->s, v->len) != v->len) {
             abort(); /* not UTF-8 */
+        }
+        if (memchr(v->s, '\0', v->len)) {
+            abort(); /* PostgreSQL would cut the text there */
         }
         if (c->max_len >= 0 && v->len > 4 * (apr_size_t)c->max_len) {
             abort(); /* far longer than the column */

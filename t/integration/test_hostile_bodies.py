@@ -1,8 +1,9 @@
-"""Write bodies that are not JSON, or whose numbers no column can hold, on
+"""Write bodies that are not JSON, or whose values no column can hold, on
 both drivers, through POST (an object and a bulk array) and PATCH: invalid
 UTF-8, lone surrogate escapes, a NUL in a key, NaN and Infinity, a NUL
-byte after the document are 400; integers past 64 bits and numbers past a
-double are 422.  The answer is the exact problem, and nothing is stored."""
+byte after the document are 400; integers past 64 bits, numbers past a
+double and a NUL in a text value are 422.  The answer is the exact
+problem, and nothing is stored."""
 
 import pytest
 import requests
@@ -151,7 +152,7 @@ def test_not_json_is_400_and_stores_nothing(api, case, shape):
 
 
 # ---------------------------------------------------------------------------
-# 422: JSON, but a number the column cannot hold.
+# 422: JSON, but a value the column cannot hold.
 
 def out_of_range(driver):
     return {
@@ -163,6 +164,9 @@ def out_of_range(driver):
         "1e400-in-real": (b'{"r":1e400}', "r", DOUBLE),
         "minus-1e400-in-real": (b'{"r":-1e400}', "r", DOUBLE),
         "1e999-in-real": (b'{"r":1E+999}', "r", DOUBLE),
+        # PostgreSQL would cut the text at the NUL
+        "nul-in-text": (b'{"t":"a\\u0000b"}', "t",
+                        "must not contain \\u0000"),
     }
 
 
@@ -171,8 +175,8 @@ OUT_OF_RANGE = sorted(out_of_range("sqlite"))
 
 @pytest.mark.parametrize("shape", ["post", "bulk", "patch"])
 @pytest.mark.parametrize("case", OUT_OF_RANGE)
-def test_out_of_range_numbers_are_422_and_store_nothing(api, driver, case,
-                                                        shape):
+def test_values_no_column_holds_are_422_and_store_nothing(api, driver, case,
+                                                          shape):
     db, h = api
     obj, field, message = out_of_range(driver)[case]
     if shape == "bulk":

@@ -454,6 +454,14 @@ static void test_hostile_numbers(void)
     IS_INT(validate(t, "{\"num\":99999999999999999999}", BE_WRITE_UPDATE,
                     &row, &errs), 0, "numeric takes a wide integer");
     IS_STR(row.vals[0].s, "99999999999999999999", "with its digits");
+    IS_INT(validate(t, "{\"name\":\"a\\u0000b\"}", BE_WRITE_UPDATE, &row,
+                    &errs), 422, "NUL in a text value: no column holds it");
+    IS_STR(err_at(errs, 0), "name: must not contain \\u0000", "NUL message");
+    IS_INT(validate(t, "{\"num\":\"1\\u0000\"}", BE_WRITE_UPDATE, &row,
+                    &errs), 422, "nor a numeric column's string");
+    IS_INT(validate(t, "{\"meta\":\"a\\u0000\"}", BE_WRITE_UPDATE, &row,
+                    &errs), 0, "a json column takes it, escaped");
+    IS_STR(row.vals[0].s, "\"a\\u0000\"", "as \\u0000");
     IS_INT(validate(t, "{\"meta\":{\"a\":1e400}}", BE_WRITE_UPDATE, &row,
                     &errs), 0, "a json column keeps JSON as written");
     IS_STR(row.vals[0].s, "{\"a\":1e400}", "1e400 inside");
