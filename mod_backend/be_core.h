@@ -141,6 +141,7 @@ typedef struct {
     double d;
     const char *s;   /* STRING, NESTED (serialized), and number text */
     apr_size_t len;
+    int wide;        /* REAL: an integer literal past the 64-bit range */
 } be_jfield_t;
 
 typedef struct {
@@ -296,6 +297,14 @@ const char *be_sql_delete(apr_pool_t *p, const be_plan_t *pl,
 
 /* ---------------------------------------------------------------------- */
 /* Rendering rows into JSON text                                           */
+
+/* Length of the UTF-8 sequence at s (avail > 0 bytes), or 0 when it is not
+ * valid UTF-8 as RFC 3629 has it: no overlong forms, no surrogates, nothing
+ * past U+10FFFF, no 5- or 6-byte forms, no lone or missing continuation
+ * bytes. */
+apr_size_t be_utf8_seq(const char *s, apr_size_t avail);
+/* The length of the valid UTF-8 prefix of s: len when all of it is. */
+apr_size_t be_utf8_valid(const char *s, apr_size_t len);
 
 /* Appends s as a JSON string (quotes included): quote, backslash and
  * control characters escaped, valid UTF-8 kept, invalid bytes replaced

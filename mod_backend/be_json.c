@@ -14,6 +14,8 @@
 #include "be_core.h"
 #include "be_jwt.h"
 
+static int past_int64(const char *s, apr_size_t n);
+
 static void field_from(apr_pool_t *p, be_jfield_t *f, json_object *v)
 {
     const char *txt;
@@ -29,27 +31,26 @@ static void field_from(apr_pool_t *p, be_jfield_t *f, json_object *v)
         f->len = strlen(f->s);
         break;
     case json_type_int:
-        /* json-c keeps integers past INT64_MAX as uint64: those are not
-         * integers any column can hold, so they travel as a number */
-        if (json_object_get_int64(v) == INT64_MAX
-            && json_object_get_uint64(v) > (uint64_t)INT64_MAX) {
-            f->kind = BE_J_REAL;
-            f->d = (double)json_object_get_uint64(v);
-        }
-        else {
-            f->kind = BE_J_INT;
-            f->i = json_object_get_int64(v);
-        }
+        /* in the 64-bit range: parse_strict made the others doubles */
+        f->kind = BE_J_INT;
+        f->i = json_object_get_int64(v);
         txt = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
         f->s = apr_pstrdup(p, txt);
         f->len = strlen(f->s);
         break;
     case json_type_double:
+        /* not finite only when it overflows (1e400): NaN and Infinity
+         * were refused before parsing; columns judge the range */
         f->kind = BE_J_REAL;
         f->d = json_object_get_double(v);
         txt = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-        f->s = apr_pstrdup(p, txt);
-        f->len = strlen(f->s);
+        f->len = strlen(txt);
+        if (f->len > 2 && !strcmp(txt + f->len - 2, ".0")
+            && past_int64(txt, f->len - 2)) {
+            f->wide = 1; /* the digits as written, without widen's ".0" */
+            f->len -= 2;
+        }
+        f->s = apr_pstrmemdup(p, txt, f->len);
         break;
     case json_type_string:
         f->kind = BE_J_STRING;
@@ -81,45 +82,205 @@ static be_jobject_t *object_from(apr_pool_t *p, json_object *o)
     return jo;
 }
 
-/* json-c's strict mode still takes 'single-quoted' strings; JSON does not.
- * A quote outside a double-quoted string is the only way to write one. */
-static int has_single_quote(const char *text, apr_size_t len)
+/* What json-c lets through although RFC 8259 refuses it, found before
+ * json-c sees the text: bytes that are not UTF-8 (it takes overlong
+ * forms, surrogates and code points past U+10FFFF), \u escapes of a lone
+ * surrogate (it turns them into U+FFFD), a key holding \u0000 (its keys
+ * are C strings: the key would end there), NaN and Infinity, and
+ * 'single-quoted' strings.  Integer literals past the 64-bit range are
+ * not refused here (they are JSON), but json-c would clamp them: their
+ * ends are pushed on wide (when given) so that they can be read as
+ * doubles. */
+typedef struct {
+    const char *why;            /* NULL: nothing found */
+    apr_size_t at;              /* byte offset of what was found */
+    apr_array_header_t *wide;   /* apr_size_t ends of integer literals
+                                 * past the 64-bit range, or NULL */
+} scan_t;
+
+static int hex4(const char *s, apr_size_t avail, unsigned int *cp)
 {
     apr_size_t i;
-    int in_str = 0;
 
-    for (i = 0; i < len; i++) {
-        char c = text[i];
-        if (in_str) {
-            if (c == '\\') {
-                i++;
-            }
-            else if (c == '"') {
-                in_str = 0;
-            }
+    *cp = 0;
+    if (avail < 4) {
+        return 0;
+    }
+    for (i = 0; i < 4; i++) {
+        char c = s[i];
+        *cp <<= 4;
+        if (c >= '0' && c <= '9') {
+            *cp |= (unsigned int)(c - '0');
         }
-        else if (c == '"') {
-            in_str = 1;
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+            *cp |= (unsigned int)((c | 0x20) - 'a' + 10);
         }
-        else if (c == '\'') {
-            return 1;
+        else {
+            return 0;
         }
     }
-    return 0;
+    return 1;
+}
+
+/* An integer literal (sign, then digits only) outside the 64-bit range. */
+static int past_int64(const char *s, apr_size_t n)
+{
+    int neg = n > 0 && s[0] == '-';
+    apr_size_t i;
+
+    s += neg;
+    n -= (apr_size_t)neg;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0; /* a fraction or an exponent: a double anyway */
+        }
+    }
+    while (n > 1 && *s == '0') {
+        s++;
+        n--;
+    }
+    return n > 19 || (n == 19 && memcmp(s, neg ? "9223372036854775808"
+                                               : "9223372036854775807",
+                                        19) > 0);
+}
+
+static const char *scan_string(const char *t, apr_size_t len, apr_size_t *i)
+{
+    int nul = 0;
+    unsigned int cp, lo;
+    apr_size_t j;
+
+    for (j = *i + 1; j < len; j++) {
+        if (t[j] == '"') {
+            break;
+        }
+        if (t[j] != '\\' || j + 1 >= len) {
+            continue;
+        }
+        if (t[++j] != 'u' || !hex4(t + j + 1, len - j - 1, &cp)) {
+            continue; /* json-c judges the other escapes */
+        }
+        if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            *i = j - 1;
+            return "a \\u escape is a lone low surrogate";
+        }
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (!(j + 10 < len && t[j + 5] == '\\' && t[j + 6] == 'u'
+                  && hex4(t + j + 7, len - j - 7, &lo)
+                  && lo >= 0xDC00 && lo <= 0xDFFF)) {
+                *i = j - 1;
+                return "a \\u escape is a high surrogate without its low "
+                       "surrogate";
+            }
+            j += 10;
+            continue;
+        }
+        nul |= cp == 0;
+        j += 4;
+    }
+    if (nul && j < len) {
+        apr_size_t k = j + 1;
+        while (k < len && t[k] && strchr(" \t\r\n", t[k])) {
+            k++;
+        }
+        if (k < len && t[k] == ':') {
+            return "a key holds \\u0000";
+        }
+    }
+    *i = j;
+    return NULL;
+}
+
+static int scan_text(const char *t, apr_size_t len, scan_t *sc)
+{
+    apr_size_t i, n, start;
+
+    sc->why = NULL;
+    if ((n = be_utf8_valid(t, len)) < len) {
+        sc->why = "invalid UTF-8";
+        sc->at = n;
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        switch (t[i]) {
+        case '"':
+            start = i;
+            if ((sc->why = scan_string(t, len, &i)) != NULL) {
+                sc->at = i;
+                return 0;
+            }
+            break;
+        case '\'':
+            sc->why = "a string in single quotes";
+            sc->at = i;
+            return 0;
+        case 'N':
+        case 'I':
+            sc->why = "NaN and Infinity are not JSON numbers";
+            sc->at = i;
+            return 0;
+        case '-': case '0': case '1': case '2': case '3': case '4':
+        case '5': case '6': case '7': case '8': case '9':
+            start = i;
+            while (i + 1 < len && t[i + 1]
+                   && strchr("0123456789+-.eE", t[i + 1])) {
+                i++;
+            }
+            if (sc->wide && past_int64(t + start, i + 1 - start)) {
+                APR_ARRAY_PUSH(sc->wide, apr_size_t) = i + 1;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    return 1;
+}
+
+/* The text with ".0" after each integer literal past the 64-bit range:
+ * json-c reads those as doubles, keeping the digits. */
+static const char *widen(apr_pool_t *p, const char *t, apr_size_t *len,
+                         const apr_array_header_t *wide)
+{
+    be_buf_t b;
+    apr_size_t from = 0;
+    int k;
+
+    be_buf_init(&b, p, *len + 2 * (apr_size_t)wide->nelts + 1);
+    for (k = 0; k < wide->nelts; k++) {
+        apr_size_t end = APR_ARRAY_IDX(wide, k, apr_size_t);
+        be_buf_add(&b, t + from, end - from);
+        be_buf_add(&b, ".0", 2);
+        from = end;
+    }
+    be_buf_add(&b, t + from, *len - from);
+    *len = b.len;
+    return be_buf_cstr(&b);
 }
 
 /* Parses one JSON value, strictly.  A JSON null gives NULL with
- * json_tokener_success. */
-static json_object *parse_strict(const char *text, apr_size_t len,
-                                 int max_depth, enum json_tokener_error *jerr)
+ * json_tokener_success.  With a pool, integers past the 64-bit range are
+ * read as doubles rather than clamped.  sc, when given, says what the
+ * scan before json-c found. */
+static json_object *parse_strict(apr_pool_t *p, const char *text,
+                                 apr_size_t len, int max_depth,
+                                 enum json_tokener_error *jerr, scan_t *sc)
 {
     json_tokener *tok;
     json_object *root;
     apr_size_t i;
+    scan_t own;
 
-    if (has_single_quote(text, len)) {
+    if (!sc) {
+        sc = &own;
+    }
+    sc->wide = p ? apr_array_make(p, 1, sizeof(apr_size_t)) : NULL;
+    if (!scan_text(text, len, sc)) {
         *jerr = json_tokener_error_parse_unexpected;
         return NULL;
+    }
+    if (sc->wide && sc->wide->nelts) {
+        text = widen(p, text, &len, sc->wide);
     }
     if (!(tok = json_tokener_new_ex(max_depth))) {
         *jerr = json_tokener_error_size;
@@ -136,9 +297,9 @@ static json_object *parse_strict(const char *text, apr_size_t len,
         *jerr = json_tokener_get_error(tok);
     }
     else if (*jerr == json_tokener_success) {
-        /* only whitespace may follow the value */
+        /* only whitespace may follow the value (a NUL byte is not) */
         for (i = json_tokener_get_parse_end(tok); i < len; i++) {
-            if (!strchr(" \t\r\n", text[i])) {
+            if (!text[i] || !strchr(" \t\r\n", text[i])) {
                 json_object_put(root);
                 root = NULL;
                 *jerr = json_tokener_error_parse_unexpected;
@@ -163,12 +324,18 @@ be_json_rc_e be_json_parse_body(apr_pool_t *p, const char *text,
     json_object *root;
     be_jdoc_t *d;
     be_json_rc_e rc = BE_JSON_OK;
+    scan_t sc;
 
     if (len > INT32_MAX) {
         *err = "the body is too large to parse";
         return BE_JSON_SYNTAX;
     }
-    root = parse_strict(text, len, max_depth, &jerr);
+    root = parse_strict(p, text, len, max_depth, &jerr, &sc);
+    if (!root && sc.why) {
+        *err = apr_psprintf(p, "the body is not valid JSON: %s at byte %"
+                            APR_SIZE_T_FMT, sc.why, sc.at);
+        return BE_JSON_SYNTAX;
+    }
     if (!root) {
         if (jerr == json_tokener_error_depth) {
             *err = apr_psprintf(p, "JSON nested deeper than %d levels",
@@ -232,7 +399,7 @@ int be_json_is_valid(const char *text, apr_size_t len)
     if (len > INT32_MAX) {
         return 0;
     }
-    root = parse_strict(text, len, 64, &jerr);
+    root = parse_strict(NULL, text, len, 64, &jerr, NULL);
     if (!root) {
         return jerr == json_tokener_success; /* a JSON null */
     }
@@ -267,7 +434,7 @@ be_claims_t *be_json_parse_claims(apr_pool_t *p, const char *text,
                                   apr_size_t len)
 {
     enum json_tokener_error jerr;
-    json_object *root = parse_strict(text, len, 16, &jerr);
+    json_object *root = parse_strict(p, text, len, 16, &jerr, NULL);
     be_claims_t *c;
 
     if (!root || !json_object_is_type(root, json_type_object)) {
@@ -317,7 +484,7 @@ int be_json_parse_jose(apr_pool_t *p, const char *text, apr_size_t len,
                        const char **alg, const char **kid)
 {
     enum json_tokener_error jerr;
-    json_object *root = parse_strict(text, len, 8, &jerr), *v;
+    json_object *root = parse_strict(p, text, len, 8, &jerr, NULL), *v;
 
     *alg = *kid = NULL;
     if (!root || !json_object_is_type(root, json_type_object)) {

@@ -114,10 +114,9 @@ const char *be_buf_cstr(be_buf_t *b)
 /* ---------------------------------------------------------------------- */
 /* JSON scalars                                                            */
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one
- * (overlong forms, surrogates and code points past U+10FFFF included). */
-static apr_size_t utf8_seq(const unsigned char *s, apr_size_t avail)
+apr_size_t be_utf8_seq(const char *str, apr_size_t avail)
 {
+    const unsigned char *s = (const unsigned char *)str;
     unsigned int c = s[0];
     apr_size_t n, i;
     unsigned long cp;
@@ -156,6 +155,24 @@ static apr_size_t utf8_seq(const unsigned char *s, apr_size_t avail)
     return n;
 }
 
+apr_size_t be_utf8_valid(const char *s, apr_size_t len)
+{
+    apr_size_t i = 0, n;
+
+    while (i < len) {
+        if ((unsigned char)s[i] < 0x80) {
+            i++;
+        }
+        else if ((n = be_utf8_seq(s + i, len - i)) > 0) {
+            i += n;
+        }
+        else {
+            break;
+        }
+    }
+    return i;
+}
+
 void be_json_escape(be_buf_t *b, const char *str, apr_size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -175,7 +192,7 @@ void be_json_escape(be_buf_t *b, const char *str, apr_size_t len)
             run++;
             continue;
         }
-        if (c >= 0x80 && (n = utf8_seq(s + i, len - i)) > 0) {
+        if (c >= 0x80 && (n = be_utf8_seq(str + i, len - i)) > 0) {
             i += n;
             run += n;
             continue;

@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,18 @@ static const char *type_word(be_type_e t)
     }
 }
 
+static const char *int_range(apr_pool_t *p, const be_column_t *c)
+{
+    return apr_psprintf(p, "must be between %" APR_INT64_T_FMT " and %"
+                        APR_INT64_T_FMT, (apr_int64_t)c->int_min,
+                        (apr_int64_t)c->int_max);
+}
+
+/* A JSON number too large for a double (1e400) reads as infinite; no
+ * column takes it, and JSON could not say it back. */
+#define NOT_A_DOUBLE "must be between -1.7976931348623157e308 and " \
+                     "1.7976931348623157e308"
+
 /* Converts one JSON field to a value for column c; NULL or a message. */
 static const char *convert(apr_pool_t *p, const be_column_t *c,
                            const be_jfield_t *f, be_value_t *v)
@@ -227,14 +240,14 @@ static const char *convert(apr_pool_t *p, const be_column_t *c,
         }
         return NULL;
     case BE_T_INT:
+        if (f->kind == BE_J_REAL && (f->wide || !isfinite(f->d))) {
+            return int_range(p, c); /* 2^63, 1e400: too large for any */
+        }
         if (f->kind != BE_J_INT) {
             return "must be an integer";
         }
         if (f->i < c->int_min || f->i > c->int_max) {
-            return apr_psprintf(p, "must be between %" APR_INT64_T_FMT
-                                " and %" APR_INT64_T_FMT,
-                                (apr_int64_t)c->int_min,
-                                (apr_int64_t)c->int_max);
+            return int_range(p, c);
         }
         v->kind = BE_V_INT;
         v->i = f->i;
@@ -248,6 +261,9 @@ static const char *convert(apr_pool_t *p, const be_column_t *c,
         if (f->kind != BE_J_REAL) {
             return "must be a number";
         }
+        if (!isfinite(f->d)) {
+            return NOT_A_DOUBLE;
+        }
         v->kind = BE_V_REAL;
         v->d = f->d;
         v->s = f->s;
@@ -260,6 +276,9 @@ static const char *convert(apr_pool_t *p, const be_column_t *c,
             return NULL;
         }
         if (f->kind == BE_J_REAL) {
+            if (!isfinite(f->d)) {
+                return NOT_A_DOUBLE;
+            }
             v->kind = BE_V_REAL;
             v->d = f->d;
             v->s = f->s;
@@ -287,6 +306,9 @@ static const char *convert(apr_pool_t *p, const be_column_t *c,
             return NULL;
         }
         if (f->kind == BE_J_REAL) {
+            if (!isfinite(f->d)) {
+                return NOT_A_DOUBLE;
+            }
             v->kind = BE_V_REAL;
             v->d = f->d;
             v->s = f->s;
@@ -310,6 +332,10 @@ static const char *convert(apr_pool_t *p, const be_column_t *c,
                                 c->max_len);
         }
         break;
+    }
+    if (memchr(f->s, '\0', f->len)) {
+        /* PostgreSQL text cannot hold it (the value would end there) */
+        return "must not contain \\u0000";
     }
     v->kind = BE_V_TEXT;
     v->s = f->s;

@@ -286,6 +286,187 @@ static void test_validate(void)
     IS_INT(row.ncols, 1, "update writes only what is given");
 }
 
+/* Bodies that json-c alone would take although they are not JSON, or
+ * whose numbers it would change: refused, with the reason. */
+static const char *refused(const char *json, apr_size_t len)
+{
+    be_jdoc_t *doc = NULL;
+    const char *err = NULL;
+
+    if (be_json_parse_body(pool, json, len, 8, 1, &doc, &err)
+        != BE_JSON_SYNTAX) {
+        return "(accepted)";
+    }
+    return err;
+}
+#define REFUSED(lit) refused((lit), sizeof(lit) - 1)
+
+static void test_hostile_parse(void)
+{
+    static const struct {
+        const char *body;
+        const char *what;
+    } utf8[] = {
+        {"{\"a\":\"\xc0\xaf\"}", "overlong 2-byte form"},
+        {"{\"a\":\"\xe0\x80\xaf\"}", "overlong 3-byte form"},
+        {"{\"a\":\"\xed\xa0\x80\"}", "UTF-8 of a surrogate"},
+        {"{\"a\":\"\xf4\x90\x80\x80\"}", "past U+10FFFF"},
+        {"{\"a\":\"\xf8\x88\x80\x80\x80\"}", "5-byte form"},
+        {"{\"a\":\"\xfc\x84\x80\x80\x80\x80\"}", "6-byte form"},
+        {"{\"a\":\"\x80\"}", "lone continuation byte"},
+        {"{\"a\":\"\xe2\x82\"}", "truncated sequence"},
+        {"{\"a\":\"\xe2\x82x\"}", "sequence cut by ASCII"},
+        {NULL, NULL}};
+    const char *err;
+    be_jobject_t *o;
+    be_json_rc_e rc;
+    int i;
+
+    for (i = 0; utf8[i].body; i++) {
+        IS_STR(refused(utf8[i].body, strlen(utf8[i].body)),
+               "the body is not valid JSON: invalid UTF-8 at byte 6",
+               utf8[i].what);
+    }
+    IS_STR(REFUSED("{\"\xc0\xaf\":1}"),
+           "the body is not valid JSON: invalid UTF-8 at byte 2",
+           "invalid UTF-8 in a key");
+    IS_STR(REFUSED("[{\"a\":1},{\"b\":\"\xed\xa0\x80\"}]"),
+           "the body is not valid JSON: invalid UTF-8 at byte 15",
+           "invalid UTF-8 in the second object of an array");
+    o = parse("{\"a\":\"\xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"}",
+              &rc, &err);
+    IS_INT(rc, BE_JSON_OK, "valid 3- and 4-byte UTF-8, U+10FFFF, pass");
+
+    IS_STR(REFUSED("{\"a\":\"\\ud800\"}"),
+           "the body is not valid JSON: a \\u escape is a high surrogate "
+           "without its low surrogate at byte 6", "lone high surrogate");
+    IS_STR(REFUSED("{\"a\":\"\\ud800\\u0041\"}"),
+           "the body is not valid JSON: a \\u escape is a high surrogate "
+           "without its low surrogate at byte 6",
+           "high surrogate before a non-surrogate");
+    IS_STR(REFUSED("{\"x\\uDBFF\":1}"),
+           "the body is not valid JSON: a \\u escape is a high surrogate "
+           "without its low surrogate at byte 3", "lone surrogate in a key");
+    IS_STR(REFUSED("{\"a\":\"\\udc00\"}"),
+           "the body is not valid JSON: a \\u escape is a lone low surrogate "
+           "at byte 6", "lone low surrogate");
+    o = parse("{\"a\":\"\\ud83d\\ude00\\\\ud800\"}", &rc, &err);
+    IS_INT(rc, BE_JSON_OK, "a pair, and an escaped backslash before u");
+    IS_STR(o ? APR_ARRAY_IDX(o->fields, 0, be_jfield_t).s : NULL,
+           "\xf0\x9f\x98\x80\\ud800", "the pair decoded, the rest as is");
+
+    IS_STR(REFUSED("{\"a\\u0000b\":1}"),
+           "the body is not valid JSON: a key holds \\u0000 at byte 1",
+           "NUL in a key");
+    IS_STR(REFUSED("{\"b\":2, \"a\\u0000\" \n:1}"),
+           "the body is not valid JSON: a key holds \\u0000 at byte 8",
+           "NUL in a key, whitespace before the colon");
+    o = parse("{\"a\":\"x\\u0000\"}", &rc, &err);
+    IS_INT(rc, BE_JSON_OK, "NUL in a string value is a character");
+    IS_INT(o ? (long long)APR_ARRAY_IDX(o->fields, 0, be_jfield_t).len : 0, 2,
+           "and keeps its length");
+
+    IS_STR(REFUSED("{\"a\":NaN}"), "the body is not valid JSON: NaN and "
+           "Infinity are not JSON numbers at byte 5", "NaN");
+    IS_STR(REFUSED("{\"a\":Infinity}"), "the body is not valid JSON: NaN and "
+           "Infinity are not JSON numbers at byte 5", "Infinity");
+    IS_STR(REFUSED("{\"a\":-Infinity}"), "the body is not valid JSON: NaN "
+           "and Infinity are not JSON numbers at byte 6", "-Infinity");
+    IS_STR(REFUSED("{\"a\":[1,NaN]}"), "the body is not valid JSON: NaN and "
+           "Infinity are not JSON numbers at byte 8", "nested NaN");
+    OK(!be_json_is_valid("[NaN]", 5), "NaN is not valid json text");
+    OK(!be_json_is_valid("\"\xc0\xaf\"", 4), "nor overlong UTF-8");
+
+    IS_STR(refused("{\"a\":1}\0", 8),
+           "the body is not valid JSON: unexpected character",
+           "a NUL byte after the document");
+    IS_STR(refused("{\"a\":1} \0 ", 10),
+           "the body is not valid JSON: unexpected character",
+           "a NUL byte among trailing whitespace");
+    IS_INT(strncmp(refused("{\"a\":\"x\0\"}", 10), "the body is not valid "
+                   "JSON: ", 28), 0, "a raw NUL byte inside a string");
+}
+
+static void test_hostile_numbers(void)
+{
+    be_table_t *t = products();
+    be_row_t row;
+    apr_array_header_t *errs;
+    be_json_rc_e rc;
+    const char *err;
+    be_jobject_t *o;
+    be_column_t *c;
+
+    o = parse("{\"a\":-9223372036854775809,\"b\":-9223372036854775808,"
+              "\"c\":99999999999999999999,\"d\":-00}", &rc, &err);
+    IS_INT(rc, BE_JSON_OK, "integers past 64 bits parse");
+    IS_INT(APR_ARRAY_IDX(o->fields, 0, be_jfield_t).kind, BE_J_REAL,
+           "below -2^63: not an integer (json-c clamps it)");
+    IS_INT(APR_ARRAY_IDX(o->fields, 0, be_jfield_t).wide, 1, "marked wide");
+    IS_STR(APR_ARRAY_IDX(o->fields, 0, be_jfield_t).s, "-9223372036854775809",
+           "its digits kept");
+    IS_INT(APR_ARRAY_IDX(o->fields, 1, be_jfield_t).kind, BE_J_INT,
+           "-2^63 is an integer");
+    IS_STR(APR_ARRAY_IDX(o->fields, 2, be_jfield_t).s, "99999999999999999999",
+           "above 2^64: digits kept (json-c clamps it)");
+    OK(APR_ARRAY_IDX(o->fields, 2, be_jfield_t).d == 1e20, "and its value");
+
+    IS_INT(validate(t, "{\"name\":\"x\",\"id\":-9223372036854775809}",
+                    BE_WRITE_INSERT, &row, &errs), 422, "below -2^63: 422");
+    IS_STR(err_at(errs, 0), "id: must be between -9223372036854775808 and "
+           "9223372036854775807", "the range");
+    IS_INT(validate(t, "{\"name\":\"x\",\"id\":9223372036854775808}",
+                    BE_WRITE_INSERT, &row, &errs), 422, "2^63: 422");
+    IS_STR(err_at(errs, 0), "id: must be between -9223372036854775808 and "
+           "9223372036854775807", "the same range");
+    IS_INT(validate(t, "{\"name\":\"x\",\"id\":-9223372036854775808}",
+                    BE_WRITE_INSERT, &row, &errs), 0, "-2^63 fits");
+    OK(row.vals[0].i == -9223372036854775807LL - 1, "exactly");
+    IS_INT(validate(t, "{\"name\":\"x\",\"qty\":1e400}", BE_WRITE_INSERT,
+                    &row, &errs), 422, "1e400 into an integer");
+    IS_STR(err_at(errs, 0), "qty: must be between -32768 and 32767",
+           "the column's range");
+
+    IS_INT(validate(t, "{\"name\":\"x\",\"price\":1e400}", BE_WRITE_INSERT,
+                    &row, &errs), 422, "1e400 into a real: 422");
+    IS_STR(err_at(errs, 0), "price: must be between -1.7976931348623157e308 "
+           "and 1.7976931348623157e308", "the range of a double");
+    IS_INT(validate(t, "{\"price\":-1e400}", BE_WRITE_UPDATE, &row, &errs),
+           422, "-1e400 in an update");
+    IS_INT(validate(t, "{\"name\":\"x\",\"price\":1e308}", BE_WRITE_INSERT,
+                    &row, &errs), 0, "1e308 fits a double");
+    IS_INT(validate(t, "{\"name\":\"x\",\"price\":-9223372036854775809}",
+                    BE_WRITE_INSERT, &row, &errs), 0,
+           "below -2^63 is a number for a real column");
+    IS_INT(row.vals[1].kind, BE_V_REAL, "a double");
+    IS_STR(row.vals[1].s, "-9223372036854775809", "written as sent");
+
+    c = be_table_add(t);
+    c->name = "num"; c->type = BE_T_NUMERIC;
+    c = be_table_add(t);
+    c->name = "any"; c->type = BE_T_BLOB;
+    be_table_set_key(t, pool, NULL);
+    IS_INT(validate(t, "{\"num\":1e400,\"any\":-1e999}", BE_WRITE_UPDATE,
+                    &row, &errs), 422, "1e400 into numeric and untyped");
+    IS_INT(errs->nelts, 2, "both named");
+    IS_STR(err_at(errs, 1), "any: must be between -1.7976931348623157e308 "
+           "and 1.7976931348623157e308", "untyped: the range of a double");
+    IS_INT(validate(t, "{\"num\":99999999999999999999}", BE_WRITE_UPDATE,
+                    &row, &errs), 0, "numeric takes a wide integer");
+    IS_STR(row.vals[0].s, "99999999999999999999", "with its digits");
+    IS_INT(validate(t, "{\"name\":\"a\\u0000b\"}", BE_WRITE_UPDATE, &row,
+                    &errs), 422, "NUL in a text value: no column holds it");
+    IS_STR(err_at(errs, 0), "name: must not contain \\u0000", "NUL message");
+    IS_INT(validate(t, "{\"num\":\"1\\u0000\"}", BE_WRITE_UPDATE, &row,
+                    &errs), 422, "nor a numeric column's string");
+    IS_INT(validate(t, "{\"meta\":\"a\\u0000\"}", BE_WRITE_UPDATE, &row,
+                    &errs), 0, "a json column takes it, escaped");
+    IS_STR(row.vals[0].s, "\"a\\u0000\"", "as \\u0000");
+    IS_INT(validate(t, "{\"meta\":{\"a\":1e400}}", BE_WRITE_UPDATE, &row,
+                    &errs), 0, "a json column keeps JSON as written");
+    IS_STR(row.vals[0].s, "{\"a\":1e400}", "1e400 inside");
+}
+
 static void test_sql(void)
 {
     be_table_t *t = products();
@@ -334,7 +515,7 @@ static void test_sql(void)
                        "DO UPDATE SET \"name\" = excluded.\"name\", \"price\" "
                        "= excluded.\"price\", \"qty\" = excluded.\"qty\"",
                "upsert, sqlite");
-        rc = be_json_parse_body(pool, "[{\"name\":1},{\"nope\":2}]", 24, 8, 1,
+        rc = be_json_parse_body(pool, "[{\"name\":1},{\"nope\":2}]", 23, 8, 1,
                                 &doc, &err);
         errs = apr_array_make(pool, 4, sizeof(be_field_error_t));
         IS_INT(be_validate_rows(pool, t, doc->objects, 1, NULL, NULL, &rows, errs),
@@ -785,6 +966,8 @@ int main(void)
     test_double();
     test_parse();
     test_validate();
+    test_hostile_parse();
+    test_hostile_numbers();
     test_sql();
     test_render();
     test_types();
