@@ -12,6 +12,7 @@
  */
 #include <httpd.h>
 #include <http_config.h>
+#include <http_protocol.h>
 #include <http_request.h>
 
 #include "mod_backend_private.h"
@@ -33,6 +34,10 @@ static void register_hooks(apr_pool_t *p)
      * FIRST, still sees them); authn/authz still run on the <Location>. */
     ap_hook_translate_name(be_translate_name, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(be_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
+
+    /* An encoded slash under a resource: httpd's 404 comes back to it. */
+    ap_hook_post_read_request(be_post_read_request, NULL, NULL,
+                              APR_HOOK_MIDDLE);
 
     /* Content: SetHandler backend. */
     ap_hook_handler(be_handler, NULL, NULL, APR_HOOK_MIDDLE);

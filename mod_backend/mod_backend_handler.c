@@ -292,6 +292,34 @@ static void body_errors_come_back(request_rec *r, const be_resource_t *res)
     ap_custom_response(r, HTTP_BAD_REQUEST, uri);
 }
 
+/* httpd answers a path with an encoded slash (%2F) 404 before any module
+ * sees it (AllowEncodedSlashes Off): under a resource, that answer comes
+ * back to the resource, which sends it as a problem. */
+#define BE_NOTE_SLASH "backend-slash"
+
+int be_post_read_request(request_rec *r)
+{
+    const char *path = r->parsed_uri.path;
+    apr_array_header_t *all;
+    int i;
+
+    if (!path || !ap_strcasestr(path, "%2f")) {
+        return DECLINED;
+    }
+    all = be_all_resources();
+    for (i = 0; all && i < all->nelts; i++) {
+        const be_resource_t *res = APR_ARRAY_IDX(all, i, be_resource_t *);
+        apr_size_t n = strlen(res->path);
+        if (strncmp(path, res->path, n) == 0 && path[n] == '/') {
+            apr_table_setn(r->notes, BE_NOTE_SLASH, "1");
+            ap_custom_response(r, HTTP_NOT_FOUND,
+                               ap_escape_uri(r->pool, res->path));
+            break;
+        }
+    }
+    return DECLINED;
+}
+
 static int body_error_answer(request_rec *r, const be_dir_conf_t *dc)
 {
     apr_off_t limit = be_conf_max_body(dc);
@@ -418,6 +446,12 @@ static int serve(request_rec *r)
     }
     if (r->prev && apr_table_get(r->prev->notes, BE_NOTE_BODY)) {
         return body_error_answer(r, q.dc);
+    }
+    if (r->prev && apr_table_get(r->prev->notes, BE_NOTE_SLASH)
+        && r->prev->status == HTTP_NOT_FOUND) {
+        return be_problem(r, HTTP_NOT_FOUND, apr_psprintf(
+                              r->pool, "%s: a key in the path cannot hold an "
+                              "encoded slash (%%2F)", q.res->name), NULL);
     }
 
     /* (a PostgreSQL schema not read yet is checked again below) */

@@ -173,6 +173,7 @@ int be_handler(request_rec *r);
 int be_translate_name(request_rec *r);
 int be_map_to_storage(request_rec *r);
 /* Finds the resource and item id for r->uri; NULL when none. */
+int be_post_read_request(request_rec *r);
 be_resource_t *be_route(request_rec *r, const be_dir_conf_t *dc,
                         const char **id);
 

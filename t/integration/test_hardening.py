@@ -449,3 +449,15 @@ def test_select_with_thousands_of_columns(fresh):
     assert fresh.db.value("SELECT count(*) FROM products") == 3
     r = get(fresh, "select=" + ",".join(["id"] * 1) + ",n:name&id=eq.1")
     assert r.json() == [{"id": 1, "n": "hammer"}]
+
+
+def test_an_encoded_slash_in_a_key_is_a_problem(fresh):
+    # httpd refuses %2F before any module runs (AllowEncodedSlashes Off):
+    # its HTML 404 became the resource's problem
+    for method in ("GET", "PATCH", "DELETE"):
+        r = requests.request(method, fresh.url + "/api/products/a%2Fb",
+                             json={"name": "x"} if method == "PATCH"
+                             else None)
+        assert_problem(r, 404, "Not Found", "products: a key in the path "
+                       "cannot hold an encoded slash (%2F)")
+    assert fresh.db.value("SELECT count(*) FROM products") == 3
