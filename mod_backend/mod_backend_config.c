@@ -64,6 +64,8 @@ void *be_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->bypass = add->bypass ? add->bypass : base->bypass;
     c->cache_providers = add->cache_providers ? add->cache_providers
                                               : base->cache_providers;
+    c->cache_where = add->cache_providers ? add->cache_where
+                                          : base->cache_where;
     c->cache_ttl = add->cache_ttl != -1 ? add->cache_ttl : base->cache_ttl;
     return c;
 }
@@ -334,12 +336,17 @@ static const char *set_bypass(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_cache(cmd_parms *cmd, void *dconf, const char *arg)
 {
     be_dir_conf_t *c = dconf;
+    const ap_directive_t *sect = cmd->directive->parent
+                                 ? cmd->directive->parent : cmd->directive;
 
     if (!strcmp(arg, "backend-cache")) {
         return "BackendAuthnCache cannot wrap itself";
     }
     if (!c->cache_providers) {
         c->cache_providers = apr_array_make(cmd->pool, 2, sizeof(char *));
+        /* remembered successes count only where this section applies */
+        c->cache_where = apr_psprintf(cmd->pool, "%s:%d", sect->filename,
+                                      sect->line_num);
     }
     APR_ARRAY_PUSH(c->cache_providers, const char *) = arg;
     be_cache_wanted();

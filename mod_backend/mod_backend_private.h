@@ -64,6 +64,7 @@ typedef struct {
     be_sqltpl_t *role_query;
     apr_array_header_t *bypass; /* BackendOwnerBypass roles, or NULL */
     apr_array_header_t *cache_providers; /* BackendAuthnCache, or NULL */
+    const char *cache_where;    /* its section's file:line, for the scope */
     int cache_ttl;              /* BackendAuthnCacheTTL, -1: unset */
 } be_dir_conf_t;
 
