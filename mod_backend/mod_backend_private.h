@@ -169,6 +169,10 @@ void be_cache_register(apr_pool_t *p);
 void be_cache_wanted(void);
 const char *be_cache_set_socache(cmd_parms *cmd, void *d, const char *arg);
 
+/* mod_backend_check.c: access-control lines that cannot work together */
+int be_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                    server_rec *s);
+
 /* mod_backend_handler.c */
 int be_handler(request_rec *r);
 int be_translate_name(request_rec *r);
