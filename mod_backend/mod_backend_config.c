@@ -313,6 +313,12 @@ static const char *set_role_query(cmd_parms *cmd, void *dconf,
     if ((err = be_sqltpl_parse(cmd->pool, arg, &c->role_query)) != NULL) {
         return apr_pstrcat(cmd->pool, "BackendRoleQuery: ", err, NULL);
     }
+    if (be_sqltpl_nargs(c->role_query) > BE_SITE_SQL_MAX_ARGS) {
+        return apr_psprintf(cmd->pool, "BackendRoleQuery: %d parameters "
+                            "(:user, :claim.NAME); at most %d can be bound",
+                            be_sqltpl_nargs(c->role_query),
+                            BE_SITE_SQL_MAX_ARGS);
+    }
     if (!be_dbd_acquire_fn) {
         be_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     }

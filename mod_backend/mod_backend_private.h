@@ -149,6 +149,8 @@ int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading);
 void be_auth_register_hooks(apr_pool_t *p);
 const char *be_sqltpl_parse(apr_pool_t *p, const char *sql,
                             be_sqltpl_t **out);
+/* How many parameters the statement binds. */
+int be_sqltpl_nargs(const be_sqltpl_t *t);
 /* The user's roles: the token's, or BackendRoleQuery's (looked up once per
  * request); NULL when the lookup failed (logged). */
 apr_array_header_t *be_user_roles(request_rec *r);
