@@ -43,6 +43,9 @@ typedef struct be_executor_t be_executor_t;
  * columns a body names, so clients could otherwise grow the cache without
  * end; past this many, statements run uncached. */
 #define BE_STMT_CACHE_MAX 256
+/* Parameters an executor binds to SQL a site writes (BackendRoleQuery):
+ * a directive asking for more is refused when it is read. */
+#define BE_SITE_SQL_MAX_ARGS 16
 
 /* A pooled connection as mod_backend sees it: the driver's native handle
  * plus the statements prepared on it, living as long as it does. */

@@ -441,8 +441,10 @@ static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
 static be_dbrc_e pg_strings(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
                            apr_array_header_t *out, be_dberr_t *err)
 {
-    const char *values[16];
-    int lens[16], i, n = st->nargs < 16 ? st->nargs : 16;
+    const char *values[BE_SITE_SQL_MAX_ARGS];
+    int lens[BE_SITE_SQL_MAX_ARGS], i;
+    int n = st->nargs < BE_SITE_SQL_MAX_ARGS ? st->nargs
+                                             : BE_SITE_SQL_MAX_ARGS;
     PGresult *res;
 
     for (i = 0; i < n; i++) {

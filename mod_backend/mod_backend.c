@@ -7,6 +7,8 @@
  *   mod_backend_handler.c  routing and the CRUD handler
  *   mod_backend_ops.c      read, insert, update, delete
  *   mod_backend_auth.c     Bearer tokens, token issuing, authz providers
+ *   mod_backend_authn_cache.c  AuthBasicProvider backend-cache
+ *   mod_backend_check.c    access-control mistakes refused at startup
  *   mod_backend_problem.c  application/problem+json answers
  *   be_*.c                 the portable core: JSON, schema, SQL, executors
  */
@@ -25,6 +27,9 @@ static void register_hooks(apr_pool_t *p)
      * every table's schema once, before children start. */
     ap_hook_pre_config(be_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(be_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* access-control lines of other modules that cannot work with ours
+     * (AuthType Bearer without a key...): refused by apachectl -t too */
+    ap_hook_check_config(be_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(be_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* before mod_dbd opens the pool's first connections in the child */
     ap_hook_child_init(be_child_init, NULL, before_dbd, APR_HOOK_MIDDLE);

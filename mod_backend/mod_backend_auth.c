@@ -106,6 +106,16 @@ const char *be_sqltpl_parse(apr_pool_t *p, const char *sql, be_sqltpl_t **out)
     return NULL;
 }
 
+int be_sqltpl_nargs(const be_sqltpl_t *t)
+{
+    int i, n = 0;
+
+    for (i = 0; i < t->parts->nelts; i++) {
+        n += APR_ARRAY_IDX(t->parts, i, be_sqlpart_t).text == NULL;
+    }
+    return n;
+}
+
 /* The statement for one request: parameters bound to the user and the
  * claims of its token. */
 static void sqltpl_stmt(request_rec *r, const be_sqltpl_t *t, be_dialect_e d,

@@ -5,12 +5,16 @@
  * every request.  Shared by every child through ap_socache (shmcb by
  * default).
  *
- * An entry's key is the user and an HMAC of user and password under a
- * secret drawn at startup: the password itself is never stored, a wrong
- * password never finds an entry, and only successes are stored.
+ * An entry's key is the user and an HMAC of scope, user and password
+ * under a secret drawn at startup: the password itself is never stored, a
+ * wrong password never finds an entry, and only successes are stored.  The
+ * scope is the virtual host, the realm, the providers asked and the
+ * configuration sections (as mod_authn_socache scopes by context), so a
+ * success behind one password file or table never opens another.
  */
 #include <httpd.h>
 #include <http_config.h>
+#include <http_core.h>
 #include <http_log.h>
 #include <http_main.h>
 #include <http_request.h>
@@ -186,9 +190,30 @@ void be_cache_child_init(apr_pool_t *pchild, server_rec *s)
     (void)s;
 }
 
-/* user, then the hex HMAC-SHA256 of user NUL password */
-static const char *cache_key(request_rec *r, const char *user,
-                             const char *password, unsigned int *len)
+/* Where a remembered success counts: the virtual host, the realm, the
+ * providers asked, the section BackendAuthnCache came from and the
+ * innermost section of the request (another AuthUserFile, say). */
+static const char *cache_scope(request_rec *r, const be_dir_conf_t *dc)
+{
+    const server_rec *s = r->server;
+    core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
+    const char *realm = ap_auth_name(r);
+
+    return apr_pstrcat(r->pool,
+        s->defn_name ? apr_psprintf(r->pool, "%s:%u", s->defn_name,
+                                    s->defn_line_number) : "main",
+        "\n", s->server_hostname ? s->server_hostname : "",
+        "\n", realm ? realm : "",
+        "\n", apr_array_pstrcat(r->pool, dc->cache_providers, ','),
+        "\n", dc->cache_where ? dc->cache_where : "",
+        "\n", cd && cd->d ? cd->d : "",
+        cd && cd->r ? " (regex)" : "", NULL);
+}
+
+/* user, then the hex HMAC-SHA256 of scope NUL user NUL password */
+static const char *cache_key(request_rec *r, const char *scope,
+                             const char *user, const char *password,
+                             unsigned int *len)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char mac[32];
@@ -197,7 +222,10 @@ static const char *cache_key(request_rec *r, const char *user,
     apr_size_t ul = strlen(user);
     EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(keyed);
 
-    if (!ctx || !EVP_MAC_update(ctx, (const unsigned char *)user, ul + 1)
+    if (!ctx
+        || !EVP_MAC_update(ctx, (const unsigned char *)scope,
+                           strlen(scope) + 1)
+        || !EVP_MAC_update(ctx, (const unsigned char *)user, ul + 1)
         || !EVP_MAC_update(ctx, (const unsigned char *)password,
                            strlen(password))
         || !EVP_MAC_final(ctx, mac, &n, sizeof(mac)) || n != sizeof(mac)) {
@@ -272,7 +300,7 @@ static authn_status cache_check_password(request_rec *r, const char *user,
                       "BackendAuthnCache naming the providers to ask");
         return AUTH_GENERAL_ERROR;
     }
-    key = cache_key(r, user, password, &len);
+    key = cache_key(r, cache_scope(r, dc), user, password, &len);
     if (key && cache_lookup(r, key, len)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "BE00056: authn cache "
                       "hit for %s", user);

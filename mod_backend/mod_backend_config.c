@@ -64,6 +64,8 @@ void *be_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->bypass = add->bypass ? add->bypass : base->bypass;
     c->cache_providers = add->cache_providers ? add->cache_providers
                                               : base->cache_providers;
+    c->cache_where = add->cache_providers ? add->cache_where
+                                          : base->cache_where;
     c->cache_ttl = add->cache_ttl != -1 ? add->cache_ttl : base->cache_ttl;
     return c;
 }
@@ -311,6 +313,12 @@ static const char *set_role_query(cmd_parms *cmd, void *dconf,
     if ((err = be_sqltpl_parse(cmd->pool, arg, &c->role_query)) != NULL) {
         return apr_pstrcat(cmd->pool, "BackendRoleQuery: ", err, NULL);
     }
+    if (be_sqltpl_nargs(c->role_query) > BE_SITE_SQL_MAX_ARGS) {
+        return apr_psprintf(cmd->pool, "BackendRoleQuery: %d parameters "
+                            "(:user, :claim.NAME); at most %d can be bound",
+                            be_sqltpl_nargs(c->role_query),
+                            BE_SITE_SQL_MAX_ARGS);
+    }
     if (!be_dbd_acquire_fn) {
         be_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     }
@@ -334,12 +342,17 @@ static const char *set_bypass(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_cache(cmd_parms *cmd, void *dconf, const char *arg)
 {
     be_dir_conf_t *c = dconf;
+    const ap_directive_t *sect = cmd->directive->parent
+                                 ? cmd->directive->parent : cmd->directive;
 
     if (!strcmp(arg, "backend-cache")) {
         return "BackendAuthnCache cannot wrap itself";
     }
     if (!c->cache_providers) {
         c->cache_providers = apr_array_make(cmd->pool, 2, sizeof(char *));
+        /* remembered successes count only where this section applies */
+        c->cache_where = apr_psprintf(cmd->pool, "%s:%d", sect->filename,
+                                      sect->line_num);
     }
     APR_ARRAY_PUSH(c->cache_providers, const char *) = arg;
     be_cache_wanted();

@@ -118,6 +118,26 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
     return NULL;
 }
 
+/* owner= on a column no user name fits (an INTEGER, when users log in by
+ * name): only users whose name parses as its type can own rows, others
+ * are refused.  A warning, not a refusal: users may log in by number. */
+static const char *owner_mismatch(apr_pool_t *p, const be_resource_t *res)
+{
+    const be_plan_t *plan = atomic_load(&res->plan);
+    const be_column_t *c = plan ? plan->owner : NULL;
+
+    if (!c || (c->type != BE_T_INT && c->type != BE_T_REAL
+               && c->type != BE_T_BOOL
+               && !(c->type == BE_T_NUMERIC && c->oid != 0))) {
+        return NULL;
+    }
+    return apr_psprintf(p, "BackendResource %s (%s): owner=%s is a %s "
+                        "column: only users whose name is such a value can "
+                        "own rows, requests of other users are refused",
+                        res->name, res->where, c->name,
+                        c->decl && *c->decl ? c->decl : "non-text");
+}
+
 typedef struct {
     const be_executor_t *ex;
     void *native; /* NULL: unreachable */
@@ -197,6 +217,10 @@ static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
                 return err;
             }
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_s, "BE00003: %s",
+                         err);
+        }
+        else if ((err = owner_mismatch(ptemp, res))) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_s, "BE00073: %s",
                          err);
         }
     }
@@ -351,6 +375,11 @@ const be_plan_t *be_db_plan(request_rec *r, be_resource_t *res, be_conn_t *c,
         if (msg) {
             msg = apr_pstrdup(r->pool, msg);
             apr_pool_destroy(sub);
+        }
+        else if ((msg = owner_mismatch(r->pool, res))) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BE00073: %s",
+                          msg);
+            msg = NULL;
         }
         plan = atomic_load(&res->plan);
     }

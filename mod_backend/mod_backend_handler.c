@@ -521,12 +521,19 @@ static int serve(request_rec *r)
     q.where.key = q.id ? &q.key : NULL;
     q.where.filters = q.q->filters;
     if (q.plan->owner) {
+        const char *why;
+
         if (!r->user) {
             return be_problem(r, HTTP_UNAUTHORIZED, apr_psprintf(
                                   r->pool, "%s needs an authenticated user",
                                   q.res->name), NULL);
         }
-        if (be_filter_value(r->pool, q.plan->owner, r->user, &q.owner)) {
+        if ((why = be_filter_value(r->pool, q.plan->owner, r->user,
+                                   &q.owner))) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BE00074: "
+                          "BackendResource %s: the user cannot own rows: "
+                          "owner=%s: %s", q.res->name, q.plan->owner->name,
+                          ap_escape_logitem(r->pool, why));
             return be_problem(r, HTTP_FORBIDDEN, "you may not do this", NULL);
         }
         q.has_owner = 1;

@@ -64,6 +64,7 @@ typedef struct {
     be_sqltpl_t *role_query;
     apr_array_header_t *bypass; /* BackendOwnerBypass roles, or NULL */
     apr_array_header_t *cache_providers; /* BackendAuthnCache, or NULL */
+    const char *cache_where;    /* its section's file:line, for the scope */
     int cache_ttl;              /* BackendAuthnCacheTTL, -1: unset */
 } be_dir_conf_t;
 
@@ -148,6 +149,8 @@ int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading);
 void be_auth_register_hooks(apr_pool_t *p);
 const char *be_sqltpl_parse(apr_pool_t *p, const char *sql,
                             be_sqltpl_t **out);
+/* How many parameters the statement binds. */
+int be_sqltpl_nargs(const be_sqltpl_t *t);
 /* The user's roles: the token's, or BackendRoleQuery's (looked up once per
  * request); NULL when the lookup failed (logged). */
 apr_array_header_t *be_user_roles(request_rec *r);
@@ -167,6 +170,10 @@ void be_auth_child_init(apr_pool_t *pchild);
 void be_cache_register(apr_pool_t *p);
 void be_cache_wanted(void);
 const char *be_cache_set_socache(cmd_parms *cmd, void *d, const char *arg);
+
+/* mod_backend_check.c: access-control lines that cannot work together */
+int be_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                    server_rec *s);
 
 /* mod_backend_handler.c */
 int be_handler(request_rec *r);
