@@ -5,6 +5,7 @@
  * so no caller ever holds a reference count.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -410,6 +411,181 @@ int be_json_is_valid(const char *text, apr_size_t len)
 /* ---------------------------------------------------------------------- */
 /* Token parts                                                             */
 
+/* The end of the JSON number at s[i], or 0 when it is not one as JSON
+ * writes numbers (json-c also takes "1.", ".5" and "+1"). */
+static apr_size_t number_end(const char *s, apr_size_t len, apr_size_t i)
+{
+#define DIGIT(k) ((k) < len && s[k] >= '0' && s[k] <= '9')
+    if (i < len && s[i] == '-') {
+        i++;
+    }
+    if (!DIGIT(i)) {
+        return 0;
+    }
+    if (s[i] == '0') {
+        i++;
+    }
+    while (DIGIT(i)) {
+        i++;
+    }
+    if (i < len && s[i] == '.') {
+        if (!DIGIT(i + 1)) {
+            return 0;
+        }
+        for (i++; DIGIT(i); i++) {
+        }
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-')) {
+            i++;
+        }
+        if (!DIGIT(i)) {
+            return 0;
+        }
+        while (DIGIT(i)) {
+            i++;
+        }
+    }
+    return i;
+#undef DIGIT
+}
+
+static int is_word(const char *s, apr_size_t n, const char *w)
+{
+    return n == strlen(w) && memcmp(s, w, n) == 0;
+}
+
+/* What json-c does not say about a token part it parsed: it merges a name
+ * given twice (the last wins), cuts a name or string short at \u0000, and
+ * takes NaN, Infinity, 1. and raw control characters in strings, which
+ * JSON does not.  Counts the members of every object (each member has
+ * the only ':' outside strings) for the caller to compare with the tree. */
+typedef struct {
+    apr_size_t members;
+    int nul;                    /* a \u0000 in a name or a string */
+    int not_json;
+} token_scan_t;
+
+static void token_scan(const char *s, apr_size_t len, token_scan_t *sc)
+{
+    apr_size_t i = 0, j;
+
+    memset(sc, 0, sizeof(*sc));
+    while (i < len && !sc->not_json) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"') {
+            for (i++; i < len && s[i] != '"'; i++) {
+                if ((unsigned char)s[i] < 0x20) {
+                    sc->not_json = 1;
+                }
+                else if (s[i] == '\\') {
+                    if (len - i > 5 && !memcmp(s + i + 1, "u0000", 5)) {
+                        sc->nul = 1;
+                    }
+                    i++;
+                }
+            }
+            i++;
+        }
+        else if (c == '-' || (c >= '0' && c <= '9')) {
+            if (!(j = number_end(s, len, i))) {
+                sc->not_json = 1;
+            }
+            i = j;
+        }
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
+            for (j = i; j < len && ((s[j] | 0x20) >= 'a'
+                                    && (s[j] | 0x20) <= 'z'); j++) {
+            }
+            if (!is_word(s + i, j - i, "true")
+                && !is_word(s + i, j - i, "false")
+                && !is_word(s + i, j - i, "null")) {
+                sc->not_json = 1; /* NaN, Infinity */
+            }
+            i = j;
+        }
+        else {
+            sc->members += c == ':';
+            i++;
+        }
+    }
+}
+
+/* The members of every object in a tree. */
+static apr_size_t tree_members(json_object *v)
+{
+    apr_size_t n = 0;
+    size_t i;
+
+    if (json_object_is_type(v, json_type_object)) {
+        json_object_object_foreach(v, key, val) {
+            (void)key;
+            n += 1 + tree_members(val);
+        }
+    }
+    else if (json_object_is_type(v, json_type_array)) {
+        for (i = 0; i < json_object_array_length(v); i++) {
+            n += tree_members(json_object_array_get_idx(v, i));
+        }
+    }
+    return n;
+}
+
+/* Parses a token part (what: "payload" or "header"), an object of unique
+ * names with no NUL in any name or string.  NULL with *root set (for the
+ * caller to put), or the reason. */
+static const char *token_part(const char *text, apr_size_t len, int depth,
+                              const char *what, json_object **root,
+                              be_jwt_refusal_e *kind)
+{
+    enum json_tokener_error jerr;
+    token_scan_t sc;
+    scan_t strict;
+    int header = what[0] == 'h';
+    json_object *o = NULL;
+
+    strict.why = NULL;
+    if (len <= INT32_MAX) {
+        o = parse_strict(NULL, text, len, depth, &jerr, &strict);
+    }
+    *kind = BE_JWT_REFUSED;
+    token_scan(text, len, &sc);
+    if (sc.not_json) {
+        *kind = BE_JWT_NOT_JSON;
+    }
+    else if (sc.nul) {
+        *kind = BE_JWT_CONTROL_CHAR;
+    }
+    else if (!o && strict.why) {
+        *kind = BE_JWT_NOT_JSON; /* invalid UTF-8, a lone surrogate... */
+    }
+    else if (!o || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        return header ? "the token header is not valid"
+                      : "the token payload is not a JSON object";
+    }
+    else if (sc.members != tree_members(o)) {
+        *kind = BE_JWT_DUPLICATE;
+    }
+    if (*kind != BE_JWT_REFUSED) {
+        json_object_put(o);
+        switch (*kind) {
+        case BE_JWT_NOT_JSON:
+            return header ? "the token header is not valid JSON"
+                          : "the token payload is not valid JSON";
+        case BE_JWT_CONTROL_CHAR:
+            return header ? "a header parameter holds a NUL character"
+                          : "a claim holds a NUL character";
+        default:
+            return header ? "a header parameter appears twice"
+                          : "a claim name appears twice";
+        }
+    }
+    *root = o;
+    return NULL;
+}
+
 static void string_list(apr_pool_t *p, json_object *v,
                         apr_array_header_t *into)
 {
@@ -430,31 +606,95 @@ static void string_list(apr_pool_t *p, json_object *v,
     }
 }
 
-be_claims_t *be_json_parse_claims(apr_pool_t *p, const char *text,
-                                  apr_size_t len)
+static int all_strings(json_object *v)
 {
-    enum json_tokener_error jerr;
-    json_object *root = parse_strict(p, text, len, 16, &jerr, NULL);
-    be_claims_t *c;
+    size_t i;
 
-    if (!root || !json_object_is_type(root, json_type_object)) {
+    if (json_object_is_type(v, json_type_string)) {
+        return 1;
+    }
+    if (!json_object_is_type(v, json_type_array)) {
+        return 0;
+    }
+    for (i = 0; i < json_object_array_length(v); i++) {
+        if (!json_object_is_type(json_object_array_get_idx(v, i),
+                                 json_type_string)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The registered claims (RFC 7519, 4.1) of their types: NULL, or why not.
+ * A NumericDate is a finite number from 1970 to the end of 9999. */
+static const char *claim_types(apr_pool_t *p, json_object *root)
+{
+    static const char *const times[] = {"exp", "nbf", "iat", NULL};
+    static const char *const strings[] = {"iss", "sub", "jti", NULL};
+    json_object *v;
+    double d;
+    int i;
+
+    for (i = 0; times[i]; i++) {
+        if (!json_object_object_get_ex(root, times[i], &v)) {
+            continue;
+        }
+        if (!json_object_is_type(v, json_type_int)
+            && !json_object_is_type(v, json_type_double)) {
+            return apr_psprintf(p, "the %s claim is not a number", times[i]);
+        }
+        d = json_object_get_double(v);
+        if (!isfinite(d) || d < BE_JWT_TIME_MIN || d > BE_JWT_TIME_MAX) {
+            return apr_psprintf(p, "the %s claim is out of range", times[i]);
+        }
+    }
+    for (i = 0; strings[i]; i++) {
+        if (json_object_object_get_ex(root, strings[i], &v)
+            && !json_object_is_type(v, json_type_string)) {
+            return apr_psprintf(p, "the %s claim is not a string",
+                                strings[i]);
+        }
+    }
+    if (json_object_object_get_ex(root, "aud", &v) && !all_strings(v)) {
+        return "the aud claim is not a string or an array of strings";
+    }
+    return NULL;
+}
+
+const char *be_json_parse_claims(apr_pool_t *p, const char *text,
+                                 apr_size_t len, be_claims_t **out,
+                                 be_jwt_refusal_e *kind)
+{
+    json_object *root;
+    be_claims_t *c;
+    const char *why;
+
+    if ((why = token_part(text, len, 16, "payload", &root, kind))) {
+        return why;
+    }
+    if ((why = claim_types(p, root))) {
         json_object_put(root);
-        return NULL;
+        *kind = BE_JWT_CLAIM_TYPE;
+        return why;
     }
     c = apr_pcalloc(p, sizeof(*c));
     c->claims = apr_table_make(p, 8);
+    c->nonstrings = apr_table_make(p, 4);
     c->roles = apr_array_make(p, 2, sizeof(const char *));
     c->aud = apr_array_make(p, 1, sizeof(const char *));
     json_object_object_foreach(root, key, val) {
-        const char *s = json_object_is_type(val, json_type_string)
-            ? json_object_get_string(val)
+        int str = json_object_is_type(val, json_type_string);
+        const char *s = str ? json_object_get_string(val)
             : json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
+        /* (names are unique: token_part saw to it) */
         apr_table_set(c->claims, key, s);
-        if (!strcmp(key, "sub") && json_object_is_type(val, json_type_string)) {
+        if (!str) {
+            apr_table_set(c->nonstrings, key, "");
+        }
+        if (!strcmp(key, "sub")) {
             c->sub = apr_pstrdup(p, s);
         }
-        else if (!strcmp(key, "iss")
-                 && json_object_is_type(val, json_type_string)) {
+        else if (!strcmp(key, "iss")) {
             c->iss = apr_pstrdup(p, s);
         }
         else if (!strcmp(key, "aud")) {
@@ -463,42 +703,69 @@ be_claims_t *be_json_parse_claims(apr_pool_t *p, const char *text,
         else if (!strcmp(key, "role") || !strcmp(key, "roles")) {
             string_list(p, val, c->roles);
         }
-        else if ((!strcmp(key, "exp") || !strcmp(key, "nbf"))
-                 && (json_object_is_type(val, json_type_int)
-                     || json_object_is_type(val, json_type_double))) {
-            if (key[0] == 'e') {
-                c->exp = json_object_get_double(val);
-                c->has_exp = 1;
-            }
-            else {
-                c->nbf = json_object_get_double(val);
-                c->has_nbf = 1;
-            }
+        else if (!strcmp(key, "exp")) {
+            c->exp = json_object_get_double(val);
+            c->has_exp = 1;
+        }
+        else if (!strcmp(key, "nbf")) {
+            c->nbf = json_object_get_double(val);
+            c->has_nbf = 1;
         }
     }
     json_object_put(root);
-    return c;
+    *out = c;
+    return NULL;
 }
 
-int be_json_parse_jose(apr_pool_t *p, const char *text, apr_size_t len,
-                       const char **alg, const char **kid)
+/* A header parameter of JWS (RFC 7515, 4.1) this module reads or could
+ * be misled by: NULL when absent or a string. */
+static const char *header_types(json_object *root)
 {
-    enum json_tokener_error jerr;
-    json_object *root = parse_strict(p, text, len, 8, &jerr, NULL), *v;
+    static const char *const strings[] = {"alg", "kid", "typ", "cty", NULL};
+    json_object *v;
+    int i;
+
+    for (i = 0; strings[i]; i++) {
+        if (json_object_object_get_ex(root, strings[i], &v)
+            && !json_object_is_type(v, json_type_string)) {
+            return i == 0 ? "the alg header parameter is not a string"
+                 : i == 1 ? "the kid header parameter is not a string"
+                 : i == 2 ? "the typ header parameter is not a string"
+                          : "the cty header parameter is not a string";
+        }
+    }
+    /* no extension is understood here, so none may be critical */
+    if (json_object_object_get_ex(root, "crit", NULL)) {
+        return "the token header names critical extensions (crit)";
+    }
+    return NULL;
+}
+
+const char *be_json_parse_jose(apr_pool_t *p, const char *text,
+                               apr_size_t len, const char **alg,
+                               const char **kid, be_jwt_refusal_e *kind)
+{
+    json_object *root, *v;
+    const char *why;
 
     *alg = *kid = NULL;
-    if (!root || !json_object_is_type(root, json_type_object)) {
-        json_object_put(root);
-        return 0;
+    if ((why = token_part(text, len, 8, "header", &root, kind))) {
+        return why;
     }
-    if (json_object_object_get_ex(root, "alg", &v)
-        && json_object_is_type(v, json_type_string)) {
+    if ((why = header_types(root))) {
+        json_object_put(root);
+        *kind = BE_JWT_HEADER_TYPE;
+        return why;
+    }
+    if (json_object_object_get_ex(root, "alg", &v)) {
         *alg = apr_pstrdup(p, json_object_get_string(v));
     }
-    if (json_object_object_get_ex(root, "kid", &v)
-        && json_object_is_type(v, json_type_string)) {
+    if (json_object_object_get_ex(root, "kid", &v)) {
         *kid = apr_pstrdup(p, json_object_get_string(v));
     }
     json_object_put(root);
-    return 1;
+    if (!*alg) {
+        return "the token header is not valid";
+    }
+    return NULL;
 }

@@ -375,12 +375,14 @@ static void cache_lock(be_jwt_cache_t *c, int on)
 #endif
 }
 
-/* Flattened claims: this head, then NUL-terminated strings: each claim's
- * name and value, the audiences, the roles, then sub and iss when there. */
+/* Flattened claims: this head, then NUL-terminated strings (a claim holds
+ * no NUL: be_json_parse_claims refuses them): each claim's name and
+ * value, the names of those that are not strings, the audiences, the
+ * roles, then sub and iss when there. */
 typedef struct {
     double exp, nbf;
     int has_exp, has_nbf, has_sub, has_iss;
-    int nclaims, naud, nroles;
+    int nclaims, nnonstr, naud, nroles;
 } flat_head_t;
 
 static apr_size_t put_str(char *at, const char *s)
@@ -398,6 +400,8 @@ static apr_size_t flatten(const be_claims_t *c, char *out)
 {
     const apr_array_header_t *t = apr_table_elts(c->claims);
     const apr_table_entry_t *e = (const apr_table_entry_t *)t->elts;
+    const apr_array_header_t *ns = apr_table_elts(c->nonstrings);
+    const apr_table_entry_t *nse = (const apr_table_entry_t *)ns->elts;
     apr_size_t n = sizeof(flat_head_t);
     int i;
 
@@ -410,6 +414,7 @@ static apr_size_t flatten(const be_claims_t *c, char *out)
         h.has_sub = c->sub != NULL;
         h.has_iss = c->iss != NULL;
         h.nclaims = t->nelts;
+        h.nnonstr = ns->nelts;
         h.naud = c->aud->nelts;
         h.nroles = c->roles->nelts;
         memcpy(out, &h, sizeof(h));
@@ -418,6 +423,9 @@ static apr_size_t flatten(const be_claims_t *c, char *out)
     for (i = 0; i < t->nelts; i++) {
         n += put_str(AT, e[i].key);
         n += put_str(AT, e[i].val);
+    }
+    for (i = 0; i < ns->nelts; i++) {
+        n += put_str(AT, nse[i].key);
     }
     for (i = 0; i < c->aud->nelts; i++) {
         n += put_str(AT, APR_ARRAY_IDX(c->aud, i, const char *));
@@ -457,6 +465,7 @@ static be_claims_t *unflatten(apr_pool_t *p, const char *flat)
     c->has_exp = h.has_exp;
     c->has_nbf = h.has_nbf;
     c->claims = apr_table_make(p, h.nclaims > 8 ? h.nclaims : 8);
+    c->nonstrings = apr_table_make(p, h.nnonstr > 4 ? h.nnonstr : 4);
     c->aud = apr_array_make(p, h.naud > 1 ? h.naud : 1,
                             sizeof(const char *));
     c->roles = apr_array_make(p, h.nroles > 2 ? h.nroles : 2,
@@ -465,6 +474,9 @@ static be_claims_t *unflatten(apr_pool_t *p, const char *flat)
         const char *k = next_str(&at);
         /* (names were made unique by apr_table_set as they were parsed) */
         apr_table_addn(c->claims, k, next_str(&at));
+    }
+    for (i = 0; i < h.nnonstr; i++) {
+        apr_table_addn(c->nonstrings, next_str(&at), "");
     }
     for (i = 0; i < h.naud; i++) {
         APR_ARRAY_PUSH(c->aud, const char *) = next_str(&at);
@@ -540,11 +552,12 @@ static int listed(const apr_array_header_t *a, const char *s)
 /* Checks the header and the signature; NULL when good. */
 static const char *verify_signature(apr_pool_t *p, const char *token,
                                     const char *dot1, const char *dot2,
-                                    const be_jwt_policy_t *pol)
+                                    const be_jwt_policy_t *pol,
+                                    be_jwt_refusal_e *kind)
 {
     unsigned char *hdr, *sig;
     apr_size_t hlen, slen;
-    const char *alg, *kid;
+    const char *alg, *kid, *why;
     int i, tried = 0;
 
     hdr = be_b64url_decode(p, token, (apr_size_t)(dot1 - token), &hlen);
@@ -552,8 +565,9 @@ static const char *verify_signature(apr_pool_t *p, const char *token,
     if (!hdr || !sig) {
         return "the token is not valid base64url";
     }
-    if (!be_json_parse_jose(p, (const char *)hdr, hlen, &alg, &kid) || !alg) {
-        return "the token header is not valid";
+    if ((why = be_json_parse_jose(p, (const char *)hdr, hlen, &alg, &kid,
+                                  kind))) {
+        return why;
     }
     for (i = 0; pol->keys && i < pol->keys->nelts; i++) {
         const be_jwt_key_t *k = APR_ARRAY_IDX(pol->keys, i,
@@ -574,9 +588,38 @@ static const char *verify_signature(apr_pool_t *p, const char *token,
     return "the signature does not verify";
 }
 
+/* The user's name: a string, with no control character (it reaches logs,
+ * SQL parameters and other modules as r->user).  NULL when good. */
+static const char *user_check(apr_pool_t *p, be_claims_t *c,
+                              const char *claim, be_jwt_refusal_e *kind)
+{
+    const unsigned char *u;
+
+    if (strcmp(claim, "sub") != 0) {
+        c->sub = apr_table_get(c->claims, claim);
+    }
+    if (!c->sub || !*c->sub) {
+        return apr_psprintf(p, "the token has no %s claim", claim);
+    }
+    if (apr_table_get(c->nonstrings, claim)) {
+        *kind = BE_JWT_CLAIM_TYPE;
+        return apr_psprintf(p, "the %s claim is not a string", claim);
+    }
+    for (u = (const unsigned char *)c->sub; *u; u++) {
+        /* C0, DEL, and C1 (U+0080..U+009F, C2 80..C2 9F in UTF-8) */
+        if (*u < 0x20 || *u == 0x7f
+            || (*u == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)) {
+            *kind = BE_JWT_CONTROL_CHAR;
+            return apr_psprintf(p, "the %s claim holds a control character",
+                                claim);
+        }
+    }
+    return NULL;
+}
+
 const char *be_jwt_verify(apr_pool_t *p, const char *token,
                           const be_jwt_policy_t *pol, apr_time_t now,
-                          be_claims_t **out)
+                          be_claims_t **out, be_jwt_refusal_e *kindp)
 {
     const char *dot1 = strchr(token, '.'), *dot2, *why;
     unsigned char *body;
@@ -584,7 +627,9 @@ const char *be_jwt_verify(apr_pool_t *p, const char *token,
     apr_uint64_t h = 0;
     be_claims_t *c;
     double t = (double)apr_time_sec(now);
+    be_jwt_refusal_e ignored, *kind = kindp ? kindp : &ignored;
 
+    *kind = BE_JWT_REFUSED;
     if (!dot1 || !(dot2 = strchr(dot1 + 1, '.')) || strchr(dot2 + 1, '.')) {
         return "the token is not a JWT (three base64url parts)";
     }
@@ -595,7 +640,7 @@ const char *be_jwt_verify(apr_pool_t *p, const char *token,
         c = cache_get(pol->cache, p, pol->keys, token, len, h);
     }
     if (!c) {
-        if ((why = verify_signature(p, token, dot1, dot2, pol))) {
+        if ((why = verify_signature(p, token, dot1, dot2, pol, kind))) {
             return why;
         }
         body = be_b64url_decode(p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1),
@@ -603,8 +648,10 @@ const char *be_jwt_verify(apr_pool_t *p, const char *token,
         if (!body) {
             return "the token is not valid base64url";
         }
-        if (!(c = be_json_parse_claims(p, (const char *)body, blen))) {
-            return "the token payload is not a JSON object";
+        /* only claims that passed every check are remembered */
+        if ((why = be_json_parse_claims(p, (const char *)body, blen, &c,
+                                        kind))) {
+            return why;
         }
         if (pol->cache) {
             cache_put(pol->cache, pol->keys, token, len, h, c);
@@ -622,12 +669,9 @@ const char *be_jwt_verify(apr_pool_t *p, const char *token,
     if (pol->audience && !listed(c->aud, pol->audience)) {
         return "the token is meant for another audience";
     }
-    if (pol->user_claim && strcmp(pol->user_claim, "sub") != 0) {
-        c->sub = apr_table_get(c->claims, pol->user_claim);
-    }
-    if (!c->sub || !*c->sub) {
-        return apr_psprintf(p, "the token has no %s claim",
-                            pol->user_claim ? pol->user_claim : "sub");
+    if ((why = user_check(p, c, pol->user_claim ? pol->user_claim : "sub",
+                          kind))) {
+        return why;
     }
     *out = c;
     return NULL;

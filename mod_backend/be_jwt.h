@@ -23,6 +23,8 @@ typedef struct {
 typedef struct {
     apr_table_t *claims;        /* every top-level claim: strings as they
                                    are, other values as compact JSON */
+    apr_table_t *nonstrings;    /* the names of the claims whose value is
+                                   not a JSON string (value "") */
     const char *sub;
     apr_array_header_t *roles;  /* "role" and "roles" claims, strings */
     apr_array_header_t *aud;    /* "aud", strings */
@@ -51,11 +53,31 @@ typedef struct {
     be_jwt_cache_t *cache;          /* or NULL: every signature verified */
 } be_jwt_policy_t;
 
+/* Why a token was refused, for the log tag: a hostile token (one a
+ * correct issuer does not make) is told apart from an expired or forged
+ * one. */
+typedef enum {
+    BE_JWT_REFUSED = 0,     /* format, signature, time, issuer, audience */
+    BE_JWT_CLAIM_TYPE,      /* exp/nbf/iat not a finite number in range,
+                               iss/sub/jti/aud or the user claim of
+                               another type */
+    BE_JWT_DUPLICATE,       /* a name twice in the claims or the header */
+    BE_JWT_CONTROL_CHAR,    /* a NUL in any name or string, a control
+                               character in the user claim */
+    BE_JWT_HEADER_TYPE,     /* alg/kid/typ/cty not a string, or crit */
+    BE_JWT_NOT_JSON         /* NaN, Infinity, raw control characters... */
+} be_jwt_refusal_e;
+
+/* The earliest and latest NumericDate taken (1970 to the end of 9999). */
+#define BE_JWT_TIME_MIN 0.0
+#define BE_JWT_TIME_MAX 253402300799.0
+
 /* Verifies a compact token.  Returns NULL with *out set, or the reason
- * for error_description (never echoing the token). */
+ * for error_description (never echoing the token or a claim's value),
+ * with *kind (when not NULL) saying which sort of refusal it is. */
 const char *be_jwt_verify(apr_pool_t *p, const char *token,
                           const be_jwt_policy_t *pol, apr_time_t now,
-                          be_claims_t **out);
+                          be_claims_t **out, be_jwt_refusal_e *kind);
 
 /* Signs a payload (a JSON object text) with key; NULL on failure. */
 const char *be_jwt_sign(apr_pool_t *p, const be_jwt_key_t *key,
@@ -67,11 +89,16 @@ const char *be_b64url_encode(apr_pool_t *p, const unsigned char *d,
 unsigned char *be_b64url_decode(apr_pool_t *p, const char *s,
                                 apr_size_t len, apr_size_t *out_len);
 
-/* be_json.c: the claims of a token payload; NULL when not a JSON object. */
-be_claims_t *be_json_parse_claims(apr_pool_t *p, const char *text,
-                                  apr_size_t len);
-/* be_json.c: alg and kid of a token header; 0 when not a JSON object. */
-int be_json_parse_jose(apr_pool_t *p, const char *text, apr_size_t len,
-                       const char **alg, const char **kid);
+/* be_json.c: the claims of a token payload, checked: strict JSON, no
+ * name twice, no NUL, the registered claims of their types.  NULL with
+ * *out set, or the reason (and *kind). */
+const char *be_json_parse_claims(apr_pool_t *p, const char *text,
+                                 apr_size_t len, be_claims_t **out,
+                                 be_jwt_refusal_e *kind);
+/* be_json.c: alg and kid (or NULL) of a token header, checked the same
+ * way.  NULL, or the reason (and *kind). */
+const char *be_json_parse_jose(apr_pool_t *p, const char *text,
+                               apr_size_t len, const char **alg,
+                               const char **kid, be_jwt_refusal_e *kind);
 
 #endif /* BE_JWT_H */

@@ -291,7 +291,41 @@ static void be_insert_error_filter(request_rec *r)
 /* ---------------------------------------------------------------------- */
 /* AuthType Bearer                                                         */
 
-static int bearer_fail(request_rec *r, const char *why)
+/* Logs why a token was refused, by sort (never the token or a claim's
+ * value: why names claims, not what they hold). */
+static void log_refusal(request_rec *r, const char *why,
+                        be_jwt_refusal_e kind)
+{
+    switch (kind) {
+    case BE_JWT_CLAIM_TYPE:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00060: bearer token "
+                      "refused, a claim of the wrong type: %s", why);
+        break;
+    case BE_JWT_DUPLICATE:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00061: bearer token "
+                      "refused, a name given twice: %s", why);
+        break;
+    case BE_JWT_CONTROL_CHAR:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00062: bearer token "
+                      "refused, a NUL or control character: %s", why);
+        break;
+    case BE_JWT_HEADER_TYPE:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00063: bearer token "
+                      "refused, a header parameter: %s", why);
+        break;
+    case BE_JWT_NOT_JSON:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00064: bearer token "
+                      "refused, not JSON: %s", why);
+        break;
+    default:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00042: bearer token "
+                      "refused: %s", why);
+        break;
+    }
+}
+
+static int bearer_fail(request_rec *r, const char *why,
+                       be_jwt_refusal_e kind)
 {
     const char *safe = why ? ap_escape_quotes(r->pool, why) : NULL;
 
@@ -306,8 +340,7 @@ static int bearer_fail(request_rec *r, const char *why)
                                : "a bearer token is required"));
     be_rctx(r)->problems = 1;
     if (why) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00042: bearer token "
-                      "refused: %s", why);
+        log_refusal(r, why, kind);
     }
     return HTTP_UNAUTHORIZED;
 }
@@ -330,6 +363,7 @@ static int be_check_bearer(request_rec *r)
     const char *h, *token;
     be_jwt_policy_t pol;
     be_claims_t *claims;
+    be_jwt_refusal_e kind;
     const char *why;
 
     if (!is_bearer(r)) {
@@ -337,7 +371,7 @@ static int be_check_bearer(request_rec *r)
     }
     h = apr_table_get(r->headers_in, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-        return bearer_fail(r, NULL);
+        return bearer_fail(r, NULL, BE_JWT_REFUSED);
     }
     token = h + 7;
     while (*token == ' ') {
@@ -355,8 +389,8 @@ static int be_check_bearer(request_rec *r)
     pol.user_claim = dc->user_claim;
     pol.cache = token_cache;
     if ((why = be_jwt_verify(r->pool, token, &pol, r->request_time,
-                             &claims))) {
-        return bearer_fail(r, why);
+                             &claims, &kind))) {
+        return bearer_fail(r, why, kind);
     }
     r->user = apr_pstrdup(r->pool, claims->sub);
     r->ap_auth_type = "Bearer";

@@ -10,6 +10,7 @@
 #include "be_jwt.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -809,7 +810,7 @@ static const char *check(const char *token, apr_array_header_t *keys,
 {
     be_jwt_policy_t pol = {keys, NULL, NULL, 30, NULL, jwt_cache};
     be_claims_t *c;
-    const char *err = be_jwt_verify(pool, token, &pol, now, &c);
+    const char *err = be_jwt_verify(pool, token, &pol, now, &c, NULL);
 
     return err ? err : apr_pstrcat(pool, "ok:", c->sub, NULL);
 }
@@ -911,15 +912,17 @@ static void test_jwt(void)
     pol.keys = keys;
     OK(be_jwt_verify(pool, tok(hs, "{\"sub\":\"a\",\"iss\":\"me\","
                                    "\"aud\":[\"x\",\"api\"]}"), &pol, now,
-                     &c) == NULL, "iss and aud match");
+                     &c, NULL) == NULL, "iss and aud match");
     IS_STR(be_jwt_verify(pool, tok(hs, "{\"sub\":\"a\",\"iss\":\"you\","
-                                       "\"aud\":\"api\"}"), &pol, now, &c),
+                                       "\"aud\":\"api\"}"), &pol, now, &c,
+                         NULL),
            "the token has another issuer", "wrong iss");
     IS_STR(be_jwt_verify(pool, tok(hs, "{\"sub\":\"a\",\"iss\":\"me\","
-                                       "\"aud\":\"web\"}"), &pol, now, &c),
+                                       "\"aud\":\"web\"}"), &pol, now, &c,
+                         NULL),
            "the token is meant for another audience", "wrong aud");
     OK(be_jwt_verify(pool, tok(hs, ok_payload), &(be_jwt_policy_t){keys, NULL,
-                     NULL, 30, NULL, jwt_cache}, now, &c) == NULL
+                     NULL, 30, NULL, jwt_cache}, now, &c, NULL) == NULL
        && c->roles->nelts == 1, "roles claim");
 
     if (jwt_cache) {
@@ -948,14 +951,231 @@ static void test_jwt(void)
                 "\"api\"],\"roles\":[\"admin\",\"ops\"],\"exp\":1700000100,"
                 "\"nbf\":1699999000,\"n\":1.5,\"obj\":{\"a\":[1,2]},"
                 "\"note\":\"caf\u00e9\"}");
-        OK(be_jwt_verify(pool, t, &pol, now, &c) == NULL, "rich: first use");
+        OK(be_jwt_verify(pool, t, &pol, now, &c, NULL) == NULL,
+           "rich: first use");
         IS_STR(claims_text(c), all, "rich: parsed");
-        OK(be_jwt_verify(pool, t, &pol, now, &c) == NULL, "rich: again");
+        OK(be_jwt_verify(pool, t, &pol, now, &c, NULL) == NULL,
+           "rich: again");
         IS_STR(claims_text(c), all, "rich: from the cache");
     }
     unlink(secret); unlink(rs_priv); unlink(rs_pub); unlink(es_priv);
     EVP_PKEY_free(rsa);
     EVP_PKEY_free(ec);
+}
+
+/* A token of any header and payload text, signed with the HS256 key k. */
+static const char *hs_raw(const be_jwt_key_t *k, const char *header,
+                          const char *payload)
+{
+    const char *input = apr_pstrcat(
+        pool, be_b64url_encode(pool, (const unsigned char *)header,
+                               strlen(header)),
+        ".", be_b64url_encode(pool, (const unsigned char *)payload,
+                              strlen(payload)), NULL);
+    unsigned char mac[32];
+    unsigned int len = 32;
+
+    HMAC(EVP_sha256(), k->secret, (int)k->secret_len,
+         (const unsigned char *)input, strlen(input), mac, &len);
+    return apr_pstrcat(pool, input, ".", be_b64url_encode(pool, mac, 32),
+                       NULL);
+}
+
+/* "ok:USER", or the reason and the sort of refusal: "REASON (KIND)". */
+static const char *hostile(const be_jwt_key_t *k, const char *header,
+                           const char *payload, const char *user_claim)
+{
+    apr_array_header_t *keys = apr_array_make(pool, 1, sizeof(void *));
+    be_jwt_policy_t pol = {keys, NULL, NULL, 30, user_claim, jwt_cache};
+    apr_time_t now = apr_time_from_sec(1700000000);
+    be_jwt_refusal_e kind = (be_jwt_refusal_e)-1;
+    const char *t = hs_raw(k, header ? header : "{\"alg\":\"HS256\"}",
+                           payload);
+    be_claims_t *c;
+    const char *err, *again;
+
+    APR_ARRAY_PUSH(keys, const be_jwt_key_t *) = k;
+    err = be_jwt_verify(pool, t, &pol, now, &c, &kind);
+    if (!err) {
+        return apr_pstrcat(pool, "ok:", c->sub, NULL);
+    }
+    /* the same answer the second time: the cache let nothing through */
+    again = be_jwt_verify(pool, t, &pol, now, &c, NULL);
+    if (!again || strcmp(again, err) != 0) {
+        return "(another answer the second time)";
+    }
+    return apr_psprintf(pool, "%s (%d)", err, (int)kind);
+}
+
+#define HOSTILE(payload, want, name) \
+    IS_STR(hostile(hs, NULL, (payload), NULL), (want), (name))
+#define HOSTILE_HDR(header, want, name) \
+    IS_STR(hostile(hs, (header), "{\"sub\":\"alice\"}", NULL), (want), \
+           (name))
+
+/* Claims and headers no correct issuer writes. */
+static void test_hostile_tokens(void)
+{
+    const char *secret = write_file("hs2", "0123456789abcdef0123456789abcdef");
+    be_jwt_key_t *hs;
+    char *num, *str, *dup, *ctl, *hdr, *nj;
+    static const char *const times[] = {"exp", "nbf", "iat"};
+    int i;
+
+    OK(be_jwt_load_key(pool, "hs256", secret, NULL, &hs) == NULL,
+       "hostile: key");
+    num = apr_psprintf(pool, " (%d)", BE_JWT_CLAIM_TYPE);
+    str = num;
+    dup = apr_psprintf(pool, " (%d)", BE_JWT_DUPLICATE);
+    ctl = apr_psprintf(pool, " (%d)", BE_JWT_CONTROL_CHAR);
+    hdr = apr_psprintf(pool, " (%d)", BE_JWT_HEADER_TYPE);
+    nj = apr_psprintf(pool, " (%d)", BE_JWT_NOT_JSON);
+
+    /* exp, nbf, iat: finite numbers from 1970 to 9999 */
+    for (i = 0; i < 3; i++) {
+        const char *n = times[i];
+        const char *bad_type = apr_pstrcat(pool, "the ", n, " claim is not "
+                                           "a number", num, NULL);
+        const char *range = apr_pstrcat(pool, "the ", n, " claim is out of "
+                                        "range", num, NULL);
+#define P(v) apr_psprintf(pool, "{\"sub\":\"alice\",\"%s\":%s}", n, v)
+#define NAME(what) apr_pstrcat(pool, n, " ", what, NULL)
+        HOSTILE(P("\"0\""), bad_type, NAME("as a string"));
+        HOSTILE(P("\"NaN\""), bad_type, NAME("as the string NaN"));
+        HOSTILE(P("null"), bad_type, NAME("null"));
+        HOSTILE(P("true"), bad_type, NAME("true"));
+        HOSTILE(P("false"), bad_type, NAME("false"));
+        HOSTILE(P("[1700000000]"), bad_type, NAME("an array"));
+        HOSTILE(P("{}"), bad_type, NAME("an object"));
+        HOSTILE(P("1e400"), range, NAME("1e400"));
+        HOSTILE(P("-1e400"), range, NAME("-1e400"));
+        HOSTILE(P("1e300"), range, NAME("past 9999"));
+        HOSTILE(P("99999999999999999999"), range, NAME("past INT64_MAX"));
+        HOSTILE(P("-1"), range, NAME("before 1970"));
+        HOSTILE(P("NaN"), apr_pstrcat(pool, "the token payload is not valid "
+                                      "JSON", nj, NULL), NAME("NaN"));
+        HOSTILE(P("Infinity"), apr_pstrcat(pool, "the token payload is not "
+                                           "valid JSON", nj, NULL),
+                NAME("Infinity"));
+        HOSTILE(P("-Infinity"), apr_pstrcat(pool, "the token payload is not "
+                                            "valid JSON", nj, NULL),
+                NAME("-Infinity"));
+        HOSTILE(P("1."), apr_pstrcat(pool, "the token payload is not valid "
+                                     "JSON", nj, NULL), NAME("1."));
+#undef P
+#undef NAME
+    }
+    HOSTILE("{\"sub\":\"alice\",\"exp\":1700000100.5,\"nbf\":0,"
+            "\"iat\":1699999999}", "ok:alice", "good times, fractions");
+    HOSTILE("{\"sub\":\"alice\",\"exp\":2.5e9}", "ok:alice",
+            "exp with an exponent");
+    HOSTILE("{\"sub\":\"alice\",\"exp\":253402300799}", "ok:alice",
+            "exp at the end of 9999");
+
+    /* iss, sub, jti strings; aud a string or an array of strings */
+    HOSTILE("{\"sub\":5}", apr_pstrcat(pool, "the sub claim is not a string",
+                                       str, NULL), "sub a number");
+    HOSTILE("{\"sub\":null}", apr_pstrcat(pool, "the sub claim is not a "
+                                          "string", str, NULL), "sub null");
+    HOSTILE("{\"sub\":[\"alice\"]}", apr_pstrcat(pool, "the sub claim is not "
+                                                 "a string", str, NULL),
+            "sub an array");
+    HOSTILE("{\"sub\":\"alice\",\"iss\":true}", apr_pstrcat(pool, "the iss "
+            "claim is not a string", str, NULL), "iss a boolean");
+    HOSTILE("{\"sub\":\"alice\",\"jti\":{}}", apr_pstrcat(pool, "the jti "
+            "claim is not a string", str, NULL), "jti an object");
+    HOSTILE("{\"sub\":\"alice\",\"aud\":5}", apr_pstrcat(pool, "the aud "
+            "claim is not a string or an array of strings", str, NULL),
+            "aud a number");
+    HOSTILE("{\"sub\":\"alice\",\"aud\":[\"api\",1]}", apr_pstrcat(pool,
+            "the aud claim is not a string or an array of strings", str,
+            NULL), "aud with a number in it");
+    HOSTILE("{\"sub\":\"alice\",\"aud\":[\"api\",\"web\"],\"iss\":\"me\","
+            "\"jti\":\"j1\"}", "ok:alice", "good iss, aud and jti");
+
+    /* a name twice, anywhere, however it is written */
+    HOSTILE("{\"sub\":\"alice\",\"sub\":\"bob\"}", apr_pstrcat(pool,
+            "a claim name appears twice", dup, NULL), "sub twice");
+    HOSTILE("{\"exp\":1700000100,\"sub\":\"a\",\"exp\":\"0\"}", apr_pstrcat(
+            pool, "a claim name appears twice", dup, NULL), "exp twice");
+    HOSTILE("{\"sub\":\"alice\",\"\\u0073ub\":\"bob\"}", apr_pstrcat(pool,
+            "a claim name appears twice", dup, NULL), "sub twice, escaped");
+    HOSTILE("{\"sub\":\"alice\",\"o\":{\"x\":1,\"x\":2}}", apr_pstrcat(pool,
+            "a claim name appears twice", dup, NULL), "twice, nested");
+    HOSTILE("{\"sub\":\"alice\",\"o\":[{\"x\":1},{\"x\":2}],\"s\":\"a:b\"}",
+            "ok:alice", "the same name in two objects");
+
+    /* NUL anywhere; control characters in the user's name */
+    HOSTILE("{\"sub\":\"alice\\u0000bob\"}", apr_pstrcat(pool, "a claim "
+            "holds a NUL character", ctl, NULL), "NUL in sub");
+    HOSTILE("{\"sub\\u0000x\":\"alice\"}", apr_pstrcat(pool, "a claim holds "
+            "a NUL character", ctl, NULL), "NUL in a claim name");
+    HOSTILE("{\"sub\":\"alice\",\"dept\":\"sales\\u0000x\"}", apr_pstrcat(
+            pool, "a claim holds a NUL character", ctl, NULL),
+            "NUL in another claim");
+    HOSTILE("{\"sub\":\"a\\\\u0000\"}", "ok:a\\u0000",
+            "an escaped backslash before u0000 is no NUL");
+    HOSTILE("{\"sub\":\"alice\\nbob\"}", apr_pstrcat(pool, "the sub claim "
+            "holds a control character", ctl, NULL), "newline in sub");
+    HOSTILE("{\"sub\":\"alice\\u001b[2J\"}", apr_pstrcat(pool, "the sub "
+            "claim holds a control character", ctl, NULL), "ESC in sub");
+    HOSTILE("{\"sub\":\"alice\\u007f\"}", apr_pstrcat(pool, "the sub claim "
+            "holds a control character", ctl, NULL), "DEL in sub");
+    HOSTILE("{\"sub\":\"alice\\u0085\"}", apr_pstrcat(pool, "the sub claim "
+            "holds a control character", ctl, NULL), "C1 NEL in sub");
+    HOSTILE("{\"sub\":\"alice\tbob\"}", apr_pstrcat(pool, "the token payload "
+            "is not valid JSON", nj, NULL), "a raw tab in sub");
+    HOSTILE("{\"sub\":\"caf\\u00e9 \\u2028\"}", "ok:caf\xc3\xa9 \xe2\x80\xa8",
+            "other characters in sub");
+    IS_STR(hostile(hs, NULL, "{\"email\":5}", "email"),
+           apr_pstrcat(pool, "the email claim is not a string", str, NULL),
+           "user claim a number");
+    IS_STR(hostile(hs, NULL, "{\"email\":\"a\\u0001@x\"}", "email"),
+           apr_pstrcat(pool, "the email claim holds a control character",
+                       ctl, NULL), "control character in the user claim");
+    IS_STR(hostile(hs, NULL, "{\"sub\":\"a\\n\",\"email\":\"a@x\"}", "email"),
+           "ok:a@x", "control characters in sub when it is not the user");
+
+    /* the header the same way */
+    HOSTILE_HDR("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", "ok:alice",
+                "header: good");
+    HOSTILE_HDR("{\"alg\":\"HS256\",\"alg\":\"none\"}", apr_pstrcat(pool,
+                "a header parameter appears twice", dup, NULL),
+                "header: alg twice");
+    HOSTILE_HDR("{\"alg\":\"HS256\",\"kid\":\"a\",\"kid\":\"b\"}",
+                apr_pstrcat(pool, "a header parameter appears twice", dup,
+                            NULL), "header: kid twice");
+    HOSTILE_HDR("{\"alg\":[\"HS256\"]}", apr_pstrcat(pool, "the alg header "
+                "parameter is not a string", hdr, NULL), "header: alg array");
+    HOSTILE_HDR("{\"alg\":\"HS256\",\"kid\":5}", apr_pstrcat(pool, "the kid "
+                "header parameter is not a string", hdr, NULL),
+                "header: kid number");
+    HOSTILE_HDR("{\"alg\":\"HS256\",\"typ\":null}", apr_pstrcat(pool,
+                "the typ header parameter is not a string", hdr, NULL),
+                "header: typ null");
+    HOSTILE_HDR("{\"alg\":\"HS256\",\"cty\":{}}", apr_pstrcat(pool,
+                "the cty header parameter is not a string", hdr, NULL),
+                "header: cty object");
+    HOSTILE_HDR("{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", apr_pstrcat(pool,
+                "the token header names critical extensions (crit)", hdr,
+                NULL), "header: crit");
+    HOSTILE_HDR("{\"alg\":\"HS256\",\"kid\":\"a\\u0000b\"}", apr_pstrcat(
+                pool, "a header parameter holds a NUL character", ctl, NULL),
+                "header: NUL in kid");
+    HOSTILE_HDR("{\"alg\":\"HS256\",\"x\":NaN}", apr_pstrcat(pool, "the "
+                "token header is not valid JSON", nj, NULL), "header: NaN");
+    HOSTILE_HDR("{\"kid\":\"a\"}", apr_psprintf(pool, "the token header is "
+                "not valid (%d)", BE_JWT_REFUSED), "header: no alg");
+
+    if (jwt_cache) {
+        /* a token remembered for one user claim is checked for another */
+        IS_STR(hostile(hs, NULL, "{\"sub\":\"alice\",\"email\":7}", NULL),
+               "ok:alice", "cached: sub is the user");
+        IS_STR(hostile(hs, NULL, "{\"sub\":\"alice\",\"email\":7}", "email"),
+               apr_pstrcat(pool, "the email claim is not a string", str,
+                           NULL), "cached: email is not a string");
+    }
+    unlink(secret);
 }
 
 int main(void)
@@ -973,8 +1193,10 @@ int main(void)
     test_types();
     test_query();
     test_jwt();
+    test_hostile_tokens();
     jwt_cache = be_jwt_cache_create(pool, 3);
     test_jwt();
+    test_hostile_tokens();
     apr_pool_destroy(pool);
     apr_terminate();
     return tap_done();
