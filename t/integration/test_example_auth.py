@@ -1,5 +1,5 @@
 """conf/examples/auth.conf, as shipped (paths swapped for the test's), on
-both drivers: the worked example of the README works."""
+both drivers: the worked example of docs/access-control.md works."""
 
 import os
 import re
