@@ -9,7 +9,9 @@
 
 static int tap_n, tap_failed;
 
-static int tap_ok(int ok, const char *name, const char *file, int line)
+/* (a test program may use only some of these) */
+
+static __attribute__((unused)) int tap_ok(int ok, const char *name, const char *file, int line)
 {
     printf("%s %d - %s\n", ok ? "ok" : "not ok", ++tap_n, name);
     if (!ok) {
@@ -19,7 +21,7 @@ static int tap_ok(int ok, const char *name, const char *file, int line)
     return ok;
 }
 
-static void tap_is_str(const char *got, const char *want, const char *name,
+static __attribute__((unused)) void tap_is_str(const char *got, const char *want, const char *name,
                        const char *file, int line)
 {
     if (!tap_ok(got && want && strcmp(got, want) == 0, name, file, line)) {
@@ -28,7 +30,7 @@ static void tap_is_str(const char *got, const char *want, const char *name,
     }
 }
 
-static void tap_is_int(long long got, long long want, const char *name,
+static __attribute__((unused)) void tap_is_int(long long got, long long want, const char *name,
                        const char *file, int line)
 {
     if (!tap_ok(got == want, name, file, line)) {
@@ -42,7 +44,7 @@ static void tap_is_int(long long got, long long want, const char *name,
 #define IS_INT(got, want, name) \
     tap_is_int((got), (want), (name), __FILE__, __LINE__)
 
-static int tap_done(void)
+static __attribute__((unused)) int tap_done(void)
 {
     printf("1..%d\n", tap_n);
     return tap_failed ? 1 : 0;
