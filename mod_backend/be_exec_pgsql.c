@@ -481,6 +481,33 @@ static be_dbrc_e pg_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
 /* ---------------------------------------------------------------------- */
 /* Introspection                                                           */
 
+/* A view (or foreign table) takes the writes PostgreSQL says it can: an
+ * updatable view, or INSTEAD OF triggers or rules. */
+static be_dbrc_e view_writes(PGconn *conn, apr_pool_t *p,
+                             const char *const *params, be_table_t *t,
+                             be_dberr_t *err)
+{
+    static const char wq[] =
+        "SELECT c.relkind IN ('r', 'p'), "
+        "pg_relation_is_updatable(c.oid::regclass, true) "
+        "FROM pg_class c WHERE c.oid = to_regclass($1)";
+    PGresult *res = PQexecParams(conn, wq, 1, NULL, params, NULL, NULL, 0);
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        return fail(err, p, conn, res);
+    }
+    if (PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] != 't') {
+        int bits = atoi(PQgetvalue(res, 0, 1));
+        t->is_view = 1;
+        /* bits are 1 << CmdType: UPDATE 2, INSERT 3, DELETE 4 */
+        t->writes = ((bits & 8) ? BE_W_INSERT : 0)
+                    | ((bits & 4) ? BE_W_UPDATE : 0)
+                    | ((bits & 16) ? BE_W_DELETE : 0);
+    }
+    PQclear(res);
+    return BE_DB_OK;
+}
+
 static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
                                be_table_t **out, be_dberr_t *err)
 {
@@ -537,26 +564,8 @@ static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
         }
     }
     PQclear(res);
-    /* a view (or foreign table) takes the writes PostgreSQL says it can:
-     * an updatable view, or INSTEAD OF triggers or rules */
-    {
-        static const char wq[] =
-            "SELECT c.relkind IN ('r', 'p'), "
-            "pg_relation_is_updatable(c.oid::regclass, true) "
-            "FROM pg_class c WHERE c.oid = to_regclass($1)";
-        res = PQexecParams(conn, wq, 1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            return fail(err, p, conn, res);
-        }
-        if (PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] != 't') {
-            int bits = atoi(PQgetvalue(res, 0, 1));
-            t->is_view = 1;
-            /* bits are 1 << CmdType: UPDATE 2, INSERT 3, DELETE 4 */
-            t->writes = ((bits & 8) ? BE_W_INSERT : 0)
-                        | ((bits & 4) ? BE_W_UPDATE : 0)
-                        | ((bits & 16) ? BE_W_DELETE : 0);
-        }
-        PQclear(res);
+    if (view_writes(conn, p, params, t, err) != BE_DB_OK) {
+        return err->rc;
     }
     *out = t;
     return BE_DB_OK;
