@@ -311,8 +311,8 @@ static int read_body(request_rec *r, const be_dir_conf_t *dc,
 /* A chunked body over LimitRequestBody, or a broken chunk, is answered by
  * httpd's own input filter (ap_die, an HTML page) in the middle of
  * read_body.  A custom response for those statuses turns that answer into
- * an internal GET of this resource, which serve() recognizes by the note
- * and answers with the problem. */
+ * an internal GET of this resource, which parse_route recognizes by the
+ * note and answers with the problem (body_error_answer). */
 static void body_errors_come_back(request_rec *r, const be_resource_t *res)
 {
     const char *uri = ap_escape_uri(r->pool, res->path);

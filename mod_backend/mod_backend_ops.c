@@ -181,6 +181,14 @@ static be_buf_t *start(be_req_t *q, be_sink_t *sink, const be_shape_t *shape,
     return out;
 }
 
+/* The table's key column. */
+static const be_column_t *key_column(be_req_t *q)
+{
+    const be_table_t *t = q->plan->table;
+
+    return &APR_ARRAY_IDX(t->cols, t->key, be_column_t);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Reads                                                                   */
 
@@ -469,13 +477,6 @@ static int write_and_answer(be_req_t *q, const be_stmt_t *st, be_sink_t *sink,
  * an AFTER trigger then changed, and nothing true of a view written by
  * its INSTEAD OF triggers.  Such writes run in a transaction that finds
  * the keys of the rows first, writes, and reads those rows back. */
-
-static const be_column_t *key_column(be_req_t *q)
-{
-    const be_table_t *t = q->plan->table;
-
-    return &APR_ARRAY_IDX(t->cols, t->key, be_column_t);
-}
 
 /* Appends the key text of every row that w matches to keys. */
 static int find_keys(be_req_t *q, const be_where_t *w,
