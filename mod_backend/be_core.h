@@ -263,6 +263,10 @@ be_plan_t *be_plan_make(apr_pool_t *p, const be_table_t *t,
 be_shape_t *be_shape_make(apr_pool_t *p, const be_plan_t *pl,
                           const apr_array_header_t *select, int need_key);
 void be_quote_ident(be_buf_t *b, const char *name);
+/* A column as SQL names it: quoted, or rowid for SQLite's synthetic key. */
+void be_sql_column(be_buf_t *b, const be_column_t *c);
+/* Bound parameter n (from 1) as the dialect writes it: $n or ?n. */
+void be_sql_placeholder(be_buf_t *b, be_dialect_e d, int n);
 
 /* Where a statement applies: the item key (or NULL), the filters
  * (be_filter_t*, ANDed, or NULL), and the owner scope: with owner set,

@@ -174,12 +174,11 @@ static void pg_conn_init(be_conn_t *c)
 }
 
 /* Text for one bound value; PostgreSQL infers the type from the SQL. */
-static const char *param_text(apr_pool_t *p, const be_value_t *v, int *len)
+static const char *param_text(apr_pool_t *p, const be_value_t *v)
 {
     switch (v->kind) {
     case BE_V_NULL:
     case BE_V_DEFAULT:
-        *len = 0;
         return NULL;
     case BE_V_INT:
         return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v->i);
@@ -394,17 +393,16 @@ static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
 {
     PGconn *conn = c->native;
     const char *values[64], **vals = values;
-    int lens[64], *lp = lens, i;
+    int i;
     const char *name;
     PGresult *res;
     ExecStatusType status;
 
     if (st->nargs > 64) {
         vals = apr_palloc(p, sizeof(*vals) * (apr_size_t)st->nargs);
-        lp = apr_palloc(p, sizeof(*lp) * (apr_size_t)st->nargs);
     }
     for (i = 0; i < st->nargs; i++) {
-        vals[i] = param_text(p, st->args[i], &lp[i]);
+        vals[i] = param_text(p, st->args[i]);
     }
     if (c->batch && !c->in_tx && batched(c, p, st, vals, err, &res)) {
         if (!res) {
@@ -442,13 +440,13 @@ static be_dbrc_e pg_strings(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
                            apr_array_header_t *out, be_dberr_t *err)
 {
     const char *values[BE_SITE_SQL_MAX_ARGS];
-    int lens[BE_SITE_SQL_MAX_ARGS], i;
+    int i;
     int n = st->nargs < BE_SITE_SQL_MAX_ARGS ? st->nargs
                                              : BE_SITE_SQL_MAX_ARGS;
     PGresult *res;
 
     for (i = 0; i < n; i++) {
-        values[i] = param_text(p, st->args[i], &lens[i]);
+        values[i] = param_text(p, st->args[i]);
     }
     res = PQexecParams(c->native, st->sql, n, NULL, values, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -482,6 +480,33 @@ static be_dbrc_e pg_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
 
 /* ---------------------------------------------------------------------- */
 /* Introspection                                                           */
+
+/* A view (or foreign table) takes the writes PostgreSQL says it can: an
+ * updatable view, or INSTEAD OF triggers or rules. */
+static be_dbrc_e view_writes(PGconn *conn, apr_pool_t *p,
+                             const char *const *params, be_table_t *t,
+                             be_dberr_t *err)
+{
+    static const char wq[] =
+        "SELECT c.relkind IN ('r', 'p'), "
+        "pg_relation_is_updatable(c.oid::regclass, true) "
+        "FROM pg_class c WHERE c.oid = to_regclass($1)";
+    PGresult *res = PQexecParams(conn, wq, 1, NULL, params, NULL, NULL, 0);
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        return fail(err, p, conn, res);
+    }
+    if (PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] != 't') {
+        int bits = atoi(PQgetvalue(res, 0, 1));
+        t->is_view = 1;
+        /* bits are 1 << CmdType: UPDATE 2, INSERT 3, DELETE 4 */
+        t->writes = ((bits & 8) ? BE_W_INSERT : 0)
+                    | ((bits & 4) ? BE_W_UPDATE : 0)
+                    | ((bits & 16) ? BE_W_DELETE : 0);
+    }
+    PQclear(res);
+    return BE_DB_OK;
+}
 
 static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
                                be_table_t **out, be_dberr_t *err)
@@ -539,26 +564,8 @@ static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
         }
     }
     PQclear(res);
-    /* a view (or foreign table) takes the writes PostgreSQL says it can:
-     * an updatable view, or INSTEAD OF triggers or rules */
-    {
-        static const char wq[] =
-            "SELECT c.relkind IN ('r', 'p'), "
-            "pg_relation_is_updatable(c.oid::regclass, true) "
-            "FROM pg_class c WHERE c.oid = to_regclass($1)";
-        res = PQexecParams(conn, wq, 1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            return fail(err, p, conn, res);
-        }
-        if (PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] != 't') {
-            int bits = atoi(PQgetvalue(res, 0, 1));
-            t->is_view = 1;
-            /* bits are 1 << CmdType: UPDATE 2, INSERT 3, DELETE 4 */
-            t->writes = ((bits & 8) ? BE_W_INSERT : 0)
-                        | ((bits & 4) ? BE_W_UPDATE : 0)
-                        | ((bits & 16) ? BE_W_DELETE : 0);
-        }
-        PQclear(res);
+    if (view_writes(conn, p, params, t, err) != BE_DB_OK) {
+        return err->rc;
     }
     *out = t;
     return BE_DB_OK;

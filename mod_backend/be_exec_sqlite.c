@@ -4,6 +4,7 @@
  * avoids that driver's process-wide mutex and its fixed 100 ms sleep on
  * SQLITE_BUSY, and gives typed columns.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -97,7 +98,7 @@ static pthread_mutex_t files_mutex = PTHREAD_MUTEX_INITIALIZER;
 static char *files[BE_CHECKPOINT_FILES];    /* malloc'd paths */
 static int nfiles;
 static apr_thread_t *checkpointer;
-static volatile int checkpointer_stop;
+static atomic_int checkpointer_stop;   /* set by the child's cleanup */
 #endif
 
 static void checkpoint_here(sqlite3 *db)
@@ -134,12 +135,12 @@ static void *APR_THREAD_FUNC checkpoint_loop(apr_thread_t *t, void *data)
     int i, n;
 
     (void)data;
-    while (!checkpointer_stop) {
+    while (!atomic_load(&checkpointer_stop)) {
         apr_sleep(apr_time_from_msec(BE_CHECKPOINT_MS));
         pthread_mutex_lock(&files_mutex);
         n = nfiles;
         pthread_mutex_unlock(&files_mutex);
-        for (i = 0; i < n && !checkpointer_stop; i++) {
+        for (i = 0; i < n && !atomic_load(&checkpointer_stop); i++) {
             if (!conns[i] && sqlite3_open_v2(files[i], &conns[i],
                                              SQLITE_OPEN_READWRITE, NULL)) {
                 sqlite3_close(conns[i]);
@@ -168,7 +169,7 @@ static apr_status_t checkpointer_end(void *data)
     int i;
 
     (void)data;
-    checkpointer_stop = 1;
+    atomic_store(&checkpointer_stop, 1);
     apr_thread_join(&rv, checkpointer);
     checkpointer = NULL;
     for (i = 0; i < nfiles; i++) {
@@ -192,7 +193,10 @@ typedef struct {
     be_conn_t conn;         /* conn.native NULL: could not be opened */
 } writer_t;
 
-static writer_t writers[BE_CHECKPOINT_FILES];
+/* database files with a writer connection; past that, writes stay on the
+ * request's connection */
+#define BE_WRITER_FILES 16
+static writer_t writers[BE_WRITER_FILES];
 static int nwriters;
 static apr_pool_t *writers_pool;
 
@@ -217,7 +221,7 @@ static be_conn_t *writer_conn(be_conn_t *c)
         }
     }
     if (!w) {
-        if (nwriters == BE_CHECKPOINT_FILES) {
+        if (nwriters == BE_WRITER_FILES) {
             return c;
         }
         w = &writers[nwriters];
@@ -386,7 +390,7 @@ static void sq_child_init(apr_pool_t *pchild)
     apr_thread_mutex_create(&writer_lock, APR_THREAD_MUTEX_DEFAULT, pchild);
     writers_pool = pchild;
     apr_pool_pre_cleanup_register(pchild, NULL, writers_end);
-    checkpointer_stop = 0;
+    atomic_store(&checkpointer_stop, 0);
     if (apr_thread_create(&checkpointer, NULL, checkpoint_loop, NULL,
                           pchild) == APR_SUCCESS) {
         /* joined before the child's subpools (the thread's) go */
@@ -397,7 +401,6 @@ static void sq_child_init(apr_pool_t *pchild)
     }
 #endif
 }
-
 
 static be_dbrc_e fail(be_dberr_t *err, apr_pool_t *p, sqlite3 *db, int rc)
 {
@@ -842,6 +845,30 @@ static void table_writes(sqlite3 *db, apr_pool_t *p, be_table_t *t,
     }
 }
 
+/* A table without a declared key still has its rowid (a view has none,
+ * and a WITHOUT ROWID table always declares a key): it becomes the first
+ * column, read-only. */
+static void add_rowid(sqlite3 *db, be_table_t *t, const char *table)
+{
+    static const char q[] =
+        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1";
+    sqlite3_stmt *s;
+
+    if (sqlite3_prepare_v2(db, q, -1, &s, NULL) != SQLITE_OK) {
+        return;
+    }
+    sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        be_column_t *c = be_table_add(t);
+        c->name = "rowid";
+        c->decl = "INTEGER";
+        c->type = BE_T_INT;
+        c->notnull = c->has_default = c->pk = 1;
+        c->synthetic = c->readonly = 1;
+    }
+    sqlite3_finalize(s);
+}
+
 static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
                                be_table_t **out, be_dberr_t *err)
 {
@@ -897,22 +924,7 @@ static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
     }
 
     if (npk == 0) {
-        /* A table without a declared key still has its rowid (a view has
-         * none, and a WITHOUT ROWID table always declares a key). */
-        static const char q[] =
-            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1";
-        if (sqlite3_prepare_v2(db, q, -1, &s, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
-            if (sqlite3_step(s) == SQLITE_ROW) {
-                be_column_t *c = be_table_add(t);
-                c->name = "rowid";
-                c->decl = "INTEGER";
-                c->type = BE_T_INT;
-                c->notnull = c->has_default = c->pk = 1;
-                c->synthetic = c->readonly = 1;
-            }
-            sqlite3_finalize(s);
-        }
+        add_rowid(db, t, table);
     }
     for (i = 0; i < tmp->nelts; i++) {
         be_column_t *c = be_table_add(t);

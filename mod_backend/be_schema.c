@@ -212,10 +212,54 @@ static const char *int_range(apr_pool_t *p, const be_column_t *c)
 #define NOT_A_DOUBLE "must be between -1.7976931348623157e308 and " \
                      "1.7976931348623157e308"
 
+/* A JSON number for a column that takes numbers: an integer stays one, a
+ * real keeps its literal text.  Returns 0 when f is not a number; else 1,
+ * with *msg NULL or why the number is refused. */
+static int number_value(const be_jfield_t *f, be_value_t *v, const char **msg)
+{
+    *msg = NULL;
+    if (f->kind == BE_J_INT) {
+        v->kind = BE_V_INT;
+        v->i = f->i;
+        return 1;
+    }
+    if (f->kind != BE_J_REAL) {
+        return 0;
+    }
+    if (!isfinite(f->d)) {
+        *msg = NOT_A_DOUBLE;
+        return 1;
+    }
+    v->kind = BE_V_REAL;
+    v->d = f->d;
+    v->s = f->s;
+    v->len = f->len;
+    return 1;
+}
+
+/* A json column embeds any JSON value; a string is kept as a JSON string. */
+static void json_value(apr_pool_t *p, const be_jfield_t *f, be_value_t *v)
+{
+    v->kind = BE_V_JSON;
+    if (f->kind == BE_J_STRING) {
+        be_buf_t b;
+        be_buf_init(&b, p, f->len + 8);
+        be_json_escape(&b, f->s, f->len);
+        v->s = be_buf_cstr(&b);
+        v->len = b.len;
+    }
+    else {
+        v->s = f->s;
+        v->len = f->len;
+    }
+}
+
 /* Converts one JSON field to a value for column c; NULL or a message. */
 static const char *convert(apr_pool_t *p, const be_column_t *c,
                            const be_jfield_t *f, be_value_t *v)
 {
+    const char *msg;
+
     memset(v, 0, sizeof(*v));
     if (f->kind == BE_J_NULL) {
         if (c->notnull) {
@@ -226,18 +270,7 @@ static const char *convert(apr_pool_t *p, const be_column_t *c,
     }
     switch (c->type) {
     case BE_T_JSON:
-        v->kind = BE_V_JSON;
-        if (f->kind == BE_J_STRING) {
-            be_buf_t b;
-            be_buf_init(&b, p, f->len + 8);
-            be_json_escape(&b, f->s, f->len);
-            v->s = be_buf_cstr(&b);
-            v->len = b.len;
-        }
-        else {
-            v->s = f->s;
-            v->len = f->len;
-        }
+        json_value(p, f, v);
         return NULL;
     case BE_T_INT:
         if (f->kind == BE_J_REAL && (f->wide || !isfinite(f->d))) {
@@ -253,37 +286,10 @@ static const char *convert(apr_pool_t *p, const be_column_t *c,
         v->i = f->i;
         return NULL;
     case BE_T_REAL:
-        if (f->kind == BE_J_INT) {
-            v->kind = BE_V_INT;
-            v->i = f->i;
-            return NULL;
-        }
-        if (f->kind != BE_J_REAL) {
-            return "must be a number";
-        }
-        if (!isfinite(f->d)) {
-            return NOT_A_DOUBLE;
-        }
-        v->kind = BE_V_REAL;
-        v->d = f->d;
-        v->s = f->s;
-        v->len = f->len;
-        return NULL;
+        return number_value(f, v, &msg) ? msg : "must be a number";
     case BE_T_NUMERIC:
-        if (f->kind == BE_J_INT) {
-            v->kind = BE_V_INT;
-            v->i = f->i;
-            return NULL;
-        }
-        if (f->kind == BE_J_REAL) {
-            if (!isfinite(f->d)) {
-                return NOT_A_DOUBLE;
-            }
-            v->kind = BE_V_REAL;
-            v->d = f->d;
-            v->s = f->s;
-            v->len = f->len;
-            return NULL;
+        if (number_value(f, v, &msg)) {
+            return msg;
         }
         if (f->kind != BE_J_STRING) {
             return "must be a number or a string";
@@ -300,20 +306,8 @@ static const char *convert(apr_pool_t *p, const be_column_t *c,
         if (f->kind == BE_J_NESTED) {
             return "must be a scalar";
         }
-        if (f->kind == BE_J_INT) {
-            v->kind = BE_V_INT;
-            v->i = f->i;
-            return NULL;
-        }
-        if (f->kind == BE_J_REAL) {
-            if (!isfinite(f->d)) {
-                return NOT_A_DOUBLE;
-            }
-            v->kind = BE_V_REAL;
-            v->d = f->d;
-            v->s = f->s;
-            v->len = f->len;
-            return NULL;
+        if (number_value(f, v, &msg)) {
+            return msg;
         }
         if (f->kind == BE_J_BOOL) {
             v->kind = BE_V_INT;

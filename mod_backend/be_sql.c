@@ -20,7 +20,7 @@ void be_quote_ident(be_buf_t *b, const char *name)
     be_buf_addc(b, '"');
 }
 
-static void placeholder(be_buf_t *b, be_dialect_e d, int n)
+void be_sql_placeholder(be_buf_t *b, be_dialect_e d, int n)
 {
     be_buf_addc(b, d == BE_DIALECT_PGSQL ? '$' : '?');
     be_buf_int(b, n);
@@ -40,7 +40,7 @@ static void quote_table(be_buf_t *b, const char *name, be_dialect_e d)
     be_quote_ident(b, name);
 }
 
-static void column_ref(be_buf_t *b, const be_column_t *c)
+void be_sql_column(be_buf_t *b, const be_column_t *c)
 {
     if (c->synthetic) {
         be_buf_adds(b, "rowid");
@@ -75,7 +75,7 @@ static void shape_add(apr_pool_t *p, be_shape_t *s, be_buf_t *list,
     if (s->ncols) {
         be_buf_addc(list, ',');
     }
-    column_ref(list, c);
+    be_sql_column(list, c);
     s->cols[s->ncols] = c;
     s->keys[s->ncols] = alias ? json_key(p, alias) : NULL;
     if (c == key_of(t) && s->key_col < 0) {
@@ -182,7 +182,7 @@ static void sqlb_init(sqlb_t *q, apr_pool_t *p, const be_plan_t *pl)
 static void sqlb_bind(sqlb_t *q, const be_value_t *v)
 {
     APR_ARRAY_PUSH(q->args, const be_value_t *) = v;
-    placeholder(&q->b, q->d, q->args->nelts);
+    be_sql_placeholder(&q->b, q->d, q->args->nelts);
 }
 
 static void sqlb_done(sqlb_t *q, be_stmt_t *st)
@@ -204,13 +204,13 @@ static const char *where(sqlb_t *q, const be_plan_t *pl, const be_where_t *w)
     }
     if (w->key) {
         be_buf_adds(&q->b, any++ ? " AND " : " WHERE ");
-        column_ref(&q->b, key_of(pl->table));
+        be_sql_column(&q->b, key_of(pl->table));
         be_buf_adds(&q->b, " = ");
         sqlb_bind(q, w->key);
     }
     if (w->owner && pl->owner) {
         be_buf_adds(&q->b, any++ ? " AND " : " WHERE ");
-        column_ref(&q->b, pl->owner);
+        be_sql_column(&q->b, pl->owner);
         be_buf_adds(&q->b, " = ");
         sqlb_bind(q, w->owner);
     }
@@ -324,7 +324,7 @@ void be_sql_insert(apr_pool_t *p, const be_plan_t *pl, const be_rows_t *rows,
             if (i) {
                 be_buf_addc(&q.b, ',');
             }
-            column_ref(&q.b, rows->cols[i]);
+            be_sql_column(&q.b, rows->cols[i]);
         }
         be_buf_adds(&q.b, ") VALUES ");
         for (r = first; r < first + n; r++) {
@@ -352,28 +352,28 @@ void be_sql_insert(apr_pool_t *p, const be_plan_t *pl, const be_rows_t *rows,
                 if (i) {
                     be_buf_addc(&q.b, ',');
                 }
-                column_ref(&q.b, be_table_col(pl->table,
+                be_sql_column(&q.b, be_table_col(pl->table,
                                               APR_ARRAY_IDX(on_conflict, i,
                                                             const char *)));
             }
         }
         else {
-            column_ref(&q.b, key_of(pl->table));
+            be_sql_column(&q.b, key_of(pl->table));
         }
         be_buf_addc(&q.b, ')');
         if (upsert == BE_UPSERT_MERGE) {
             for (i = 0; i < rows->ncols; i++) {
                 be_buf_adds(&q.b, any++ ? ", " : " DO UPDATE SET ");
-                column_ref(&q.b, rows->cols[i]);
+                be_sql_column(&q.b, rows->cols[i]);
                 be_buf_adds(&q.b, " = excluded.");
-                column_ref(&q.b, rows->cols[i]);
+                be_sql_column(&q.b, rows->cols[i]);
             }
             if (any && owned && pl->owner) {
                 /* a conflict with another user's row changes nothing */
                 be_buf_printf(&q.b, " WHERE %s.", pl->qtable);
-                column_ref(&q.b, pl->owner);
+                be_sql_column(&q.b, pl->owner);
                 be_buf_adds(&q.b, " = excluded.");
-                column_ref(&q.b, pl->owner);
+                be_sql_column(&q.b, pl->owner);
             }
         }
         if (!any) {
@@ -398,7 +398,7 @@ const char *be_sql_update(apr_pool_t *p, const be_plan_t *pl,
         if (i) {
             be_buf_addc(&q.b, ',');
         }
-        column_ref(&q.b, row->cols[i]);
+        be_sql_column(&q.b, row->cols[i]);
         be_buf_adds(&q.b, " = ");
         if (row->vals[i].kind == BE_V_DEFAULT) {
             default_value(&q, row->cols[i]);

@@ -155,18 +155,7 @@ typedef struct {
 static void bind_value(where_t *w, be_value_t *v)
 {
     APR_ARRAY_PUSH(w->args, const be_value_t *) = v;
-    be_buf_addc(w->b, w->d == BE_DIALECT_PGSQL ? '$' : '?');
-    be_buf_int(w->b, w->args->nelts);
-}
-
-static void colref(where_t *w, const be_column_t *c)
-{
-    if (c->synthetic) {
-        be_buf_adds(w->b, "rowid");
-    }
-    else {
-        be_quote_ident(w->b, c->name);
-    }
+    be_sql_placeholder(w->b, w->d, w->args->nelts);
 }
 
 static const char *text_value(where_t *w, const char *text)
@@ -212,6 +201,55 @@ static const char *like_to_glob(apr_pool_t *p, const char *like)
     return be_buf_cstr(&b);
 }
 
+/* like. and ilike. with PostgreSQL's meaning on both dialects. */
+static const char *like_sql(where_t *w, const be_filter_t *f,
+                            const be_column_t *c)
+{
+    be_sql_column(w->b, c);
+    if (w->d == BE_DIALECT_PGSQL) {
+        be_buf_adds(w->b, f->op == BE_OP_LIKE ? "::text LIKE "
+                                              : "::text ILIKE ");
+        return text_value(w, f->value);
+    }
+    if (f->op == BE_OP_LIKE) {
+        /* SQLite's LIKE ignores case: GLOB does not */
+        be_buf_adds(w->b, " GLOB ");
+        return text_value(w, like_to_glob(w->p, f->value));
+    }
+    /* backslash escapes, as in PostgreSQL */
+    be_buf_adds(w->b, " LIKE ");
+    text_value(w, f->value);
+    be_buf_adds(w->b, " ESCAPE '\\'");
+    return NULL;
+}
+
+static const char *is_sql(where_t *w, const be_filter_t *f,
+                          const be_column_t *c)
+{
+    /* SQLite applications keep booleans as 0/1 integers, and SQLite
+     * evaluates IS TRUE on any value; PostgreSQL only on booleans */
+    if ((!strcmp(f->value, "true") || !strcmp(f->value, "false"))
+        && c->type != BE_T_BOOL
+        && !(w->d == BE_DIALECT_SQLITE && c->type == BE_T_INT)) {
+        return apr_psprintf(w->p, "is.%s needs a boolean column; %s is "
+                            "not one", f->value, c->name);
+    }
+    be_sql_column(w->b, c);
+    if (!strcmp(f->value, "not_null")) {
+        be_buf_adds(w->b, " IS NOT NULL");
+    }
+    else if (!strcmp(f->value, "true")) {
+        be_buf_adds(w->b, " IS TRUE");
+    }
+    else if (!strcmp(f->value, "false")) {
+        be_buf_adds(w->b, " IS FALSE");
+    }
+    else {
+        be_buf_adds(w->b, " IS NULL");
+    }
+    return NULL;
+}
+
 static const char *cond_sql(where_t *w, const be_filter_t *f)
 {
     static const char *const cmp[] = {" = ", " <> ", " > ", " >= ", " < ",
@@ -224,52 +262,15 @@ static const char *cond_sql(where_t *w, const be_filter_t *f)
     switch (f->op) {
     case BE_OP_LIKE:
     case BE_OP_ILIKE:
-        if (w->d == BE_DIALECT_PGSQL) {
-            colref(w, c);
-            be_buf_adds(w->b, f->op == BE_OP_LIKE ? "::text LIKE "
-                                                  : "::text ILIKE ");
-            return text_value(w, f->value);
-        }
-        colref(w, c);
-        if (f->op == BE_OP_LIKE) {
-            /* SQLite's LIKE ignores case: GLOB does not */
-            be_buf_adds(w->b, " GLOB ");
-            return text_value(w, like_to_glob(w->p, f->value));
-        }
-        /* backslash escapes, as in PostgreSQL */
-        be_buf_adds(w->b, " LIKE ");
-        text_value(w, f->value);
-        be_buf_adds(w->b, " ESCAPE '\\'");
-        return NULL;
+        return like_sql(w, f, c);
     case BE_OP_IS:
-        /* SQLite applications keep booleans as 0/1 integers, and SQLite
-         * evaluates IS TRUE on any value; PostgreSQL only on booleans */
-        if ((!strcmp(f->value, "true") || !strcmp(f->value, "false"))
-            && c->type != BE_T_BOOL
-            && !(w->d == BE_DIALECT_SQLITE && c->type == BE_T_INT)) {
-            return apr_psprintf(w->p, "is.%s needs a boolean column; %s is "
-                                "not one", f->value, c->name);
-        }
-        colref(w, c);
-        if (!strcmp(f->value, "not_null")) {
-            be_buf_adds(w->b, " IS NOT NULL");
-        }
-        else if (!strcmp(f->value, "true")) {
-            be_buf_adds(w->b, " IS TRUE");
-        }
-        else if (!strcmp(f->value, "false")) {
-            be_buf_adds(w->b, " IS FALSE");
-        }
-        else {
-            be_buf_adds(w->b, " IS NULL");
-        }
-        return NULL;
+        return is_sql(w, f, c);
     case BE_OP_IN:
         if (f->list->nelts == 0) {
             be_buf_adds(w->b, "1 = 0");
             return NULL;
         }
-        colref(w, c);
+        be_sql_column(w->b, c);
         be_buf_adds(w->b, " IN (");
         for (i = 0; i < f->list->nelts; i++) {
             v = apr_palloc(w->p, sizeof(*v));
@@ -290,7 +291,7 @@ static const char *cond_sql(where_t *w, const be_filter_t *f)
         if ((err = be_filter_value(w->p, c, f->value, v))) {
             return err;
         }
-        colref(w, c);
+        be_sql_column(w->b, c);
         be_buf_adds(w->b, cmp[f->op]);
         bind_value(w, v);
         return NULL;
@@ -346,7 +347,6 @@ void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
                   const apr_array_header_t *order)
 {
     const be_column_t *key = &APR_ARRAY_IDX(t->cols, t->key, be_column_t);
-    where_t w = {b->pool, b, t, d, NULL};
     int i, has_key = 0;
 
     be_buf_adds(b, " ORDER BY ");
@@ -355,7 +355,7 @@ void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
         const be_column_t *c = be_table_col(t, o->column);
         /* PostgreSQL's defaults, written out so SQLite sorts the same */
         int nulls_first = o->nulls ? o->nulls == 1 : o->desc;
-        colref(&w, c);
+        be_sql_column(b, c);
         be_buf_adds(b, o->desc ? " DESC" : " ASC");
         be_buf_adds(b, nulls_first ? " NULLS FIRST, " : " NULLS LAST, ");
         has_key |= c == key;
@@ -364,5 +364,5 @@ void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
         b->len -= 2; /* the trailing ", " */
         return;
     }
-    colref(&w, key);
+    be_sql_column(b, key);
 }

@@ -1,7 +1,9 @@
 /*
- * mod_backend_handler.c - SetHandler backend: routing, methods, content
- * negotiation, Prefer, the request body; then an operation
- * (mod_backend_ops.c) does the work.
+ * mod_backend_handler.c - SetHandler backend, in three steps over one
+ * be_req_t: parse (routing, methods, query string, content negotiation,
+ * Prefer, Range, the request body: no database), bind (connection, plan,
+ * key, owner scope), dispatch (an operation of mod_backend_ops.c does the
+ * work).
  */
 #include <httpd.h>
 #include <http_config.h>
@@ -80,6 +82,34 @@ int be_map_to_storage(request_rec *r)
     const be_rctx_t *x = ap_get_module_config(r->request_config,
                                               &backend_module);
     return x && x->api ? OK : DECLINED;
+}
+
+/* httpd answers a path with an encoded slash (%2F) 404 before any module
+ * sees it (AllowEncodedSlashes Off): under a resource, that answer comes
+ * back to the resource, which sends it as a problem. */
+#define BE_NOTE_SLASH "backend-slash"
+
+int be_post_read_request(request_rec *r)
+{
+    const char *path = r->parsed_uri.path;
+    apr_array_header_t *all;
+    int i;
+
+    if (!path || !ap_strcasestr(path, "%2f")) {
+        return DECLINED;
+    }
+    all = be_all_resources();
+    for (i = 0; all && i < all->nelts; i++) {
+        const be_resource_t *res = APR_ARRAY_IDX(all, i, be_resource_t *);
+        apr_size_t n = strlen(res->path);
+        if (strncmp(path, res->path, n) == 0 && path[n] == '/') {
+            apr_table_setn(r->notes, BE_NOTE_SLASH, "1");
+            ap_custom_response(r, HTTP_NOT_FOUND,
+                               ap_escape_uri(r->pool, res->path));
+            break;
+        }
+    }
+    return DECLINED;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -281,8 +311,8 @@ static int read_body(request_rec *r, const be_dir_conf_t *dc,
 /* A chunked body over LimitRequestBody, or a broken chunk, is answered by
  * httpd's own input filter (ap_die, an HTML page) in the middle of
  * read_body.  A custom response for those statuses turns that answer into
- * an internal GET of this resource, which serve() recognizes by the note
- * and answers with the problem. */
+ * an internal GET of this resource, which parse_route recognizes by the
+ * note and answers with the problem (body_error_answer). */
 static void body_errors_come_back(request_rec *r, const be_resource_t *res)
 {
     const char *uri = ap_escape_uri(r->pool, res->path);
@@ -290,34 +320,6 @@ static void body_errors_come_back(request_rec *r, const be_resource_t *res)
     apr_table_setn(r->notes, BE_NOTE_BODY, "1");
     ap_custom_response(r, HTTP_REQUEST_ENTITY_TOO_LARGE, uri);
     ap_custom_response(r, HTTP_BAD_REQUEST, uri);
-}
-
-/* httpd answers a path with an encoded slash (%2F) 404 before any module
- * sees it (AllowEncodedSlashes Off): under a resource, that answer comes
- * back to the resource, which sends it as a problem. */
-#define BE_NOTE_SLASH "backend-slash"
-
-int be_post_read_request(request_rec *r)
-{
-    const char *path = r->parsed_uri.path;
-    apr_array_header_t *all;
-    int i;
-
-    if (!path || !ap_strcasestr(path, "%2f")) {
-        return DECLINED;
-    }
-    all = be_all_resources();
-    for (i = 0; all && i < all->nelts; i++) {
-        const be_resource_t *res = APR_ARRAY_IDX(all, i, be_resource_t *);
-        apr_size_t n = strlen(res->path);
-        if (strncmp(path, res->path, n) == 0 && path[n] == '/') {
-            apr_table_setn(r->notes, BE_NOTE_SLASH, "1");
-            ap_custom_response(r, HTTP_NOT_FOUND,
-                               ap_escape_uri(r->pool, res->path));
-            break;
-        }
-    }
-    return DECLINED;
 }
 
 static int body_error_answer(request_rec *r, const be_dir_conf_t *dc)
@@ -421,144 +423,199 @@ static int not_allowed(request_rec *r, int item, unsigned writes)
                                    r->method, r->uri), NULL);
 }
 
-static int serve(request_rec *r)
+/* The resource and item of the request (routed in translate_name, or
+ * here for a subrequest), and the answers httpd sends back to it. */
+static int parse_route(be_req_t *q)
 {
-    be_req_t q;
-    be_jdoc_t *doc = NULL;
-    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
-    const char *msg;
-    const be_rctx_t *x;
-    int m = r->method_number, rc;
-    const be_plan_t *known;
-    unsigned writes;
+    request_rec *r = q->r;
+    const be_rctx_t *x = ap_get_module_config(r->request_config,
+                                              &backend_module);
 
-    memset(&q, 0, sizeof(q));
-    q.r = r;
-    q.dc = ap_get_module_config(r->per_dir_config, &backend_module);
-    x = ap_get_module_config(r->request_config, &backend_module);
     if (x && x->res) {
-        q.res = x->res; /* resource paths are unique per server */
-        q.id = x->id;
+        q->res = x->res; /* resource paths are unique per server */
+        q->id = x->id;
     }
-    else if (!(q.res = be_route(r, q.dc, &q.id))) {
+    else if (!(q->res = be_route(r, q->dc, &q->id))) {
         return be_problem(r, HTTP_NOT_FOUND, "no resource at this path",
                           NULL);
     }
     if (r->prev && apr_table_get(r->prev->notes, BE_NOTE_BODY)) {
-        return body_error_answer(r, q.dc);
+        return body_error_answer(r, q->dc);
     }
     if (r->prev && apr_table_get(r->prev->notes, BE_NOTE_SLASH)
         && r->prev->status == HTTP_NOT_FOUND) {
         return be_problem(r, HTTP_NOT_FOUND, apr_psprintf(
                               r->pool, "%s: a key in the path cannot hold an "
-                              "encoded slash (%%2F)", q.res->name), NULL);
+                              "encoded slash (%%2F)", q->res->name), NULL);
     }
+    return OK;
+}
 
-    /* (a PostgreSQL schema not read yet is checked again below) */
-    known = atomic_load(&q.res->plan);
-    writes = known ? known->table->writes : BE_W_ALL;
+/* Allow, 405 and OPTIONS, from what the table takes when its schema is
+ * known (a PostgreSQL schema not read yet is checked again in
+ * bind_request). */
+static int parse_method(be_req_t *q)
+{
+    request_rec *r = q->r;
+    const be_plan_t *known = atomic_load(&q->res->plan);
+    unsigned writes = known ? known->table->writes : BE_W_ALL;
+    int m = r->method_number, item = q->id != NULL;
+
     r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_OPTIONS);
     r->allowed |= writes & BE_W_UPDATE ? AP_METHOD_BIT << M_PATCH : 0;
     r->allowed |= writes & BE_W_DELETE ? AP_METHOD_BIT << M_DELETE : 0;
-    r->allowed |= q.id ? (writes & BE_W_UPDATE ? AP_METHOD_BIT << M_PUT : 0)
+    r->allowed |= item ? (writes & BE_W_UPDATE ? AP_METHOD_BIT << M_PUT : 0)
                        : (writes & BE_W_INSERT ? AP_METHOD_BIT << M_POST : 0);
-    if (!method_allowed(m, q.id != NULL) || (writes_of(m) & ~writes)) {
-        return not_allowed(r, q.id != NULL, writes);
+    if (!method_allowed(m, item) || (writes_of(m) & ~writes)) {
+        return not_allowed(r, item, writes);
     }
     if (m == M_OPTIONS) {
-        apr_table_setn(r->headers_out, "Allow", allow(r, q.id != NULL, writes));
+        apr_table_setn(r->headers_out, "Allow", allow(r, item, writes));
         r->status = HTTP_NO_CONTENT;
         return DONE;
+    }
+    return OK;
+}
+
+/* Step 1, no database: route, method, query string, Accept, Prefer,
+ * Range and the body.  OK, or the answer is sent. */
+static int parse_request(be_req_t *q)
+{
+    request_rec *r = q->r;
+    int m = r->method_number, rc;
+    const char *msg;
+
+    q->dc = ap_get_module_config(r->per_dir_config, &backend_module);
+    if ((rc = parse_route(q)) != OK || (rc = parse_method(q)) != OK) {
+        return rc;
     }
     if (r->args && strlen(r->args) > BE_MAX_QUERY) {
         return be_problem(r, HTTP_REQUEST_URI_TOO_LARGE,
                           apr_psprintf(r->pool, "the query string is longer "
                                        "than %d bytes", BE_MAX_QUERY), NULL);
     }
-    if ((msg = be_query_parse(r->pool, r->args, &q.q))) {
+    if ((msg = be_query_parse(r->pool, r->args, &q->q))) {
         return be_problem(r, HTTP_BAD_REQUEST, msg, NULL);
     }
-    if (!negotiate(r, &q)) {
+    if (!negotiate(r, q)) {
         return be_problem(r, HTTP_NOT_ACCEPTABLE, "the response can be "
                           "application/json or "
                           "application/vnd.pgrst.object+json", NULL);
     }
-    prefer(r, &q);
-    range(r, &q);
+    prefer(r, q);
+    range(r, q);
     if ((m == M_POST || m == M_PUT || m == M_PATCH)
-        && (rc = parse_body(r, q.dc, q.res, m == M_POST, &doc)) != OK) {
+        && (rc = parse_body(r, q->dc, q->res, m == M_POST, &q->doc)) != OK) {
         return rc;
     }
-    if ((m == M_PATCH || m == M_DELETE) && !q.id && q.q->filters->nelts == 0
-        && !q.res->bulk_all) {
+    if ((m == M_PATCH || m == M_DELETE) && !q->id
+        && q->q->filters->nelts == 0 && !q->res->bulk_all) {
         return be_problem(r, HTTP_BAD_REQUEST, apr_psprintf(
                               r->pool, "%s on all of %s needs a filter (or "
                               "bulk=all on the resource)", r->method,
-                              q.res->name), NULL);
+                              q->res->name), NULL);
     }
+    return OK;
+}
 
-    if (!(q.conn = be_db_acquire(r, q.res))) {
+/* An owned resource: the user's value for the owner column, and the
+ * scope every statement gets unless BackendOwnerBypass lifts it. */
+static int bind_owner(be_req_t *q)
+{
+    request_rec *r = q->r;
+    const char *why;
+
+    if (!r->user) {
+        return be_problem(r, HTTP_UNAUTHORIZED, apr_psprintf(
+                              r->pool, "%s needs an authenticated user",
+                              q->res->name), NULL);
+    }
+    if ((why = be_filter_value(r->pool, q->plan->owner, r->user,
+                               &q->owner))) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BE00074: "
+                      "BackendResource %s: the user cannot own rows: "
+                      "owner=%s: %s", q->res->name, q->plan->owner->name,
+                      ap_escape_logitem(r->pool, why));
+        return be_problem(r, HTTP_FORBIDDEN, "you may not do this", NULL);
+    }
+    q->has_owner = 1;
+    if (be_owner_scoped(r, q->dc, q->res)) {
+        /* every statement only sees r->user's rows */
+        q->where.owner = &q->owner;
+    }
+    return OK;
+}
+
+/* Step 2, the parsed request against the database: the connection, the
+ * plan, what the table takes, the query's names, the key and the owner
+ * scope.  OK, or the answer is sent. */
+static int bind_request(be_req_t *q)
+{
+    request_rec *r = q->r;
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
+    const be_table_t *t;
+    const char *msg;
+
+    if (!(q->conn = be_db_acquire(r, q->res))) {
         return be_problem(r, HTTP_SERVICE_UNAVAILABLE, BE_DETAIL_UNAVAILABLE,
                           NULL);
     }
-    if (!(q.plan = be_db_plan(r, q.res, q.conn, &err))) {
-        return be_db_problem(&q, &err, 0);
+    if (!(q->plan = be_db_plan(r, q->res, q->conn, &err))) {
+        return be_db_problem(q, &err, 0);
     }
-    if (writes_of(m) & ~q.plan->table->writes) {
-        return not_allowed(r, q.id != NULL, q.plan->table->writes);
+    t = q->plan->table;
+    if (writes_of(r->method_number) & ~t->writes) {
+        return not_allowed(r, q->id != NULL, t->writes);
     }
-    if ((msg = be_query_check(r->pool, q.plan->table, q.q))) {
+    if ((msg = be_query_check(r->pool, t, q->q))) {
         return be_problem(r, HTTP_BAD_REQUEST, msg, NULL);
     }
-    if (q.id && !be_key_value(r->pool, &APR_ARRAY_IDX(q.plan->table->cols,
-                                                      q.plan->table->key,
+    if (q->id && !be_key_value(r->pool, &APR_ARRAY_IDX(t->cols, t->key,
                                                       be_column_t),
-                              q.id, &q.key)) {
+                              q->id, &q->key)) {
         return be_problem(r, HTTP_NOT_FOUND,
                           apr_psprintf(r->pool, "%s has no row with key '%s'",
-                                       q.res->name, q.id), NULL);
+                                       q->res->name, q->id), NULL);
     }
-    q.where.key = q.id ? &q.key : NULL;
-    q.where.filters = q.q->filters;
-    if (q.plan->owner) {
-        const char *why;
+    q->where.key = q->id ? &q->key : NULL;
+    q->where.filters = q->q->filters;
+    return q->plan->owner ? bind_owner(q) : OK;
+}
 
-        if (!r->user) {
-            return be_problem(r, HTTP_UNAUTHORIZED, apr_psprintf(
-                                  r->pool, "%s needs an authenticated user",
-                                  q.res->name), NULL);
-        }
-        if ((why = be_filter_value(r->pool, q.plan->owner, r->user,
-                                   &q.owner))) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BE00074: "
-                          "BackendResource %s: the user cannot own rows: "
-                          "owner=%s: %s", q.res->name, q.plan->owner->name,
-                          ap_escape_logitem(r->pool, why));
-            return be_problem(r, HTTP_FORBIDDEN, "you may not do this", NULL);
-        }
-        q.has_owner = 1;
-        if (be_owner_scoped(r, q.dc, q.res)) {
-            /* every statement only sees r->user's rows */
-            q.where.owner = &q.owner;
-        }
-    }
-
-    switch (m) {
+/* Step 3: the operation that answers the method. */
+static int dispatch(be_req_t *q)
+{
+    switch (q->r->method_number) {
     case M_GET:
-        return be_op_read(&q);
+        return be_op_read(q);
     case M_POST:
-        return be_op_insert(&q, doc);
+        return be_op_insert(q, q->doc);
     case M_PUT:
-        return be_op_update(&q, APR_ARRAY_IDX(doc->objects, 0,
-                                              be_jobject_t *),
+        return be_op_update(q, APR_ARRAY_IDX(q->doc->objects, 0,
+                                             be_jobject_t *),
                             BE_WRITE_REPLACE);
     case M_PATCH:
-        return be_op_update(&q, APR_ARRAY_IDX(doc->objects, 0,
-                                              be_jobject_t *),
+        return be_op_update(q, APR_ARRAY_IDX(q->doc->objects, 0,
+                                             be_jobject_t *),
                             BE_WRITE_UPDATE);
     default:
-        return be_op_delete(&q);
+        return be_op_delete(q);
     }
+}
+
+/* Parse, bind, dispatch: each step either hands the request on (OK) or
+ * has answered it. */
+static int serve(request_rec *r)
+{
+    be_req_t q;
+    int rc;
+
+    memset(&q, 0, sizeof(q));
+    q.r = r;
+    if ((rc = parse_request(&q)) != OK || (rc = bind_request(&q)) != OK) {
+        return rc;
+    }
+    return dispatch(&q);
 }
 
 int be_handler(request_rec *r)

@@ -181,6 +181,14 @@ static be_buf_t *start(be_req_t *q, be_sink_t *sink, const be_shape_t *shape,
     return out;
 }
 
+/* The table's key column. */
+static const be_column_t *key_column(be_req_t *q)
+{
+    const be_table_t *t = q->plan->table;
+
+    return &APR_ARRAY_IDX(t->cols, t->key, be_column_t);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Reads                                                                   */
 
@@ -278,68 +286,40 @@ static int read_item(be_req_t *q, const be_shape_t *shape)
     return rows == 0 ? not_found(q) : reply(q, HTTP_OK, out);
 }
 
-int be_op_read(be_req_t *q)
+/* The rows a collection read asks for: offset=, limit= and Range, within
+ * BackendMaxRows; *paged when the client asked for a page. */
+static void read_window(be_req_t *q, long long *limit, long long *offset,
+                        int *paged)
 {
-    request_rec *r = q->r;
-    const be_shape_t *shape = be_shape_make(r->pool, q->plan, q->q->select,
-                                            0);
-    long long max = be_conf_max_rows(q->dc), limit, offset, total = -1;
-    be_value_t lim = {BE_V_INT, 0, 0, NULL, 0}, off = lim;
-    const be_value_t *args[2] = {&lim, &off};
-    be_stmt_t st;
-    be_sink_t sink;
-    be_buf_t *out;
-    const char *err;
-    long rows;
-    int rc, status = HTTP_OK, paged;
+    long long max = be_conf_max_rows(q->dc);
 
-    if (q->id) {
-        return read_item(q, shape);
-    }
-    offset = q->q->offset >= 0 ? q->q->offset : 0;
-    limit = q->q->limit;
+    *offset = q->q->offset >= 0 ? q->q->offset : 0;
+    *limit = q->q->limit;
     if (q->range_from >= 0) {
         long long want = q->range_to >= 0 ? q->range_to - q->range_from + 1
                                           : -1;
-        offset = q->range_from;
-        if (want >= 0 && (limit < 0 || want < limit)) {
-            limit = want;
+        *offset = q->range_from;
+        if (want >= 0 && (*limit < 0 || want < *limit)) {
+            *limit = want;
         }
     }
-    paged = limit >= 0 || offset > 0;
-    if (limit < 0 || limit > max) {
-        limit = max;
+    *paged = *limit >= 0 || *offset > 0;
+    if (*limit < 0 || *limit > max) {
+        *limit = max;
     }
     if (q->want_object) {
-        limit = 2; /* enough to tell one row from several */
+        *limit = 2; /* enough to tell one row from several */
     }
+}
 
-    if (shape == &q->plan->all && q->q->filters->nelts == 0 && !q->q->order
-        && !q->where.owner) {
-        lim.i = limit;
-        off.i = offset;
-        st.sql = q->plan->sql_list;
-        st.nargs = 2;
-        st.args = args;
-    }
-    else if ((err = be_sql_select(r->pool, q->plan, shape, &q->where,
-                                  q->q->order, limit, offset, &st))) {
-        return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
-    }
-    out = start(q, &sink, shape, !q->want_object);
-    if ((rc = run(q, &st, &sink, &rows, 1)) != OK) {
-        return rc;
-    }
-    be_sink_end(&sink);
-    if (q->want_object) {
-        if (rows != 1) {
-            return be_problem(r, HTTP_NOT_ACCEPTABLE, apr_psprintf(
-                                  r->pool, "application/vnd.pgrst.object+json"
-                                  " needs exactly one row; %s matched",
-                                  rows ? "several" : "none"), NULL);
-        }
-        return reply(q, HTTP_OK, out);
-    }
+/* A collection's page: the count when asked for (or needed for a 416),
+ * Content-Range, 206 for part of the rows, Link. */
+static int read_answer(be_req_t *q, be_buf_t *out, long rows,
+                       long long limit, long long offset, int paged)
+{
+    request_rec *r = q->r;
+    long long total = -1;
+    int rc, status = HTTP_OK;
 
     if (q->count_exact || (rows == 0 && offset > 0)) {
         if ((rc = count_rows(q, &total)) != OK) {
@@ -369,6 +349,54 @@ int be_op_read(be_req_t *q)
         links(q, limit, offset, rows, total);
     }
     return be_send_json(r, status, out);
+}
+
+int be_op_read(be_req_t *q)
+{
+    request_rec *r = q->r;
+    const be_shape_t *shape = be_shape_make(r->pool, q->plan, q->q->select,
+                                            0);
+    long long limit, offset;
+    be_value_t lim = {BE_V_INT, 0, 0, NULL, 0}, off = lim;
+    const be_value_t *args[2] = {&lim, &off};
+    be_stmt_t st;
+    be_sink_t sink;
+    be_buf_t *out;
+    const char *err;
+    long rows;
+    int rc, paged;
+
+    if (q->id) {
+        return read_item(q, shape);
+    }
+    read_window(q, &limit, &offset, &paged);
+    if (shape == &q->plan->all && q->q->filters->nelts == 0 && !q->q->order
+        && !q->where.owner) {
+        lim.i = limit;
+        off.i = offset;
+        st.sql = q->plan->sql_list;
+        st.nargs = 2;
+        st.args = args;
+    }
+    else if ((err = be_sql_select(r->pool, q->plan, shape, &q->where,
+                                  q->q->order, limit, offset, &st))) {
+        return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
+    }
+    out = start(q, &sink, shape, !q->want_object);
+    if ((rc = run(q, &st, &sink, &rows, 1)) != OK) {
+        return rc;
+    }
+    be_sink_end(&sink);
+    if (q->want_object) {
+        if (rows != 1) {
+            return be_problem(r, HTTP_NOT_ACCEPTABLE, apr_psprintf(
+                                  r->pool, "application/vnd.pgrst.object+json"
+                                  " needs exactly one row; %s matched",
+                                  rows ? "several" : "none"), NULL);
+        }
+        return reply(q, HTTP_OK, out);
+    }
+    return read_answer(q, out, rows, limit, offset, paged);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -449,13 +477,6 @@ static int write_and_answer(be_req_t *q, const be_stmt_t *st, be_sink_t *sink,
  * an AFTER trigger then changed, and nothing true of a view written by
  * its INSTEAD OF triggers.  Such writes run in a transaction that finds
  * the keys of the rows first, writes, and reads those rows back. */
-
-static const be_column_t *key_column(be_req_t *q)
-{
-    const be_table_t *t = q->plan->table;
-
-    return &APR_ARRAY_IDX(t->cols, t->key, be_column_t);
-}
 
 /* Appends the key text of every row that w matches to keys. */
 static int find_keys(be_req_t *q, const be_where_t *w,
@@ -661,24 +682,30 @@ static int own_rows(be_req_t *q, be_rows_t *rows)
     return OK;
 }
 
-int be_op_insert(be_req_t *q, be_jdoc_t *doc)
+/* An insert between its steps (on the stack: nothing allocated for it). */
+typedef struct {
+    be_rows_t rows;
+    int single;                 /* an object body, not an array */
+    int back;                   /* read back what is stored (triggers) */
+    int view;
+    int per;                    /* rows per statement */
+    int several;                /* one transaction around the statements */
+    const be_shape_t *shape;    /* the answer's columns, or NULL */
+    be_sink_t sink;
+    be_buf_t *out;              /* the answer, or NULL: none */
+    apr_array_header_t *keys;   /* read back: the rows' keys, or NULL */
+    const be_shape_t *returning; /* read back from a table: the key */
+    be_sink_t ksink;
+    long done;                  /* rows written */
+} insert_t;
+
+/* The body's rows, validated, with the owner filled in. */
+static int insert_rows(be_req_t *q, const be_jdoc_t *doc, insert_t *in)
 {
     request_rec *r = q->r;
     apr_array_header_t *errs = new_errs(q);
-    const be_shape_t *shape = NULL;
-    be_rows_t rows;
-    be_sink_t sink;
-    be_buf_t *out = NULL;
-    be_stmt_t st;
-    long n, done = 0;
-    int per, first, rc, several, single = !doc->is_array;
-    int back = (q->plan->table->readback & BE_W_INSERT) != 0;
-    int view = q->plan->table->is_view;
-    apr_array_header_t *keys = NULL;
-    const be_shape_t *returning = NULL;
-    be_sink_t ksink;
 
-    if (back && view && q->upsert != BE_UPSERT_NONE) {
+    if (in->back && in->view && q->upsert != BE_UPSERT_NONE) {
         return be_problem(r, HTTP_BAD_REQUEST, apr_psprintf(
                               r->pool, "%s is a view: it takes no upsert",
                               q->res->name), NULL);
@@ -690,82 +717,111 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
     }
     if (be_validate_rows(r->pool, q->plan->table, doc->objects, doc->is_array,
                          q->q->columns,
-                         q->has_owner ? q->plan->owner : NULL, &rows,
+                         q->has_owner ? q->plan->owner : NULL, &in->rows,
                          errs)) {
         return invalid(q, errs);
     }
-    if (q->has_owner && (rc = own_rows(q, &rows)) != OK) {
-        return rc;
-    }
+    return q->has_owner ? own_rows(q, &in->rows) : OK;
+}
+
+/* The answer's sink, the rows per statement, and for a write that is read
+ * back how its rows are found again. */
+static void insert_prepare(be_req_t *q, insert_t *in)
+{
+    request_rec *r = q->r;
+    int i;
+
     if (q->ret != BE_RET_MINIMAL) {
-        shape = be_shape_make(r->pool, q->plan, q->q->select, 1);
-        out = start(q, &sink, shape, !q->want_object
-                    && (!single || q->ret == BE_RET_REPR));
+        in->shape = be_shape_make(r->pool, q->plan, q->q->select, 1);
+        in->out = start(q, &in->sink, in->shape, !q->want_object
+                        && (!in->single || q->ret == BE_RET_REPR));
     }
-    per = rows.ncols ? BE_PARAMS_PER_STMT / rows.ncols : BE_PARAMS_PER_STMT;
-    several = rows.nrows > per || q->want_object;
-    if (back) {
-        /* RETURNING gives the keys (a table), or nothing (a view: then the
-         * keys are the body's, and without them there is no answer) */
-        several = 1;
-        keys = apr_array_make(r->pool, rows.nrows, sizeof(const char *));
-        for (first = 0; view && keys && first < rows.nrows; first++) {
-            const char *k = body_key(q, &rows, first);
-            if (k) {
-                APR_ARRAY_PUSH(keys, const char *) = k;
-            }
-            else {
-                keys = NULL;
-            }
-        }
-        if (!view && out) {
-            apr_array_header_t *one = apr_array_make(r->pool, 1,
-                                                     sizeof(be_select_t));
-            be_select_t *sel = apr_array_push(one);
-            sel->column = sel->alias = key_column(q)->name;
-            returning = be_shape_make(r->pool, q->plan, one, 1);
-            start(q, &ksink, returning, 1);
-            ksink.key_list = keys;
+    in->per = in->rows.ncols ? BE_PARAMS_PER_STMT / in->rows.ncols
+                             : BE_PARAMS_PER_STMT;
+    in->several = in->rows.nrows > in->per || q->want_object;
+    if (!in->back) {
+        return;
+    }
+    /* RETURNING gives the keys (a table), or nothing (a view: then the
+     * keys are the body's, and without them there is no answer) */
+    in->several = 1;
+    in->keys = apr_array_make(r->pool, in->rows.nrows, sizeof(const char *));
+    for (i = 0; in->view && in->keys && i < in->rows.nrows; i++) {
+        const char *k = body_key(q, &in->rows, i);
+        if (k) {
+            APR_ARRAY_PUSH(in->keys, const char *) = k;
         }
         else {
-            returning = NULL;
+            in->keys = NULL;
         }
     }
-    if (several && (rc = tx(q, BE_TX_BEGIN)) != OK) {
+    if (!in->view && in->out) {
+        apr_array_header_t *one = apr_array_make(r->pool, 1,
+                                                 sizeof(be_select_t));
+        be_select_t *sel = apr_array_push(one);
+        sel->column = sel->alias = key_column(q)->name;
+        in->returning = be_shape_make(r->pool, q->plan, one, 1);
+        start(q, &in->ksink, in->returning, 1);
+        in->ksink.key_list = in->keys;
+    }
+    else {
+        in->returning = NULL;
+    }
+}
+
+/* The INSERT statements (in one transaction when several), and the rows
+ * read back. */
+static int insert_run(be_req_t *q, insert_t *in)
+{
+    request_rec *r = q->r;
+    be_stmt_t st;
+    long n;
+    int first, rc;
+
+    if (in->several && (rc = tx(q, BE_TX_BEGIN)) != OK) {
         return rc;
     }
-    for (first = 0; first < rows.nrows; first += per) {
-        int count = rows.nrows - first < per ? rows.nrows - first : per;
-        be_sql_insert(r->pool, q->plan, &rows, first, count, q->upsert,
+    for (first = 0; first < in->rows.nrows; first += in->per) {
+        int count = in->rows.nrows - first < in->per ? in->rows.nrows - first
+                                                     : in->per;
+        be_sql_insert(r->pool, q->plan, &in->rows, first, count, q->upsert,
                       q->q->on_conflict, q->where.owner != NULL,
-                      back ? returning : shape, &st);
-        rc = run(q, &st, back ? (returning ? &ksink : NULL)
-                              : (out ? &sink : NULL), &n, 0);
+                      in->back ? in->returning : in->shape, &st);
+        rc = run(q, &st, in->back ? (in->returning ? &in->ksink : NULL)
+                                  : (in->out ? &in->sink : NULL), &n, 0);
         if (rc != OK) {
-            if (several) {
+            if (in->several) {
                 tx(q, BE_TX_ROLLBACK);
             }
             return rc;
         }
         /* (SQLite counts no row that an INSTEAD OF trigger wrote) */
-        done += view ? count : n;
+        in->done += in->view ? count : n;
     }
-    if (back && out && keys) {
-        be_where_t at = keys_where(q, keys);
-        if ((rc = read_rows(q, &at, shape, &sink)) != OK) {
+    if (in->back && in->out && in->keys) {
+        be_where_t at = keys_where(q, in->keys);
+        if ((rc = read_rows(q, &at, in->shape, &in->sink)) != OK) {
             tx(q, BE_TX_ROLLBACK);
             return rc;
         }
     }
-    else if (back) {
-        out = NULL; /* what a view stored cannot be told without its keys */
+    else if (in->back) {
+        in->out = NULL; /* what a view stored cannot be told without keys */
     }
-    if (q->want_object && (rc = one_object_or_undo(q, done)) != OK) {
+    if (q->want_object && (rc = one_object_or_undo(q, in->done)) != OK) {
         return rc;
     }
-    if (several && !q->want_object && (rc = tx(q, BE_TX_COMMIT)) != OK) {
+    if (in->several && !q->want_object && (rc = tx(q, BE_TX_COMMIT)) != OK) {
         return rc;
     }
+    return OK;
+}
+
+/* 201 with Preference-Applied, Location for one object, and the rows. */
+static int insert_answer(be_req_t *q, insert_t *in)
+{
+    request_rec *r = q->r;
+
     if (q->missing_default) {
         applied(q, "missing=default");
     }
@@ -776,18 +832,41 @@ int be_op_insert(be_req_t *q, be_jdoc_t *doc)
     if (q->ret != BE_RET_DEFAULT) {
         applied(q, return_names[q->ret]);
     }
-    if (single && out && sink.key_text) {
+    if (in->single && in->out && in->sink.key_text) {
         apr_table_setn(r->headers_out, "Location", apr_pstrcat(
                            r->pool, q->res->path, "/",
-                           ap_escape_path_segment(r->pool, sink.key_text),
+                           ap_escape_path_segment(r->pool, in->sink.key_text),
                            NULL));
     }
-    if (q->ret == BE_RET_MINIMAL || q->ret == BE_RET_HEADERS || !out
-        || (single && q->ret == BE_RET_DEFAULT && done == 0)) {
+    if (q->ret == BE_RET_MINIMAL || q->ret == BE_RET_HEADERS || !in->out
+        || (in->single && q->ret == BE_RET_DEFAULT && in->done == 0)) {
         return be_send_json(r, HTTP_CREATED, NULL);
     }
-    be_sink_end(&sink);
-    return reply(q, HTTP_CREATED, out);
+    be_sink_end(&in->sink);
+    return reply(q, HTTP_CREATED, in->out);
+}
+
+int be_op_insert(be_req_t *q, be_jdoc_t *doc)
+{
+    insert_t in;
+    int rc;
+
+    in.single = !doc->is_array;
+    in.back = (q->plan->table->readback & BE_W_INSERT) != 0;
+    in.view = q->plan->table->is_view;
+    in.shape = NULL;
+    in.out = NULL;
+    in.keys = NULL;
+    in.returning = NULL;
+    in.done = 0;
+    if ((rc = insert_rows(q, doc, &in)) != OK) {
+        return rc;
+    }
+    insert_prepare(q, &in);
+    if ((rc = insert_run(q, &in)) != OK) {
+        return rc;
+    }
+    return insert_answer(q, &in);
 }
 
 int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)

@@ -111,7 +111,9 @@ typedef enum {
     BE_RET_DEFAULT = 0, BE_RET_MINIMAL, BE_RET_HEADERS, BE_RET_REPR
 } be_return_e;
 
-/* One request to a resource, as the handler and the operations see it. */
+/* One request to a resource, as the handler and the operations see it:
+ * filled by the handler's parse step (no database), then its bind step
+ * (connection, plan, key, owner scope), then handed to an operation. */
 typedef struct {
     request_rec *r;
     const be_dir_conf_t *dc;
@@ -121,6 +123,7 @@ typedef struct {
     be_conn_t *conn;
     const be_plan_t *plan;
     be_query_t *q;
+    be_jdoc_t *doc;             /* POST, PUT, PATCH: the parsed body */
     be_where_t where;           /* key, filters and owner scope */
     be_value_t owner;           /* r->user, when the resource is owned */
     int has_owner;              /* owner is set; where.owner when scoped */
@@ -179,8 +182,9 @@ int be_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 int be_handler(request_rec *r);
 int be_translate_name(request_rec *r);
 int be_map_to_storage(request_rec *r);
-/* Finds the resource and item id for r->uri; NULL when none. */
+/* An encoded slash under a resource: httpd's 404 comes back to it. */
 int be_post_read_request(request_rec *r);
+/* Finds the resource and item id for r->uri; NULL when none. */
 be_resource_t *be_route(request_rec *r, const be_dir_conf_t *dc,
                         const char **id);
 
