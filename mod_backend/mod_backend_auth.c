@@ -385,8 +385,8 @@ static int be_check_bearer(request_rec *r)
     pol.keys = dc->keys;
     pol.issuer = dc->issuer;
     pol.audience = dc->audience;
-    pol.leeway = dc->leeway >= 0 ? dc->leeway : BE_DEFAULT_LEEWAY;
-    pol.user_claim = dc->user_claim;
+    pol.leeway = be_conf_leeway(dc);
+    pol.user_claim = be_conf_user_claim(dc);
     pol.cache = token_cache;
     if ((why = be_jwt_verify(r->pool, token, &pol, r->request_time,
                              &claims, &kind))) {
@@ -535,7 +535,7 @@ static int issue_token(request_rec *r)
                : be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
                             "the roles of the user could not be read", NULL);
     }
-    life = dc->lifetime >= 0 ? dc->lifetime : BE_DEFAULT_LIFETIME;
+    life = be_conf_lifetime(dc);
 
     be_buf_init(&b, r->pool, 256);
     be_buf_adds(&b, "{\"sub\":");

@@ -18,8 +18,6 @@
 
 extern module AP_MODULE_DECLARE_DATA backend_module;
 
-#define BE_DEFAULT_MAX_ROWS 1000
-#define BE_DEFAULT_MAX_BODY (1024 * 1024)
 #define BE_JSON_MAX_DEPTH 32
 
 /* One BackendResource line.  Declared in a <Location>; the schema and the
@@ -68,9 +66,6 @@ typedef struct {
     int cache_ttl;              /* BackendAuthnCacheTTL, -1: unset */
 } be_dir_conf_t;
 
-#define BE_DEFAULT_LEEWAY 30
-#define BE_DEFAULT_LIFETIME 3600
-
 /* Per request: what the auth phases learned. */
 typedef struct {
     int api;                    /* the path is a resource of ours */
@@ -88,8 +83,16 @@ be_rctx_t *be_rctx(request_rec *r);
 extern const command_rec be_cmds[];
 void *be_create_dir_conf(apr_pool_t *p, char *dir);
 void *be_merge_dir_conf(apr_pool_t *p, void *base, void *add);
+/* A setting, or its default where the configuration left it unset (the
+ * defaults are written once, in mod_backend_config.c). */
 int be_conf_max_rows(const be_dir_conf_t *c);
 apr_off_t be_conf_max_body(const be_dir_conf_t *c);
+const char *be_conf_user_claim(const be_dir_conf_t *c);
+int be_conf_leeway(const be_dir_conf_t *c);
+int be_conf_lifetime(const be_dir_conf_t *c);
+int be_conf_cache_ttl(const be_dir_conf_t *c);
+/* BackendAuthnCacheSOCache's PROVIDER[:ARGS] (spec), or the default. */
+const char *be_conf_socache(const char *spec);
 /* Every resource of this configuration generation, in declaration order. */
 apr_array_header_t *be_all_resources(void);
 int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
