@@ -25,8 +25,6 @@
 
 APLOG_USE_MODULE(backend);
 
-#define PROBLEM_FILTER "BACKEND_PROBLEM"
-
 be_rctx_t *be_rctx(request_rec *r)
 {
     be_rctx_t *x = ap_get_module_config(r->request_config, &backend_module);
@@ -233,7 +231,7 @@ static const char *problem_text(request_rec *r, int status,
 
 /* httpd writes error pages as text/html; for our answers the body is a
  * problem, so the type is fixed on the way out. */
-static apr_status_t problem_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+apr_status_t be_problem_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
 
@@ -257,7 +255,7 @@ static int is_bearer(request_rec *r)
  * 403 get a problem body, and only then, not on every request.  A custom
  * response already set (ours for Bearer, or a site's ErrorDocument) stays.
  */
-static void be_insert_error_filter(request_rec *r)
+void be_insert_error_filter(request_rec *r)
 {
     static const char unauthorized[] =
         "{\"type\":\"about:blank\",\"title\":\"Unauthorized\","
@@ -284,7 +282,7 @@ static void be_insert_error_filter(request_rec *r)
         x->problems = 1;
     }
     if (x->problems) {
-        ap_add_output_filter(PROBLEM_FILTER, NULL, r, r->connection);
+        ap_add_output_filter(BE_PROBLEM_FILTER, NULL, r, r->connection);
     }
 }
 
@@ -357,7 +355,7 @@ void be_auth_child_init(apr_pool_t *pchild)
     token_cache = be_jwt_cache_create(pchild, BE_TOKEN_CACHE_SLOTS);
 }
 
-static int be_check_bearer(request_rec *r)
+int be_check_bearer(request_rec *r)
 {
     const be_dir_conf_t *dc = dconf(r);
     const char *h, *token;
@@ -399,7 +397,7 @@ static int be_check_bearer(request_rec *r)
 }
 
 /* mod_authz_core asks the auth type to challenge again after a refusal. */
-static int be_note_auth_failure(request_rec *r, const char *type)
+int be_note_auth_failure(request_rec *r, const char *type)
 {
     if (strcasecmp(type, "Bearer") != 0) {
         return DECLINED;
@@ -487,8 +485,8 @@ static authz_status claim_check(request_rec *r, const char *line,
     return AUTHZ_DENIED;
 }
 
-static const authz_provider role_provider = {role_check, role_parse};
-static const authz_provider claim_provider = {claim_check, claim_parse};
+const authz_provider be_role_provider = {role_check, role_parse};
+const authz_provider be_claim_provider = {claim_check, claim_parse};
 
 /* ---------------------------------------------------------------------- */
 /* SetHandler backend-token                                                */
@@ -573,7 +571,7 @@ static int issue_token(request_rec *r)
     return be_send_json(r, HTTP_OK, &b);
 }
 
-static int token_handler(request_rec *r)
+int be_token_handler(request_rec *r)
 {
     int rc;
 
@@ -582,32 +580,4 @@ static int token_handler(request_rec *r)
     }
     rc = issue_token(r);
     return rc == DONE ? OK : rc;
-}
-
-/* ---------------------------------------------------------------------- */
-
-void be_auth_register_hooks(apr_pool_t *p)
-{
-    (void)p;
-    /* 401/403 bodies as problems */
-    ap_register_output_filter(PROBLEM_FILTER, problem_filter, NULL,
-                              AP_FTYPE_RESOURCE);
-    ap_hook_insert_error_filter(be_insert_error_filter, NULL, NULL,
-                                APR_HOOK_MIDDLE);
-    /* AuthType Bearer */
-    ap_hook_check_authn(be_check_bearer, NULL, NULL, APR_HOOK_MIDDLE,
-                        AP_AUTH_INTERNAL_PER_CONF);
-    ap_hook_note_auth_failure(be_note_auth_failure, NULL, NULL,
-                              APR_HOOK_MIDDLE);
-    /* Require backend-role / backend-claim */
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "backend-role",
-                              AUTHZ_PROVIDER_VERSION, &role_provider,
-                              AP_AUTH_INTERNAL_PER_CONF);
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "backend-claim",
-                              AUTHZ_PROVIDER_VERSION, &claim_provider,
-                              AP_AUTH_INTERNAL_PER_CONF);
-    /* AuthBasicProvider backend-cache */
-    be_cache_register(p);
-    /* SetHandler backend-token */
-    ap_hook_handler(token_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -328,11 +328,4 @@ static authn_status cache_check_password(request_rec *r, const char *user,
     return AUTH_USER_NOT_FOUND;
 }
 
-static const authn_provider cache_provider = {cache_check_password, NULL};
-
-void be_cache_register(apr_pool_t *p)
-{
-    ap_register_auth_provider(p, AUTHN_PROVIDER_GROUP, "backend-cache",
-                              AUTHN_PROVIDER_VERSION, &cache_provider,
-                              AP_AUTH_INTERNAL_PER_CONF);
-}
+const authn_provider be_cache_provider = {cache_check_password, NULL};

@@ -11,6 +11,8 @@
 #include <http_log.h>
 #include <apr_dbd.h>
 #include <mod_dbd.h>
+#include <mod_auth.h>
+#include <util_filter.h>
 
 #include "be_core.h"
 #include "be_exec.h"
@@ -149,7 +151,15 @@ int be_send_typed(request_rec *r, int status, be_buf_t *body,
 int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading);
 
 /* mod_backend_auth.c */
-void be_auth_register_hooks(apr_pool_t *p);
+/* The output filter that types httpd's own 401/403 pages as problems. */
+#define BE_PROBLEM_FILTER "BACKEND_PROBLEM"
+apr_status_t be_problem_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+void be_insert_error_filter(request_rec *r);
+int be_check_bearer(request_rec *r);
+int be_note_auth_failure(request_rec *r, const char *type);
+extern const authz_provider be_role_provider;  /* Require backend-role */
+extern const authz_provider be_claim_provider; /* Require backend-claim */
+int be_token_handler(request_rec *r);
 const char *be_sqltpl_parse(apr_pool_t *p, const char *sql,
                             be_sqltpl_t **out);
 /* How many parameters the statement binds. */
@@ -166,11 +176,11 @@ int be_cache_pre_config(apr_pool_t *pconf);
 int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                          server_rec *s);
 void be_cache_child_init(apr_pool_t *pchild, server_rec *s);
+extern const authn_provider be_cache_provider; /* AuthBasicProvider */
 /* apachectl -t: why BackendAuthnCache cannot work, or NULL. */
 const char *be_cache_test_config(apr_pool_t *p);
 /* mod_backend_auth.c: the child's cache of verified token signatures. */
 void be_auth_child_init(apr_pool_t *pchild);
-void be_cache_register(apr_pool_t *p);
 void be_cache_wanted(void);
 const char *be_cache_set_socache(cmd_parms *cmd, void *d, const char *arg);
 
