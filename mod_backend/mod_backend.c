@@ -2,14 +2,19 @@
  * mod_backend.c - the module record and its hooks: a table of contents.
  *
  * Where things are:
- *   mod_backend_config.c   directives, per-directory configuration
+ *   mod_backend_config.c   directives, per-directory configuration and
+ *                          its defaults, the per-request context
  *   mod_backend_db.c       mod_dbd, schema at startup, pooled connections
  *   mod_backend_handler.c  routing and the CRUD handler
  *   mod_backend_ops.c      read, insert, update, delete
- *   mod_backend_auth.c     Bearer tokens, token issuing, authz providers
+ *   mod_backend_bearer.c   AuthType Bearer: token checks, 401 challenges
+ *   mod_backend_token.c    SetHandler backend-token: issues tokens
+ *   mod_backend_authz.c    Require backend-role/backend-claim, roles,
+ *                          row ownership, BackendRoleQuery's SQL
  *   mod_backend_authn_cache.c  AuthBasicProvider backend-cache
  *   mod_backend_check.c    access-control mistakes refused at startup
- *   mod_backend_problem.c  application/problem+json answers
+ *   mod_backend_problem.c  application/problem+json answers, and httpd's
+ *                          own 401/403 pages turned into problems
  *   be_*.c                 the portable core: JSON, schema, SQL, executors
  */
 #include <httpd.h>

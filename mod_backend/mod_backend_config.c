@@ -86,6 +86,22 @@ const char *be_conf_socache(const char *spec)
     return spec ? spec : defconf.socache;
 }
 
+be_rctx_t *be_rctx(request_rec *r)
+{
+    be_rctx_t *x = ap_get_module_config(r->request_config, &backend_module);
+
+    if (!x) {
+        x = apr_pcalloc(r->pool, sizeof(*x));
+        ap_set_module_config(r->request_config, &backend_module, x);
+    }
+    return x;
+}
+
+const be_dir_conf_t *be_dconf(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &backend_module);
+}
+
 /* ---------------------------------------------------------------------- */
 /* The resources of the configuration being read, across all locations and
  * virtual hosts; rebuilt each time httpd reads its configuration. */
