@@ -15,49 +15,29 @@
 
 APLOG_USE_MODULE(backend);
 
-static int issue_token(request_rec *r)
+/* The first BackendTokenKey that can sign (hs256, or a private key). */
+static const be_jwt_key_t *signing_key(const be_dir_conf_t *dc)
 {
-    const be_dir_conf_t *dc;
-    const be_jwt_key_t *key = NULL;
-    apr_array_header_t *roles;
-    apr_int64_t now = (apr_int64_t)apr_time_sec(r->request_time);
-    int life, i;
-    const char *token;
-    be_buf_t b;
+    int i;
 
-    dc = be_dconf(r);
-    if (r->method_number != M_GET && r->method_number != M_POST) {
-        apr_table_setn(r->headers_out, "Allow", "GET, HEAD, POST");
-        return be_problem(r, HTTP_METHOD_NOT_ALLOWED, "ask for a token with "
-                          "GET or POST", NULL);
-    }
-    if (!r->user) {
-        return be_problem(r, HTTP_UNAUTHORIZED, "authentication is required",
-                          NULL);
-    }
     for (i = 0; dc->keys && i < dc->keys->nelts; i++) {
         const be_jwt_key_t *k = APR_ARRAY_IDX(dc->keys, i,
                                               const be_jwt_key_t *);
         if (k->alg == BE_ALG_HS256 || k->priv) {
-            key = k; /* the first key that can sign */
-            break;
+            return k;
         }
     }
-    if (!key) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00044: backend-token "
-                      "needs a BackendTokenKey that can sign (hs256, or a "
-                      "private key)");
-        return be_problem(r, HTTP_INTERNAL_SERVER_ERROR, "no signing key",
-                          NULL);
-    }
-    if (!(roles = be_user_roles(r))) {
-        return be_rctx(r)->roles_failed == HTTP_SERVICE_UNAVAILABLE
-               ? be_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                            BE_DETAIL_UNAVAILABLE, NULL)
-               : be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
-                            "the roles of the user could not be read", NULL);
-    }
-    life = be_conf_lifetime(dc);
+    return NULL;
+}
+
+/* The claims of r->user's token, as JSON: sub, iat, exp, iss and aud when
+ * configured, and the roles. */
+static const char *token_claims(request_rec *r, const be_dir_conf_t *dc,
+                                const apr_array_header_t *roles, int life)
+{
+    apr_int64_t now = (apr_int64_t)apr_time_sec(r->request_time);
+    be_buf_t b;
+    int i;
 
     be_buf_init(&b, r->pool, 256);
     be_buf_adds(&b, "{\"sub\":");
@@ -81,7 +61,44 @@ static int issue_token(request_rec *r)
         be_json_escape(&b, role, strlen(role));
     }
     be_buf_adds(&b, "]}");
-    if (!(token = be_jwt_sign(r->pool, key, be_buf_cstr(&b)))) {
+    return be_buf_cstr(&b);
+}
+
+static int issue_token(request_rec *r)
+{
+    const be_dir_conf_t *dc = be_dconf(r);
+    const be_jwt_key_t *key;
+    apr_array_header_t *roles;
+    int life;
+    const char *token;
+    be_buf_t b;
+
+    if (r->method_number != M_GET && r->method_number != M_POST) {
+        apr_table_setn(r->headers_out, "Allow", "GET, HEAD, POST");
+        return be_problem(r, HTTP_METHOD_NOT_ALLOWED, "ask for a token with "
+                          "GET or POST", NULL);
+    }
+    if (!r->user) {
+        return be_problem(r, HTTP_UNAUTHORIZED, "authentication is required",
+                          NULL);
+    }
+    if (!(key = signing_key(dc))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00044: backend-token "
+                      "needs a BackendTokenKey that can sign (hs256, or a "
+                      "private key)");
+        return be_problem(r, HTTP_INTERNAL_SERVER_ERROR, "no signing key",
+                          NULL);
+    }
+    if (!(roles = be_user_roles(r))) {
+        return be_rctx(r)->roles_failed == HTTP_SERVICE_UNAVAILABLE
+               ? be_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                            BE_DETAIL_UNAVAILABLE, NULL)
+               : be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
+                            "the roles of the user could not be read", NULL);
+    }
+    life = be_conf_lifetime(dc);
+    if (!(token = be_jwt_sign(r->pool, key,
+                              token_claims(r, dc, roles, life)))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00045: signing failed");
         return be_problem(r, HTTP_INTERNAL_SERVER_ERROR, "the token could "
                           "not be signed", NULL);
