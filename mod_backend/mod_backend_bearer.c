@@ -17,6 +17,7 @@
 
 APLOG_USE_MODULE(backend);
 
+/* AuthType Bearer applies to this request. */
 int be_is_bearer(request_rec *r)
 {
     const char *t = ap_auth_type(r);
