@@ -254,14 +254,27 @@ static int verify_sig(apr_pool_t *p, const be_jwt_key_t *key,
     return ok;
 }
 
+/* The JOSE header: the kid comes from the configuration (kid=ID) and may
+ * hold any character, so it is written as a JSON string, escaped. */
+static const char *jose_header(apr_pool_t *p, const be_jwt_key_t *key)
+{
+    be_buf_t b;
+
+    be_buf_init(&b, p, 64);
+    be_buf_printf(&b, "{\"alg\":\"%s\",\"typ\":\"JWT\"",
+                  alg_names[key->alg]);
+    if (key->kid) {
+        be_buf_adds(&b, ",\"kid\":");
+        be_json_escape(&b, key->kid, strlen(key->kid));
+    }
+    be_buf_addc(&b, '}');
+    return be_buf_cstr(&b);
+}
+
 const char *be_jwt_sign(apr_pool_t *p, const be_jwt_key_t *key,
                         const char *payload)
 {
-    const char *header = key->kid
-        ? apr_psprintf(p, "{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"%s\"}",
-                       alg_names[key->alg], key->kid)
-        : apr_psprintf(p, "{\"alg\":\"%s\",\"typ\":\"JWT\"}",
-                       alg_names[key->alg]);
+    const char *header = jose_header(p, key);
     const char *input = apr_pstrcat(
         p, be_b64url_encode(p, (const unsigned char *)header, strlen(header)),
         ".", be_b64url_encode(p, (const unsigned char *)payload,

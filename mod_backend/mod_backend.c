@@ -2,20 +2,27 @@
  * mod_backend.c - the module record and its hooks: a table of contents.
  *
  * Where things are:
- *   mod_backend_config.c   directives, per-directory configuration
+ *   mod_backend_config.c   directives, per-directory configuration and
+ *                          its defaults, the per-request context
  *   mod_backend_db.c       mod_dbd, schema at startup, pooled connections
  *   mod_backend_handler.c  routing and the CRUD handler
  *   mod_backend_ops.c      read, insert, update, delete
- *   mod_backend_auth.c     Bearer tokens, token issuing, authz providers
+ *   mod_backend_bearer.c   AuthType Bearer: token checks, 401 challenges
+ *   mod_backend_token.c    SetHandler backend-token: issues tokens
+ *   mod_backend_authz.c    Require backend-role/backend-claim, roles,
+ *                          row ownership, BackendRoleQuery's SQL
  *   mod_backend_authn_cache.c  AuthBasicProvider backend-cache
  *   mod_backend_check.c    access-control mistakes refused at startup
- *   mod_backend_problem.c  application/problem+json answers
+ *   mod_backend_problem.c  application/problem+json answers, and httpd's
+ *                          own 401/403 pages turned into problems
  *   be_*.c                 the portable core: JSON, schema, SQL, executors
  */
 #include <httpd.h>
 #include <http_config.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <mod_auth.h>
+#include <ap_provider.h>
 
 #include "mod_backend_private.h"
 
@@ -44,12 +51,36 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_read_request(be_post_read_request, NULL, NULL,
                               APR_HOOK_MIDDLE);
 
-    /* Content: SetHandler backend. */
-    ap_hook_handler(be_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Authentication: AuthType Bearer checks the token, and challenges
+     * again when mod_authz_core refuses. */
+    ap_hook_check_authn(be_check_bearer, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_note_auth_failure(be_note_auth_failure, NULL, NULL,
+                              APR_HOOK_MIDDLE);
+    /* AuthBasicProvider backend-cache: remembered password checks. */
+    ap_register_auth_provider(p, AUTHN_PROVIDER_GROUP, "backend-cache",
+                              AUTHN_PROVIDER_VERSION, &be_cache_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
 
-    /* Access: AuthType Bearer, Require backend-role/backend-claim, the
-     * backend-token handler, problem bodies for 401/403. */
-    be_auth_register_hooks(p);
+    /* Authorization: Require backend-role / backend-claim. */
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "backend-role",
+                              AUTHZ_PROVIDER_VERSION, &be_role_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "backend-claim",
+                              AUTHZ_PROVIDER_VERSION, &be_claim_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+
+    /* Content: SetHandler backend, and SetHandler backend-token, which
+     * issues tokens to a user another authn provider accepted. */
+    ap_hook_handler(be_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(be_token_handler, NULL, NULL, APR_HOOK_MIDDLE);
+
+    /* Errors: httpd's own 401/403 pages on an API location become
+     * problem+json (a body chosen here, its type fixed by the filter). */
+    ap_register_output_filter(BE_PROBLEM_FILTER, be_problem_filter, NULL,
+                              AP_FTYPE_RESOURCE);
+    ap_hook_insert_error_filter(be_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(backend) = {

@@ -2,8 +2,8 @@
  * mod_backend_authn_cache.c - AuthBasicProvider backend-cache: remembers
  * successful password checks of the providers it wraps (dbd, file, ldap,
  * ...), so that a slow hash such as bcrypt is paid once per TTL, not on
- * every request.  Shared by every child through ap_socache (shmcb by
- * default).
+ * every request.  Shared by every child through ap_socache (the provider
+ * BackendAuthnCacheSOCache names, or the default of mod_backend_config.c).
  *
  * An entry's key is the user and an HMAC of scope, user and password
  * under a secret drawn at startup: the password itself is never stored, a
@@ -33,7 +33,6 @@
 APLOG_USE_MODULE(backend);
 
 #define CACHE_MUTEX "backend-authn-cache"
-#define DEFAULT_TTL 300
 
 static const char *socache_spec;        /* BackendAuthnCacheSOCache */
 static int cache_wanted;                /* some location uses it */
@@ -87,20 +86,17 @@ static apr_status_t destroy_cache(void *data)
     return APR_SUCCESS;
 }
 
-/* The provider BackendAuthnCacheSOCache names (shmcb by default), or why
+/* The provider BackendAuthnCacheSOCache names (or the default), or why
  * there is none. */
 static const char *find_provider(apr_pool_t *p, const char **args)
 {
-    const char *name = "shmcb";
+    const char *spec = be_conf_socache(socache_spec);
+    const char *colon = strchr(spec, ':');
+    const char *name = colon ? apr_pstrmemdup(p, spec,
+                                              (apr_size_t)(colon - spec))
+                             : spec;
 
-    *args = NULL;
-    if (socache_spec) {
-        const char *colon = strchr(socache_spec, ':');
-        name = colon ? apr_pstrmemdup(p, socache_spec,
-                                      (apr_size_t)(colon - socache_spec))
-                     : socache_spec;
-        *args = colon ? colon + 1 : NULL;
-    }
+    *args = colon ? colon + 1 : NULL;
     socache = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
                                  AP_SOCACHE_PROVIDER_VERSION);
     return socache ? NULL
@@ -325,19 +321,11 @@ static authn_status cache_check_password(request_rec *r, const char *user,
             continue;
         }
         if (st == AUTH_GRANTED && key) {
-            cache_store(r, key, len, dc->cache_ttl >= 0 ? dc->cache_ttl
-                                                        : DEFAULT_TTL);
+            cache_store(r, key, len, be_conf_cache_ttl(dc));
         }
         return st;
     }
     return AUTH_USER_NOT_FOUND;
 }
 
-static const authn_provider cache_provider = {cache_check_password, NULL};
-
-void be_cache_register(apr_pool_t *p)
-{
-    ap_register_auth_provider(p, AUTHN_PROVIDER_GROUP, "backend-cache",
-                              AUTHN_PROVIDER_VERSION, &cache_provider,
-                              AP_AUTH_INTERNAL_PER_CONF);
-}
+const authn_provider be_cache_provider = {cache_check_password, NULL};

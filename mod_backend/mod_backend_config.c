@@ -1,9 +1,11 @@
 /*
  * mod_backend_config.c - directives and per-directory configuration.
  *
- * Defaults live in one place (be_conf_*); unset is NULL for pointers and
- * -1 for numbers, and a <Location> inside another inherits what it does
- * not set itself.
+ * Every default is written once, in the BE_DEF_* macros below: the table
+ * defconf holds them, the accessors be_conf_*() apply them to what a
+ * configuration leaves unset, and the directive help strings quote the
+ * same macros.  Unset is NULL for pointers and -1 for numbers, and a
+ * <Location> inside another inherits what it does not set itself.
  */
 #include <ctype.h>
 
@@ -14,6 +16,93 @@
 #include "mod_backend_private.h"
 #include "be_jwt.h"
 
+/* ---------------------------------------------------------------------- */
+/* Defaults                                                                */
+
+#define BE_DEF_MAX_ROWS 1000
+#define BE_DEF_MAX_BODY_MIB 1
+#define BE_DEF_USER_CLAIM "sub"
+#define BE_DEF_LEEWAY 30
+#define BE_DEF_LIFETIME 3600
+#define BE_DEF_CACHE_TTL 300
+#define BE_DEF_SOCACHE "shmcb"
+
+/* a number default as text, for the help strings */
+#define BE_STR_(x) #x
+#define BE_STR(x) BE_STR_(x)
+
+/* What an unset field means (as mod_md's defconf): the only place the
+ * request code learns a default from. */
+static const struct {
+    int max_rows;
+    apr_off_t max_body;
+    const char *user_claim;
+    int leeway;
+    int lifetime;
+    int cache_ttl;
+    const char *socache;
+} defconf = {
+    BE_DEF_MAX_ROWS,
+    (apr_off_t)BE_DEF_MAX_BODY_MIB * 1024 * 1024,
+    BE_DEF_USER_CLAIM,
+    BE_DEF_LEEWAY,
+    BE_DEF_LIFETIME,
+    BE_DEF_CACHE_TTL,
+    BE_DEF_SOCACHE,
+};
+
+int be_conf_max_rows(const be_dir_conf_t *c)
+{
+    return c->max_rows != -1 ? c->max_rows : defconf.max_rows;
+}
+
+apr_off_t be_conf_max_body(const be_dir_conf_t *c)
+{
+    return c->max_body != -1 ? c->max_body : defconf.max_body;
+}
+
+const char *be_conf_user_claim(const be_dir_conf_t *c)
+{
+    return c->user_claim ? c->user_claim : defconf.user_claim;
+}
+
+int be_conf_leeway(const be_dir_conf_t *c)
+{
+    return c->leeway != -1 ? c->leeway : defconf.leeway;
+}
+
+int be_conf_lifetime(const be_dir_conf_t *c)
+{
+    return c->lifetime != -1 ? c->lifetime : defconf.lifetime;
+}
+
+int be_conf_cache_ttl(const be_dir_conf_t *c)
+{
+    return c->cache_ttl != -1 ? c->cache_ttl : defconf.cache_ttl;
+}
+
+const char *be_conf_socache(const char *spec)
+{
+    return spec ? spec : defconf.socache;
+}
+
+be_rctx_t *be_rctx(request_rec *r)
+{
+    be_rctx_t *x = ap_get_module_config(r->request_config, &backend_module);
+
+    if (!x) {
+        x = apr_pcalloc(r->pool, sizeof(*x));
+        ap_set_module_config(r->request_config, &backend_module, x);
+    }
+    return x;
+}
+
+const be_dir_conf_t *be_dconf(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &backend_module);
+}
+
+/* ---------------------------------------------------------------------- */
 /* The resources of the configuration being read, across all locations and
  * virtual hosts; rebuilt each time httpd reads its configuration. */
 static apr_array_header_t *registry;
@@ -68,16 +157,6 @@ void *be_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
                                           : base->cache_where;
     c->cache_ttl = add->cache_ttl != -1 ? add->cache_ttl : base->cache_ttl;
     return c;
-}
-
-int be_conf_max_rows(const be_dir_conf_t *c)
-{
-    return c->max_rows != -1 ? c->max_rows : BE_DEFAULT_MAX_ROWS;
-}
-
-apr_off_t be_conf_max_body(const be_dir_conf_t *c)
-{
-    return c->max_body != -1 ? c->max_body : BE_DEFAULT_MAX_BODY;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -365,7 +444,8 @@ const command_rec be_cmds[] = {
                       "table at <Location>/NAME and <Location>/NAME/KEY"),
     AP_INIT_TAKE1("BackendMaxRows", set_max_rows, NULL,
                   RSRC_CONF | ACCESS_CONF,
-                  "N: most rows a collection GET returns (default 1000)"),
+                  "N: most rows a collection GET returns (default "
+                  BE_STR(BE_DEF_MAX_ROWS) ")"),
     AP_INIT_TAKE_ARGV("BackendHide", set_hide, NULL, ACCESS_CONF,
                       "NAME COLUMN...: columns of resource NAME that are "
                       "never read, filtered, ordered or written"),
@@ -382,13 +462,15 @@ const command_rec be_cmds[] = {
     AP_INIT_TAKE1("BackendTokenUserClaim", ap_set_string_slot,
                   (void *)APR_OFFSETOF(be_dir_conf_t, user_claim),
                   ACCESS_CONF, "NAME: the claim that names the user "
-                  "(default sub)"),
+                  "(default " BE_DEF_USER_CLAIM ")"),
     AP_INIT_TAKE1("BackendTokenLeeway", set_int,
                   (void *)APR_OFFSETOF(be_dir_conf_t, leeway), ACCESS_CONF,
-                  "SECONDS of clock skew allowed on exp and nbf (default 30)"),
+                  "SECONDS of clock skew allowed on exp and nbf (default "
+                  BE_STR(BE_DEF_LEEWAY) ")"),
     AP_INIT_TAKE1("BackendTokenLifetime", set_int,
                   (void *)APR_OFFSETOF(be_dir_conf_t, lifetime), ACCESS_CONF,
-                  "SECONDS an issued token is valid (default 3600)"),
+                  "SECONDS an issued token is valid (default "
+                  BE_STR(BE_DEF_LIFETIME) ")"),
     AP_INIT_TAKE1("BackendRoleQuery", set_role_query, NULL, ACCESS_CONF,
                   "SQL returning the roles of :user, e.g. \"SELECT role FROM "
                   "user_roles WHERE username = :user\""),
@@ -401,13 +483,14 @@ const command_rec be_cmds[] = {
     AP_INIT_TAKE1("BackendAuthnCacheTTL", set_int,
                   (void *)APR_OFFSETOF(be_dir_conf_t, cache_ttl), ACCESS_CONF,
                   "SECONDS a successful password check is remembered "
-                  "(default 300)"),
+                  "(default " BE_STR(BE_DEF_CACHE_TTL) ")"),
     AP_INIT_TAKE1("BackendAuthnCacheSOCache", be_cache_set_socache, NULL,
                   RSRC_CONF, "PROVIDER[:ARGS]: the shared cache of "
-                  "backend-cache (default shmcb)"),
+                  "backend-cache (default " BE_DEF_SOCACHE ")"),
     AP_INIT_TAKE1("BackendMaxBody", set_max_body, NULL,
                   RSRC_CONF | ACCESS_CONF,
-                  "BYTES: largest request body accepted (default 1 MiB; "
+                  "BYTES: largest request body accepted (default "
+                  BE_STR(BE_DEF_MAX_BODY_MIB) " MiB; "
                   "LimitRequestBody still applies when lower)"),
     {NULL}
 };

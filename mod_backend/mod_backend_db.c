@@ -310,7 +310,7 @@ void be_child_init(apr_pool_t *pchild, server_rec *s)
     main_server = s;
     be_exec_stalled = log_stall;
     be_cache_child_init(pchild, s);
-    be_auth_child_init(pchild);
+    be_bearer_child_init(pchild);
     /* the writer lock and the checkpoint thread: only where they serve */
     if (be_exec_sqlite.child_init && serves_sqlite()) {
         be_exec_sqlite.child_init(pchild);

@@ -11,6 +11,8 @@
 #include <http_log.h>
 #include <apr_dbd.h>
 #include <mod_dbd.h>
+#include <mod_auth.h>
+#include <util_filter.h>
 
 #include "be_core.h"
 #include "be_exec.h"
@@ -18,8 +20,6 @@
 
 extern module AP_MODULE_DECLARE_DATA backend_module;
 
-#define BE_DEFAULT_MAX_ROWS 1000
-#define BE_DEFAULT_MAX_BODY (1024 * 1024)
 #define BE_JSON_MAX_DEPTH 32
 
 /* One BackendResource line.  Declared in a <Location>; the schema and the
@@ -68,9 +68,6 @@ typedef struct {
     int cache_ttl;              /* BackendAuthnCacheTTL, -1: unset */
 } be_dir_conf_t;
 
-#define BE_DEFAULT_LEEWAY 30
-#define BE_DEFAULT_LIFETIME 3600
-
 /* Per request: what the auth phases learned. */
 typedef struct {
     int api;                    /* the path is a resource of ours */
@@ -82,14 +79,23 @@ typedef struct {
     int roles_failed;           /* 503 (no database) or 500 (the query) */
 } be_rctx_t;
 
-be_rctx_t *be_rctx(request_rec *r);
-
 /* mod_backend_config.c */
+/* The request's context (created on first use) and its configuration. */
+be_rctx_t *be_rctx(request_rec *r);
+const be_dir_conf_t *be_dconf(request_rec *r);
 extern const command_rec be_cmds[];
 void *be_create_dir_conf(apr_pool_t *p, char *dir);
 void *be_merge_dir_conf(apr_pool_t *p, void *base, void *add);
+/* A setting, or its default where the configuration left it unset (the
+ * defaults are written once, in mod_backend_config.c). */
 int be_conf_max_rows(const be_dir_conf_t *c);
 apr_off_t be_conf_max_body(const be_dir_conf_t *c);
+const char *be_conf_user_claim(const be_dir_conf_t *c);
+int be_conf_leeway(const be_dir_conf_t *c);
+int be_conf_lifetime(const be_dir_conf_t *c);
+int be_conf_cache_ttl(const be_dir_conf_t *c);
+/* BackendAuthnCacheSOCache's PROVIDER[:ARGS] (spec), or the default. */
+const char *be_conf_socache(const char *spec);
 /* Every resource of this configuration generation, in declaration order. */
 apr_array_header_t *be_all_resources(void);
 int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
@@ -148,8 +154,20 @@ int be_send_typed(request_rec *r, int status, be_buf_t *body,
                   const char *type);
 int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading);
 
-/* mod_backend_auth.c */
-void be_auth_register_hooks(apr_pool_t *p);
+/* mod_backend_bearer.c: AuthType Bearer */
+int be_is_bearer(request_rec *r);
+int be_check_bearer(request_rec *r);
+int be_note_auth_failure(request_rec *r, const char *type);
+/* the child's cache of verified tokens */
+void be_bearer_child_init(apr_pool_t *pchild);
+
+/* mod_backend_token.c: SetHandler backend-token */
+int be_token_handler(request_rec *r);
+
+/* mod_backend_authz.c: Require backend-role / backend-claim, roles, owners,
+ * the SQL of BackendRoleQuery */
+extern const authz_provider be_role_provider;  /* Require backend-role */
+extern const authz_provider be_claim_provider; /* Require backend-claim */
 const char *be_sqltpl_parse(apr_pool_t *p, const char *sql,
                             be_sqltpl_t **out);
 /* How many parameters the statement binds. */
@@ -166,11 +184,9 @@ int be_cache_pre_config(apr_pool_t *pconf);
 int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                          server_rec *s);
 void be_cache_child_init(apr_pool_t *pchild, server_rec *s);
+extern const authn_provider be_cache_provider; /* AuthBasicProvider */
 /* apachectl -t: why BackendAuthnCache cannot work, or NULL. */
 const char *be_cache_test_config(apr_pool_t *p);
-/* mod_backend_auth.c: the child's cache of verified token signatures. */
-void be_auth_child_init(apr_pool_t *pchild);
-void be_cache_register(apr_pool_t *p);
 void be_cache_wanted(void);
 const char *be_cache_set_socache(cmd_parms *cmd, void *d, const char *arg);
 
@@ -192,5 +208,12 @@ be_resource_t *be_route(request_rec *r, const be_dir_conf_t *dc,
  * handler, OK means "nothing sent yet, go on"; DONE means "answered". */
 int be_problem(request_rec *r, int status, const char *detail,
                const apr_array_header_t *errs);
+/* A problem body as text, for ap_custom_response. */
+const char *be_problem_text(request_rec *r, int status, const char *detail);
+/* The output filter that types httpd's own 401/403 pages as problems, and
+ * the insert_error_filter hook that chooses their bodies. */
+#define BE_PROBLEM_FILTER "BACKEND_PROBLEM"
+apr_status_t be_problem_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+void be_insert_error_filter(request_rec *r);
 
 #endif /* MOD_BACKEND_PRIVATE_H */

@@ -64,6 +64,18 @@ BackendAuthnCacheSOCache "shmcb:{dir}/authn(65536)"
     BackendRoleQuery "SELECT role FROM no_such_table WHERE username = :user"
     {basic_dbd}
 </Location>
+<Location /odd-kid-token>
+    SetHandler backend-token
+    BackendTokenKey hs256 {k.hs} kid=a"b\\c
+    {basic_dbd}
+</Location>
+<Location /odd-kid-api>
+    SetHandler backend
+    BackendResource notes
+    AuthType Bearer
+    BackendTokenKey hs256 {k.hs} kid=a"b\\c
+    Require valid-user
+</Location>
 <Location /api>
     SetHandler backend
     BackendResource notes
@@ -143,6 +155,18 @@ def test_es256_private_key_signs_behind_the_socache(site):
         r = requests.get(site.url + "/api/notes",
                          headers={"Authorization": "Bearer " + t})
         assert r.status_code == 200 and r.json() == []
+
+
+def test_a_kid_with_a_quote_and_a_backslash_is_escaped(site):
+    # kid=a"b\c reaches the JOSE header as a JSON string, and the token
+    # verifies against the key of that kid
+    t = issued(site, "/odd-kid-token")
+    head, claims = parts(t)
+    assert head == {"alg": "HS256", "typ": "JWT", "kid": 'a"b\\c'}
+    assert claims["sub"] == "ann"
+    r = requests.get(site.url + "/odd-kid-api/notes",
+                     headers={"Authorization": "Bearer " + t})
+    assert r.status_code == 200 and r.json() == []
 
 
 def test_other_methods_are_405(site):

@@ -175,6 +175,28 @@ static void test_jwt(void)
                "no key for algorithm ES256 and this kid", "unknown kid");
     }
 
+    /* a kid with a quote and a backslash is written as a JSON string:
+     * the issued token's header parses and its kid still picks the key */
+    {
+        be_jwt_key_t *odd;
+        apr_array_header_t *just = apr_array_make(pool, 1, sizeof(void *));
+        const char *hdr;
+        apr_size_t hlen;
+
+        OK(be_jwt_load_key(pool, "hs256", secret, "a\"b\\c", &odd) == NULL,
+           "hs key with an odd kid");
+        APR_ARRAY_PUSH(just, be_jwt_key_t *) = odd;
+        t = tok(odd, ok_payload);
+        dot = strchr(t, '.');
+        hdr = (const char *)be_b64url_decode(pool, t,
+                                             dot ? (apr_size_t)(dot - t) : 0,
+                                             &hlen);
+        IS_STR(hdr ? apr_pstrmemdup(pool, hdr, hlen) : "(none)",
+               "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"a\\\"b\\\\c\"}",
+               "kid escaped in the header");
+        IS_STR(check(t, just, now), "ok:alice", "odd kid verifies");
+    }
+
     /* issuer and audience */
     pol.keys = keys;
     OK(be_jwt_verify(pool, tok(hs, "{\"sub\":\"a\",\"iss\":\"me\","
