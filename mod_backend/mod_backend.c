@@ -15,7 +15,12 @@
  *   mod_backend_check.c    access-control mistakes refused at startup
  *   mod_backend_problem.c  application/problem+json answers, and httpd's
  *                          own 401/403 pages turned into problems
- *   be_*.c                 the portable core: JSON, schema, SQL, executors
+ *   exec*.c                the executors, one per database driver (no
+ *                          httpd header; threads, locks, connections)
+ *   be_*.c                 the portable core: the query grammar (be_query,
+ *                          be_where), SQL (be_sql), JSON bodies (be_json),
+ *                          validation (be_schema), rendering (be_render),
+ *                          tokens (be_jwt)
  */
 #include <httpd.h>
 #include <http_config.h>

@@ -15,7 +15,7 @@
 #include <util_filter.h>
 
 #include "be_core.h"
-#include "be_exec.h"
+#include "exec.h"
 #include "be_query.h"
 
 extern module AP_MODULE_DECLARE_DATA backend_module;

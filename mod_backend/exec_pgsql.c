@@ -1,8 +1,11 @@
 /*
- * be_exec_pgsql.c - the PostgreSQL executor, on the PGconn of a connection
+ * exec_pgsql.c - the PostgreSQL executor, on the PGconn of a connection
  * opened by apr_dbd's pgsql driver.  Statements are prepared once per
  * server session and reused; results come back as text and are rendered
  * by the type oid of each column.
+ *
+ * State of the process here: the batches (one per database, a mutex and
+ * a leader per batch) that send concurrent statements on one connection.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -11,7 +14,7 @@
 
 #include <libpq-fe.h>
 
-#include "be_exec.h"
+#include "exec.h"
 
 static be_dbrc_e kind_of_state(const char *st, PGconn *conn)
 {

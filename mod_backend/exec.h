@@ -1,6 +1,10 @@
 /*
- * be_exec.h - executors: one per database driver, working on the native
- * handle of a connection that mod_dbd pools.  No httpd header here.
+ * exec.h - executors: one per database driver, working on the native
+ * handle of a connection that mod_dbd pools.  No httpd header here, but
+ * unlike the be_*.c core, the exec*.c files own state of the process:
+ * threads (the SQLite checkpointer), locks (the SQLite writer lock, the
+ * PostgreSQL batches), per-child connections and the SQLite
+ * auto-extension.
  */
 #ifndef BE_EXEC_H
 #define BE_EXEC_H

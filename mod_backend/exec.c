@@ -1,9 +1,9 @@
 /*
- * be_exec.c - picks the executor for an apr_dbd driver name.
+ * exec.c - picks the executor for an apr_dbd driver name.
  */
 #include <string.h>
 
-#include "be_exec.h"
+#include "exec.h"
 
 void (*be_exec_stalled)(const char *sql, apr_interval_time_t waited);
 

@@ -1,8 +1,13 @@
 /*
- * be_exec_sqlite.c - the SQLite executor, on the sqlite3 handle of a
+ * exec_sqlite.c - the SQLite executor, on the sqlite3 handle of a
  * connection opened by apr_dbd's sqlite3 driver.  Working on the handle
  * avoids that driver's process-wide mutex and its fixed 100 ms sleep on
  * SQLITE_BUSY, and gives typed columns.
+ *
+ * State of the process here: the writer lock and writer connections of a
+ * child, the checkpointer thread, each thread's busy wait, and the
+ * auto-extension with the list of our database files (set up per
+ * configuration generation, undone with its pool).
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -16,7 +21,7 @@
 #include <pthread.h>
 #endif
 
-#include "be_exec.h"
+#include "exec.h"
 
 /* How long a writer waits for another connection's lock before the
  * request is answered 503. */
