@@ -120,7 +120,7 @@ static void sqltpl_stmt(request_rec *r, const be_sqltpl_t *t, be_dialect_e d,
         v->s = val;
         v->len = val ? strlen(val) : 0;
         APR_ARRAY_PUSH(args, const be_value_t *) = v;
-        be_buf_printf(&b, d == BE_DIALECT_PGSQL ? "$%d" : "?%d", args->nelts);
+        be_sql_placeholder(&b, d, args->nelts);
     }
     st->sql = be_buf_cstr(&b);
     st->nargs = args->nelts;
@@ -198,8 +198,11 @@ int be_owner_scoped(request_rec *r, const be_dir_conf_t *dc,
 /* ---------------------------------------------------------------------- */
 /* Require backend-role ROLE... / backend-claim NAME VALUE...              */
 
+/* The words of a Require line, at least min of them (the message names
+ * the provider's Require line otherwise). */
 static const char *parse_words(cmd_parms *cmd, const char *line,
-                               const void **parsed, int min)
+                               const void **parsed, int min,
+                               const char *provider)
 {
     apr_array_header_t *words = apr_array_make(cmd->pool, 4, sizeof(char *));
     const char *w;
@@ -208,8 +211,7 @@ static const char *parse_words(cmd_parms *cmd, const char *line,
         APR_ARRAY_PUSH(words, const char *) = w;
     }
     if (words->nelts < min) {
-        return apr_psprintf(cmd->pool, "Require %s needs %s",
-                            cmd->cmd ? cmd->cmd->name : "",
+        return apr_psprintf(cmd->pool, "Require %s needs %s", provider,
                             min == 1 ? "at least one ROLE"
                                      : "a claim NAME and at least one VALUE");
     }
@@ -220,16 +222,13 @@ static const char *parse_words(cmd_parms *cmd, const char *line,
 static const char *role_parse(cmd_parms *cmd, const char *line,
                               const void **parsed)
 {
-    const char *err = parse_words(cmd, line, parsed, 1);
-    return err ? "Require backend-role needs at least one ROLE" : NULL;
+    return parse_words(cmd, line, parsed, 1, "backend-role");
 }
 
 static const char *claim_parse(cmd_parms *cmd, const char *line,
                                const void **parsed)
 {
-    const char *err = parse_words(cmd, line, parsed, 2);
-    return err ? "Require backend-claim needs a claim NAME and at least one "
-                 "VALUE" : NULL;
+    return parse_words(cmd, line, parsed, 2, "backend-claim");
 }
 
 static authz_status role_check(request_rec *r, const char *line,
