@@ -54,36 +54,36 @@ typedef enum {
     BE_T_REAL,     /* floating point */
     BE_T_NUMERIC,  /* exact decimal: a JSON number, or a numeric string */
     BE_T_BOOL,
-    BE_T_JSON,     /* embedded as JSON, not as a string */
+    BE_T_JSON, /* embedded as JSON, not as a string */
     BE_T_BLOB
 } be_type_e;
 
 typedef struct {
     const char *name;
-    const char *decl;      /* the declared type, as the database spells it */
+    const char *decl; /* the declared type, as the database spells it */
     be_type_e type;
     int notnull;
-    int has_default;       /* a default, identity, serial or rowid alias */
-    const char *dflt_sql;  /* SQLite: the default expression (schema text) */
+    int has_default;      /* a default, identity, serial or rowid alias */
+    const char *dflt_sql; /* SQLite: the default expression (schema text) */
     int pk;
-    int max_len;           /* varchar(n)/char(n) in characters, or -1 */
-    long long int_min;     /* bounds of a narrow integer type */
+    int max_len;       /* varchar(n)/char(n) in characters, or -1 */
+    long long int_min; /* bounds of a narrow integer type */
     long long int_max;
-    unsigned int oid;      /* PostgreSQL type oid, 0 on SQLite */
-    int synthetic;         /* SQLite rowid of a table without a key */
-    int readonly;          /* rowid, generated columns: never written */
-    int hidden;            /* BackendHide: as if it did not exist */
+    unsigned int oid; /* PostgreSQL type oid, 0 on SQLite */
+    int synthetic;    /* SQLite rowid of a table without a key */
+    int readonly;     /* rowid, generated columns: never written */
+    int hidden;       /* BackendHide: as if it did not exist */
 } be_column_t;
 
 typedef struct {
-    const char *name;          /* as configured */
-    const char *resource;      /* the name clients see (NULL: name) */
-    apr_array_header_t *cols;  /* be_column_t */
-    apr_hash_t *by_name;       /* name -> be_column_t* */
-    int key;                   /* index into cols */
+    const char *name;         /* as configured */
+    const char *resource;     /* the name clients see (NULL: name) */
+    apr_array_header_t *cols; /* be_column_t */
+    apr_hash_t *by_name;      /* name -> be_column_t* */
+    int key;                  /* index into cols */
     int is_view;
-    unsigned writes;           /* BE_W_*: what the database lets us write */
-    unsigned readback;         /* BE_W_*: writes whose RETURNING may not
+    unsigned writes;   /* BE_W_*: what the database lets us write */
+    unsigned readback; /* BE_W_*: writes whose RETURNING may not
                                   show what is stored (SQLite triggers) */
 } be_table_t;
 
@@ -115,15 +115,15 @@ typedef enum {
     BE_V_REAL,
     BE_V_TEXT,
     BE_V_BOOL,
-    BE_V_JSON,    /* serialized JSON text for a json column */
-    BE_V_DEFAULT  /* "use the column default": planner emits DEFAULT */
+    BE_V_JSON,   /* serialized JSON text for a json column */
+    BE_V_DEFAULT /* "use the column default": planner emits DEFAULT */
 } be_vkind_e;
 
 typedef struct {
     be_vkind_e kind;
-    long long i;  /* INT, BOOL */
-    double d;     /* REAL */
-    const char *s;   /* TEXT, JSON, and the literal text of a number */
+    long long i;   /* INT, BOOL */
+    double d;      /* REAL */
+    const char *s; /* TEXT, JSON, and the literal text of a number */
     apr_size_t len;
 } be_value_t;
 
@@ -131,7 +131,12 @@ typedef struct {
 /* Parsed JSON request bodies (be_json.c is the one file using json-c)     */
 
 typedef enum {
-    BE_J_NULL = 0, BE_J_BOOL, BE_J_INT, BE_J_REAL, BE_J_STRING, BE_J_NESTED
+    BE_J_NULL = 0,
+    BE_J_BOOL,
+    BE_J_INT,
+    BE_J_REAL,
+    BE_J_STRING,
+    BE_J_NESTED
 } be_jkind_e;
 
 typedef struct {
@@ -139,9 +144,9 @@ typedef struct {
     be_jkind_e kind;
     long long i;
     double d;
-    const char *s;   /* STRING, NESTED (serialized), and number text */
+    const char *s; /* STRING, NESTED (serialized), and number text */
     apr_size_t len;
-    int wide;        /* REAL: an integer literal past the 64-bit range */
+    int wide; /* REAL: an integer literal past the 64-bit range */
 } be_jfield_t;
 
 typedef struct {
@@ -155,16 +160,15 @@ typedef struct {
 
 typedef enum {
     BE_JSON_OK = 0,
-    BE_JSON_SYNTAX,      /* not JSON (400) */
-    BE_JSON_NOT_OBJECT,  /* JSON, but not an object / array of objects */
+    BE_JSON_SYNTAX,     /* not JSON (400) */
+    BE_JSON_NOT_OBJECT, /* JSON, but not an object / array of objects */
     BE_JSON_TOO_DEEP
 } be_json_rc_e;
 
 /* Parses a request body.  On failure *err says why, for the problem. */
 be_json_rc_e be_json_parse_body(apr_pool_t *p, const char *text,
-                                apr_size_t len, int max_depth,
-                                int allow_array, be_jdoc_t **doc,
-                                const char **err);
+                                apr_size_t len, int max_depth, int allow_array,
+                                be_jdoc_t **doc, const char **err);
 /* True when text is one well-formed JSON value (for json columns). */
 int be_json_is_valid(const char *text, apr_size_t len);
 
@@ -195,7 +199,6 @@ typedef struct {
     int nrows;
     be_value_t *vals; /* nrows x ncols; BE_V_DEFAULT where a row is silent */
 } be_rows_t;
-
 
 /* Returns 0, or 422 with errs (be_field_error_t) filled.  implied, when
  * not NULL, is a column the server fills (the owner): never required. */
@@ -232,12 +235,12 @@ typedef struct {
 
 /* The columns a statement returns and how they are rendered. */
 typedef struct {
-    int ncols;                 /* columns in the SQL list */
-    int nrender;               /* the first nrender become JSON members */
+    int ncols;   /* columns in the SQL list */
+    int nrender; /* the first nrender become JSON members */
     const be_column_t **cols;
-    const char **keys;         /* "alias": per rendered column, escaped */
-    const char *sql_list;      /* the quoted column list */
-    int key_col;               /* the table's key in cols, or -1 */
+    const char **keys;    /* "alias": per rendered column, escaped */
+    const char *sql_list; /* the quoted column list */
+    int key_col;          /* the table's key in cols, or -1 */
 } be_shape_t;
 
 /* Built once per resource at startup: the quoted names and the SQL of the
@@ -253,7 +256,9 @@ typedef struct {
 } be_plan_t;
 
 typedef enum {
-    BE_UPSERT_NONE = 0, BE_UPSERT_MERGE, BE_UPSERT_IGNORE
+    BE_UPSERT_NONE = 0,
+    BE_UPSERT_MERGE,
+    BE_UPSERT_IGNORE
 } be_upsert_e;
 
 be_plan_t *be_plan_make(apr_pool_t *p, const be_table_t *t,
@@ -320,13 +325,13 @@ void be_json_double(be_buf_t *b, double d);
 
 typedef struct {
     be_buf_t *out;
-    int ncols;        /* result columns */
-    int nrender;      /* the first nrender are written */
+    int ncols;                      /* result columns */
+    int nrender;                    /* the first nrender are written */
     const be_column_t *const *cols; /* what each result column is */
     const char **keys;              /* pre-escaped "name": per column */
-    int as_array;     /* wrap rows in [ ] */
+    int as_array;                   /* wrap rows in [ ] */
     long nrows;
-    int key_col;      /* result column whose text to remember, or -1 */
+    int key_col; /* result column whose text to remember, or -1 */
     const char *key_text;
     apr_array_header_t *key_list; /* with it, every row's key text too */
     apr_pool_t *pool;

@@ -74,7 +74,8 @@ static be_jobject_t *object_from(apr_pool_t *p, json_object *o)
 
     jo->fields = apr_array_make(p, json_object_object_length(o) + 1,
                                 sizeof(be_jfield_t));
-    json_object_object_foreach(o, key, val) {
+    json_object_object_foreach(o, key, val)
+    {
         be_jfield_t *f = apr_array_push(jo->fields);
         memset(f, 0, sizeof(*f));
         f->key = apr_pstrdup(p, key);
@@ -93,9 +94,9 @@ static be_jobject_t *object_from(apr_pool_t *p, json_object *o)
  * ends are pushed on wide (when given) so that they can be read as
  * doubles. */
 typedef struct {
-    const char *why;            /* NULL: nothing found */
-    apr_size_t at;              /* byte offset of what was found */
-    apr_array_header_t *wide;   /* apr_size_t ends of integer literals
+    const char *why;          /* NULL: nothing found */
+    apr_size_t at;            /* byte offset of what was found */
+    apr_array_header_t *wide; /* apr_size_t ends of integer literals
                                  * past the 64-bit range, or NULL */
 } scan_t;
 
@@ -140,9 +141,11 @@ static int past_int64(const char *s, apr_size_t n)
         s++;
         n--;
     }
-    return n > 19 || (n == 19 && memcmp(s, neg ? "9223372036854775808"
-                                               : "9223372036854775807",
-                                        19) > 0);
+    return n > 19
+        || (n == 19
+            && memcmp(s, neg ? "9223372036854775808" : "9223372036854775807",
+                      19)
+                > 0);
 }
 
 static const char *scan_string(const char *t, apr_size_t len, apr_size_t *i)
@@ -167,8 +170,8 @@ static const char *scan_string(const char *t, apr_size_t len, apr_size_t *i)
         }
         if (cp >= 0xD800 && cp <= 0xDBFF) {
             if (!(j + 10 < len && t[j + 5] == '\\' && t[j + 6] == 'u'
-                  && hex4(t + j + 7, len - j - 7, &lo)
-                  && lo >= 0xDC00 && lo <= 0xDFFF)) {
+                  && hex4(t + j + 7, len - j - 7, &lo) && lo >= 0xDC00
+                  && lo <= 0xDFFF)) {
                 *i = j - 1;
                 return "a \\u escape is a high surrogate without its low "
                        "surrogate";
@@ -220,8 +223,17 @@ static int scan_text(const char *t, apr_size_t len, scan_t *sc)
             sc->why = "NaN and Infinity are not JSON numbers";
             sc->at = i;
             return 0;
-        case '-': case '0': case '1': case '2': case '3': case '4':
-        case '5': case '6': case '7': case '8': case '9':
+        case '-':
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7':
+        case '8':
+        case '9':
             start = i;
             while (i + 1 < len && t[i + 1]
                    && strchr("0123456789+-.eE", t[i + 1])) {
@@ -287,8 +299,8 @@ static json_object *parse_strict(apr_pool_t *p, const char *text,
         *jerr = json_tokener_error_size;
         return NULL;
     }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT
-                                | JSON_TOKENER_VALIDATE_UTF8);
+    json_tokener_set_flags(tok,
+                           JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     root = json_tokener_parse_ex(tok, text, (int)len);
     *jerr = json_tokener_get_error(tok);
     if (*jerr == json_tokener_continue && len > 0) {
@@ -317,9 +329,8 @@ static json_object *parse_strict(apr_pool_t *p, const char *text,
 }
 
 be_json_rc_e be_json_parse_body(apr_pool_t *p, const char *text,
-                                apr_size_t len, int max_depth,
-                                int allow_array, be_jdoc_t **doc,
-                                const char **err)
+                                apr_size_t len, int max_depth, int allow_array,
+                                be_jdoc_t **doc, const char **err)
 {
     enum json_tokener_error jerr;
     json_object *root;
@@ -333,8 +344,9 @@ be_json_rc_e be_json_parse_body(apr_pool_t *p, const char *text,
     }
     root = parse_strict(p, text, len, max_depth, &jerr, &sc);
     if (!root && sc.why) {
-        *err = apr_psprintf(p, "the body is not valid JSON: %s at byte %"
-                            APR_SIZE_T_FMT, sc.why, sc.at);
+        *err = apr_psprintf(
+            p, "the body is not valid JSON: %s at byte %" APR_SIZE_T_FMT,
+            sc.why, sc.at);
         return BE_JSON_SYNTAX;
     }
     if (!root) {
@@ -372,8 +384,10 @@ be_json_rc_e be_json_parse_body(apr_pool_t *p, const char *text,
         for (i = 0; i < n && rc == BE_JSON_OK; i++) {
             json_object *o = json_object_array_get_idx(root, i);
             if (!json_object_is_type(o, json_type_object)) {
-                *err = apr_psprintf(p, "element %lu of the array is not a "
-                                    "JSON object", (unsigned long)i);
+                *err = apr_psprintf(p,
+                                    "element %lu of the array is not a "
+                                    "JSON object",
+                                    (unsigned long)i);
                 rc = BE_JSON_NOT_OBJECT;
             }
             else {
@@ -463,7 +477,7 @@ static int is_word(const char *s, apr_size_t n, const char *w)
  * the only ':' outside strings) for the caller to compare with the tree. */
 typedef struct {
     apr_size_t members;
-    int nul;                    /* a \u0000 in a name or a string */
+    int nul; /* a \u0000 in a name or a string */
     int not_json;
 } token_scan_t;
 
@@ -495,8 +509,9 @@ static void token_scan(const char *s, apr_size_t len, token_scan_t *sc)
             i = j;
         }
         else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
-            for (j = i; j < len && ((s[j] | 0x20) >= 'a'
-                                    && (s[j] | 0x20) <= 'z'); j++) {
+            for (j = i;
+                 j < len && ((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z');
+                 j++) {
             }
             if (!is_word(s + i, j - i, "true")
                 && !is_word(s + i, j - i, "false")
@@ -519,7 +534,8 @@ static apr_size_t tree_members(json_object *v)
     size_t i;
 
     if (json_object_is_type(v, json_type_object)) {
-        json_object_object_foreach(v, key, val) {
+        json_object_object_foreach(v, key, val)
+        {
             (void)key;
             n += 1 + tree_members(val);
         }
@@ -592,15 +608,15 @@ static void string_list(apr_pool_t *p, json_object *v,
     size_t i;
 
     if (json_object_is_type(v, json_type_string)) {
-        APR_ARRAY_PUSH(into, const char *) = apr_pstrdup(
-            p, json_object_get_string(v));
+        APR_ARRAY_PUSH(into, const char *) =
+            apr_pstrdup(p, json_object_get_string(v));
     }
     else if (json_object_is_type(v, json_type_array)) {
         for (i = 0; i < json_object_array_length(v); i++) {
             json_object *e = json_object_array_get_idx(v, i);
             if (json_object_is_type(e, json_type_string)) {
-                APR_ARRAY_PUSH(into, const char *) = apr_pstrdup(
-                    p, json_object_get_string(e));
+                APR_ARRAY_PUSH(into, const char *) =
+                    apr_pstrdup(p, json_object_get_string(e));
             }
         }
     }
@@ -651,8 +667,7 @@ static const char *claim_types(apr_pool_t *p, json_object *root)
     for (i = 0; strings[i]; i++) {
         if (json_object_object_get_ex(root, strings[i], &v)
             && !json_object_is_type(v, json_type_string)) {
-            return apr_psprintf(p, "the %s claim is not a string",
-                                strings[i]);
+            return apr_psprintf(p, "the %s claim is not a string", strings[i]);
         }
     }
     if (json_object_object_get_ex(root, "aud", &v) && !all_strings(v)) {
@@ -682,9 +697,11 @@ const char *be_json_parse_claims(apr_pool_t *p, const char *text,
     c->nonstrings = apr_table_make(p, 4);
     c->roles = apr_array_make(p, 2, sizeof(const char *));
     c->aud = apr_array_make(p, 1, sizeof(const char *));
-    json_object_object_foreach(root, key, val) {
+    json_object_object_foreach(root, key, val)
+    {
         int str = json_object_is_type(val, json_type_string);
-        const char *s = str ? json_object_get_string(val)
+        const char *s = str
+            ? json_object_get_string(val)
             : json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
         /* (names are unique: token_part saw to it) */
         apr_table_set(c->claims, key, s);
@@ -729,8 +746,8 @@ static const char *header_types(json_object *root)
         if (json_object_object_get_ex(root, strings[i], &v)
             && !json_object_is_type(v, json_type_string)) {
             return i == 0 ? "the alg header parameter is not a string"
-                 : i == 1 ? "the kid header parameter is not a string"
-                 : i == 2 ? "the typ header parameter is not a string"
+                : i == 1  ? "the kid header parameter is not a string"
+                : i == 2  ? "the typ header parameter is not a string"
                           : "the cty header parameter is not a string";
         }
     }
@@ -741,9 +758,9 @@ static const char *header_types(json_object *root)
     return NULL;
 }
 
-const char *be_json_parse_jose(apr_pool_t *p, const char *text,
-                               apr_size_t len, const char **alg,
-                               const char **kid, be_jwt_refusal_e *kind)
+const char *be_json_parse_jose(apr_pool_t *p, const char *text, apr_size_t len,
+                               const char **alg, const char **kid,
+                               be_jwt_refusal_e *kind)
 {
     json_object *root, *v;
     const char *why;

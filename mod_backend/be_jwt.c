@@ -112,8 +112,8 @@ const char *be_jwt_load_key(apr_pool_t *p, const char *alg, const char *file,
         key->alg = BE_ALG_ES256;
     }
     else {
-        return apr_psprintf(p, "unknown algorithm '%s' (hs256, rs256, "
-                            "es256)", alg);
+        return apr_psprintf(p, "unknown algorithm '%s' (hs256, rs256, es256)",
+                            alg);
     }
     key->kid = kid;
     if (apr_file_open(&f, file, APR_FOPEN_READ, 0, p) != APR_SUCCESS
@@ -134,8 +134,8 @@ const char *be_jwt_load_key(apr_pool_t *p, const char *alg, const char *file,
             buf[--n] = '\0'; /* a trailing newline is not part of it */
         }
         if (n < 32) {
-            return apr_psprintf(p, "the hs256 secret in %s is shorter than "
-                                "32 bytes", file);
+            return apr_psprintf(
+                p, "the hs256 secret in %s is shorter than 32 bytes", file);
         }
         key->secret = (const unsigned char *)buf;
         key->secret_len = n;
@@ -159,13 +159,13 @@ const char *be_jwt_load_key(apr_pool_t *p, const char *alg, const char *file,
         return apr_psprintf(p, "%s holds no PEM public or private key", file);
     }
     apr_pool_cleanup_register(p, key->pub, free_pkey, apr_pool_cleanup_null);
-    if ((key->alg == BE_ALG_RS256 && EVP_PKEY_base_id(key->pub) != EVP_PKEY_RSA)
+    if ((key->alg == BE_ALG_RS256
+         && EVP_PKEY_base_id(key->pub) != EVP_PKEY_RSA)
         || (key->alg == BE_ALG_ES256
             && (EVP_PKEY_base_id(key->pub) != EVP_PKEY_EC
                 || EVP_PKEY_get_bits(key->pub) != 256))) {
         return apr_psprintf(p, "the key in %s is not a%s key", file,
-                            key->alg == BE_ALG_RS256 ? "n RSA"
-                                                     : " P-256 EC");
+                            key->alg == BE_ALG_RS256 ? "n RSA" : " P-256 EC");
     }
     *keyp = key;
     return NULL;
@@ -180,8 +180,9 @@ static int hs256(const be_jwt_key_t *key, const char *data, apr_size_t n,
     unsigned int len = 32;
 
     return HMAC(EVP_sha256(), key->secret, (int)key->secret_len,
-                (const unsigned char *)data, n, out, &len) != NULL
-           && len == 32;
+                (const unsigned char *)data, n, out, &len)
+        != NULL
+        && len == 32;
 }
 
 /* ES256 signatures are R||S, 32 bytes each; OpenSSL speaks DER. */
@@ -227,9 +228,9 @@ static int der_to_es(const unsigned char *der, apr_size_t len,
     return ok;
 }
 
-static int verify_sig(apr_pool_t *p, const be_jwt_key_t *key,
-                      const char *data, apr_size_t n,
-                      const unsigned char *sig, apr_size_t siglen)
+static int verify_sig(apr_pool_t *p, const be_jwt_key_t *key, const char *data,
+                      apr_size_t n, const unsigned char *sig,
+                      apr_size_t siglen)
 {
     EVP_MD_CTX *ctx;
     int ok;
@@ -237,7 +238,7 @@ static int verify_sig(apr_pool_t *p, const be_jwt_key_t *key,
     if (key->alg == BE_ALG_HS256) {
         unsigned char mac[32];
         return siglen == 32 && hs256(key, data, n, mac)
-               && CRYPTO_memcmp(mac, sig, 32) == 0;
+            && CRYPTO_memcmp(mac, sig, 32) == 0;
     }
     if (key->alg == BE_ALG_ES256) {
         if (siglen != 64 || !(sig = es_to_der(sig, &siglen, p))) {
@@ -248,8 +249,8 @@ static int verify_sig(apr_pool_t *p, const be_jwt_key_t *key,
         return 0;
     }
     ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key->pub) == 1
-         && EVP_DigestVerify(ctx, sig, siglen, (const unsigned char *)data,
-                             n) == 1;
+        && EVP_DigestVerify(ctx, sig, siglen, (const unsigned char *)data, n)
+            == 1;
     EVP_MD_CTX_free(ctx);
     return ok;
 }
@@ -261,8 +262,7 @@ static const char *jose_header(apr_pool_t *p, const be_jwt_key_t *key)
     be_buf_t b;
 
     be_buf_init(&b, p, 64);
-    be_buf_printf(&b, "{\"alg\":\"%s\",\"typ\":\"JWT\"",
-                  alg_names[key->alg]);
+    be_buf_printf(&b, "{\"alg\":\"%s\",\"typ\":\"JWT\"", alg_names[key->alg]);
     if (key->kid) {
         be_buf_adds(&b, ",\"kid\":");
         be_json_escape(&b, key->kid, strlen(key->kid));
@@ -277,8 +277,9 @@ const char *be_jwt_sign(apr_pool_t *p, const be_jwt_key_t *key,
     const char *header = jose_header(p, key);
     const char *input = apr_pstrcat(
         p, be_b64url_encode(p, (const unsigned char *)header, strlen(header)),
-        ".", be_b64url_encode(p, (const unsigned char *)payload,
-                              strlen(payload)), NULL);
+        ".",
+        be_b64url_encode(p, (const unsigned char *)payload, strlen(payload)),
+        NULL);
     unsigned char mac[32], *sig;
     size_t siglen = 0;
     EVP_MD_CTX *ctx;
@@ -294,11 +295,14 @@ const char *be_jwt_sign(apr_pool_t *p, const be_jwt_key_t *key,
         return NULL;
     }
     ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key->priv) == 1
-         && EVP_DigestSign(ctx, NULL, &siglen,
-                           (const unsigned char *)input, strlen(input)) == 1;
+        && EVP_DigestSign(ctx, NULL, &siglen, (const unsigned char *)input,
+                          strlen(input))
+            == 1;
     sig = ok ? apr_palloc(p, siglen) : NULL;
-    ok = ok && EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)input,
-                              strlen(input)) == 1;
+    ok = ok
+        && EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)input,
+                          strlen(input))
+            == 1;
     EVP_MD_CTX_free(ctx);
     if (!ok) {
         return NULL;
@@ -326,9 +330,9 @@ const char *be_jwt_sign(apr_pool_t *p, const be_jwt_key_t *key,
 typedef struct {
     apr_uint64_t hash;
     const void *scope;
-    char *token;                /* malloc'd, or NULL */
+    char *token; /* malloc'd, or NULL */
     apr_size_t len;
-    char *flat;                 /* the claims: malloc'd, see flatten() */
+    char *flat; /* the claims: malloc'd, see flatten() */
     apr_size_t flat_len;
 } cache_slot_t;
 
@@ -479,10 +483,9 @@ static be_claims_t *unflatten(apr_pool_t *p, const char *flat)
     c->has_nbf = h.has_nbf;
     c->claims = apr_table_make(p, h.nclaims > 8 ? h.nclaims : 8);
     c->nonstrings = apr_table_make(p, h.nnonstr > 4 ? h.nnonstr : 4);
-    c->aud = apr_array_make(p, h.naud > 1 ? h.naud : 1,
-                            sizeof(const char *));
-    c->roles = apr_array_make(p, h.nroles > 2 ? h.nroles : 2,
-                              sizeof(const char *));
+    c->aud = apr_array_make(p, h.naud > 1 ? h.naud : 1, sizeof(const char *));
+    c->roles =
+        apr_array_make(p, h.nroles > 2 ? h.nroles : 2, sizeof(const char *));
     for (i = 0; i < h.nclaims; i++) {
         const char *k = next_str(&at);
         /* (names were made unique by apr_table_set as they were parsed) */
@@ -583,8 +586,8 @@ static const char *verify_signature(apr_pool_t *p, const char *token,
         return why;
     }
     for (i = 0; pol->keys && i < pol->keys->nelts; i++) {
-        const be_jwt_key_t *k = APR_ARRAY_IDX(pol->keys, i,
-                                              const be_jwt_key_t *);
+        const be_jwt_key_t *k =
+            APR_ARRAY_IDX(pol->keys, i, const be_jwt_key_t *);
         if (strcmp(alg, alg_names[k->alg]) != 0
             || (kid && k->kid && strcmp(kid, k->kid) != 0)) {
             continue;
@@ -603,8 +606,8 @@ static const char *verify_signature(apr_pool_t *p, const char *token,
 
 /* The user's name: a string, with no control character (it reaches logs,
  * SQL parameters and other modules as r->user).  NULL when good. */
-static const char *user_check(apr_pool_t *p, be_claims_t *c,
-                              const char *claim, be_jwt_refusal_e *kind)
+static const char *user_check(apr_pool_t *p, be_claims_t *c, const char *claim,
+                              be_jwt_refusal_e *kind)
 {
     const unsigned char *u;
 

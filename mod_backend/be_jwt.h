@@ -12,22 +12,22 @@ typedef enum { BE_ALG_HS256 = 0, BE_ALG_RS256, BE_ALG_ES256 } be_alg_e;
 
 typedef struct {
     be_alg_e alg;
-    const char *kid;            /* or NULL */
+    const char *kid;             /* or NULL */
     const unsigned char *secret; /* HS256 */
     apr_size_t secret_len;
-    void *pub;                  /* EVP_PKEY*, RS256/ES256 */
-    void *priv;                 /* EVP_PKEY* when the PEM held a private key */
+    void *pub;  /* EVP_PKEY*, RS256/ES256 */
+    void *priv; /* EVP_PKEY* when the PEM held a private key */
 } be_jwt_key_t;
 
 /* What a token says, once verified. */
 typedef struct {
-    apr_table_t *claims;        /* every top-level claim: strings as they
+    apr_table_t *claims;     /* every top-level claim: strings as they
                                    are, other values as compact JSON */
-    apr_table_t *nonstrings;    /* the names of the claims whose value is
+    apr_table_t *nonstrings; /* the names of the claims whose value is
                                    not a JSON string (value "") */
     const char *sub;
-    apr_array_header_t *roles;  /* "role" and "roles" claims, strings */
-    apr_array_header_t *aud;    /* "aud", strings */
+    apr_array_header_t *roles; /* "role" and "roles" claims, strings */
+    apr_array_header_t *aud;   /* "aud", strings */
     const char *iss;
     double exp, nbf;
     int has_exp, has_nbf;
@@ -57,15 +57,15 @@ typedef struct {
  * correct issuer does not make) is told apart from an expired or forged
  * one. */
 typedef enum {
-    BE_JWT_REFUSED = 0,     /* format, signature, time, issuer, audience */
-    BE_JWT_CLAIM_TYPE,      /* exp/nbf/iat not a finite number in range,
+    BE_JWT_REFUSED = 0,  /* format, signature, time, issuer, audience */
+    BE_JWT_CLAIM_TYPE,   /* exp/nbf/iat not a finite number in range,
                                iss/sub/jti/aud or the user claim of
                                another type */
-    BE_JWT_DUPLICATE,       /* a name twice in the claims or the header */
-    BE_JWT_CONTROL_CHAR,    /* a NUL in any name or string, a control
+    BE_JWT_DUPLICATE,    /* a name twice in the claims or the header */
+    BE_JWT_CONTROL_CHAR, /* a NUL in any name or string, a control
                                character in the user claim */
-    BE_JWT_HEADER_TYPE,     /* alg/kid/typ/cty not a string, or crit */
-    BE_JWT_NOT_JSON         /* NaN, Infinity, raw control characters... */
+    BE_JWT_HEADER_TYPE,  /* alg/kid/typ/cty not a string, or crit */
+    BE_JWT_NOT_JSON      /* NaN, Infinity, raw control characters... */
 } be_jwt_refusal_e;
 
 /* The earliest and latest NumericDate taken (1970 to the end of 9999). */
@@ -86,8 +86,8 @@ const char *be_jwt_sign(apr_pool_t *p, const be_jwt_key_t *key,
 /* base64url without padding */
 const char *be_b64url_encode(apr_pool_t *p, const unsigned char *d,
                              apr_size_t n);
-unsigned char *be_b64url_decode(apr_pool_t *p, const char *s,
-                                apr_size_t len, apr_size_t *out_len);
+unsigned char *be_b64url_decode(apr_pool_t *p, const char *s, apr_size_t len,
+                                apr_size_t *out_len);
 
 /* be_json.c: the claims of a token payload, checked: strict JSON, no
  * name twice, no NUL, the registered claims of their types.  NULL with
@@ -97,8 +97,8 @@ const char *be_json_parse_claims(apr_pool_t *p, const char *text,
                                  be_jwt_refusal_e *kind);
 /* be_json.c: alg and kid (or NULL) of a token header, checked the same
  * way.  NULL, or the reason (and *kind). */
-const char *be_json_parse_jose(apr_pool_t *p, const char *text,
-                               apr_size_t len, const char **alg,
-                               const char **kid, be_jwt_refusal_e *kind);
+const char *be_json_parse_jose(apr_pool_t *p, const char *text, apr_size_t len,
+                               const char **alg, const char **kid,
+                               be_jwt_refusal_e *kind);
 
 #endif /* BE_JWT_H */

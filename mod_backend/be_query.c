@@ -57,8 +57,8 @@ int be_url_decode(char *s)
 
 typedef struct {
     apr_pool_t *p;
-    const char *s;   /* the whole text, for messages */
-    const char *at;  /* current position */
+    const char *s;  /* the whole text, for messages */
+    const char *at; /* current position */
     const char *err;
     int depth;
     int nconds;
@@ -132,12 +132,10 @@ apr_array_header_t *be_name_list(apr_pool_t *p, const char *s)
 static const struct {
     const char *name;
     be_op_e op;
-} ops[] = {
-    {"eq", BE_OP_EQ}, {"neq", BE_OP_NEQ}, {"gt", BE_OP_GT},
-    {"gte", BE_OP_GTE}, {"lt", BE_OP_LT}, {"lte", BE_OP_LTE},
-    {"like", BE_OP_LIKE}, {"ilike", BE_OP_ILIKE}, {"in", BE_OP_IN},
-    {"is", BE_OP_IS}, {NULL, BE_OP_EQ}
-};
+} ops[] = {{"eq", BE_OP_EQ},     {"neq", BE_OP_NEQ},     {"gt", BE_OP_GT},
+           {"gte", BE_OP_GTE},   {"lt", BE_OP_LT},       {"lte", BE_OP_LTE},
+           {"like", BE_OP_LIKE}, {"ilike", BE_OP_ILIKE}, {"in", BE_OP_IN},
+           {"is", BE_OP_IS},     {NULL, BE_OP_EQ}};
 
 static const char *like_pattern(apr_pool_t *p, const char *v)
 {
@@ -157,8 +155,8 @@ static apr_array_header_t *in_list(scan_t *sc)
     apr_array_header_t *items = apr_array_make(sc->p, 8, sizeof(char *));
 
     if (*sc->at != '(') {
-        sc->err = apr_psprintf(sc->p, "in needs a list in parentheses: "
-                               "in.(a,b) in '%s'", sc->s);
+        sc->err = apr_psprintf(
+            sc->p, "in needs a list in parentheses: in.(a,b) in '%s'", sc->s);
         return NULL;
     }
     sc->at++;
@@ -211,14 +209,14 @@ static be_filter_t *condition(scan_t *sc, const char *col, int in_tree)
         }
     }
     if (!ops[i].name) {
-        sc->err = apr_psprintf(sc->p, "unknown operator '%s' in the filter "
-                               "on '%s'", opname, col);
+        sc->err = apr_psprintf(
+            sc->p, "unknown operator '%s' in the filter on '%s'", opname, col);
         return NULL;
     }
     f->op = ops[i].op;
     if (*sc->at != '.') {
-        sc->err = apr_psprintf(sc->p, "the filter on '%s' needs a value: "
-                               "%s.VALUE", col, opname);
+        sc->err = apr_psprintf(
+            sc->p, "the filter on '%s' needs a value: %s.VALUE", col, opname);
         return NULL;
     }
     sc->at++;
@@ -240,8 +238,8 @@ static be_filter_t *condition(scan_t *sc, const char *col, int in_tree)
         f->value = like_pattern(sc->p, f->value);
     }
     if (f->op == BE_OP_IS) {
-        static const char *const words[] = {"null", "not_null", "true",
-                                            "false", "unknown", NULL};
+        static const char *const words[] = {"null",  "not_null", "true",
+                                            "false", "unknown",  NULL};
         for (i = 0; words[i]; i++) {
             if (strcasecmp(words[i], f->value) == 0) {
                 f->value = words[i];
@@ -249,9 +247,10 @@ static be_filter_t *condition(scan_t *sc, const char *col, int in_tree)
             }
         }
         if (!words[i]) {
-            sc->err = apr_psprintf(sc->p, "is takes null, not_null, true, "
-                                   "false or unknown, not '%s' (filter on "
-                                   "'%s')", f->value, col);
+            sc->err = apr_psprintf(sc->p,
+                                   "is takes null, not_null, true, false or "
+                                   "unknown, not '%s' (filter on '%s')",
+                                   f->value, col);
             return NULL;
         }
     }
@@ -267,11 +266,11 @@ static be_filter_t *tree_item(scan_t *sc)
         const char *prefix;
         be_fkind_e kind;
         int negate;
-    } nested[] = {
-        {"and(", BE_F_AND, 0}, {"or(", BE_F_OR, 0},
-        {"not.and(", BE_F_AND, 1}, {"not.or(", BE_F_OR, 1},
-        {NULL, BE_F_AND, 0}
-    };
+    } nested[] = {{"and(", BE_F_AND, 0},
+                  {"or(", BE_F_OR, 0},
+                  {"not.and(", BE_F_AND, 1},
+                  {"not.or(", BE_F_OR, 1},
+                  {NULL, BE_F_AND, 0}};
     const char *col;
     int i;
 
@@ -287,8 +286,8 @@ static be_filter_t *tree_item(scan_t *sc)
         return NULL;
     }
     if (!*col || *sc->at != '.') {
-        sc->err = apr_psprintf(sc->p, "expected column.operator.value in "
-                               "'%s'", sc->s);
+        sc->err = apr_psprintf(sc->p, "expected column.operator.value in '%s'",
+                               sc->s);
         return NULL;
     }
     sc->at++;
@@ -309,10 +308,9 @@ static be_filter_t *logic(scan_t *sc, be_fkind_e kind, int negate)
     f->negate = negate;
     f->children = apr_array_make(sc->p, 4, sizeof(be_filter_t *));
     if (*sc->at != '(') {
-        sc->err = apr_psprintf(sc->p, "%s needs a list in parentheses: "
-                               "%s=(a.eq.1,b.eq.2)",
-                               kind == BE_F_AND ? "and" : "or",
-                               kind == BE_F_AND ? "and" : "or");
+        sc->err = apr_psprintf(
+            sc->p, "%s needs a list in parentheses: %s=(a.eq.1,b.eq.2)",
+            kind == BE_F_AND ? "and" : "or", kind == BE_F_AND ? "and" : "or");
         return NULL;
     }
     sc->at++;
@@ -379,9 +377,10 @@ static const char *parse_order(apr_pool_t *p, const char *v, be_query_t *q)
                 o->nulls = 2;
             }
             else {
-                return apr_psprintf(p, "unknown order modifier '%s' for '%s' "
-                                    "(asc, desc, nullsfirst, nullslast)", w,
-                                    o->column);
+                return apr_psprintf(p,
+                                    "unknown order modifier '%s' for '%s' "
+                                    "(asc, desc, nullsfirst, nullslast)",
+                                    w, o->column);
             }
         }
         if (*sc.at == ',') {
@@ -421,8 +420,10 @@ static const char *parse_select(apr_pool_t *p, const char *v, be_query_t *q)
             }
         }
         if (*sc.at == ':' || *sc.at == '(') {
-            return apr_psprintf(p, "select '%s': casts and embedded "
-                                "resources are not supported", v);
+            return apr_psprintf(
+                p,
+                "select '%s': casts and embedded resources are not supported",
+                v);
         }
         if (!*s->column || !*s->alias) {
             return apr_psprintf(p, "select '%s' has an empty name", v);
@@ -430,7 +431,8 @@ static const char *parse_select(apr_pool_t *p, const char *v, be_query_t *q)
         /* (a JSON object has each name once) */
         for (i = 0; i < q->select->nelts - 1; i++) {
             if (strcmp(APR_ARRAY_IDX(q->select, i, be_select_t).alias,
-                       s->alias) == 0) {
+                       s->alias)
+                == 0) {
                 return apr_psprintf(p, "select: '%s' is named twice",
                                     s->alias);
             }
@@ -459,8 +461,9 @@ static const char *parse_count(apr_pool_t *p, const char *name, const char *v,
     }
     if (n > BE_MAX_COUNT) {
         /* bounded, so that offset + limit never overflows */
-        return apr_psprintf(p, "%s must be at most %" APR_INT64_T_FMT
-                            ", not '%s'", name, (apr_int64_t)BE_MAX_COUNT, v);
+        return apr_psprintf(
+            p, "%s must be at most %" APR_INT64_T_FMT ", not '%s'", name,
+            (apr_int64_t)BE_MAX_COUNT, v);
     }
     *out = n;
     return NULL;
@@ -490,8 +493,8 @@ const char *be_query_parse(apr_pool_t *p, const char *args, be_query_t **qp)
             *eq = '\0';
         }
         if (!be_url_decode(key) || !be_url_decode(val)) {
-            return apr_psprintf(p, "bad percent-encoding in the query "
-                                "parameter '%s'", key);
+            return apr_psprintf(
+                p, "bad percent-encoding in the query parameter '%s'", key);
         }
         if (!*key) {
             continue;
@@ -512,8 +515,8 @@ const char *be_query_parse(apr_pool_t *p, const char *args, be_query_t **qp)
                  || strcmp(key, "on_conflict") == 0) {
             apr_array_header_t *names = be_name_list(p, val);
             if (!names || names->nelts == 0) {
-                err = apr_psprintf(p, "%s must be a list of column names",
-                                   key);
+                err =
+                    apr_psprintf(p, "%s must be a list of column names", key);
             }
             else if (names->nelts > BE_MAX_NAMES) {
                 err = too_many(p, key);
@@ -535,8 +538,8 @@ const char *be_query_parse(apr_pool_t *p, const char *args, be_query_t **qp)
                 f = logic(&sc, *k == 'a' ? BE_F_AND : BE_F_OR, negate);
                 if (f && *sc.at) {
                     f = NULL;
-                    sc.err = apr_psprintf(p, "unexpected text after the "
-                                          "list in '%s'", val);
+                    sc.err = apr_psprintf(
+                        p, "unexpected text after the list in '%s'", val);
                 }
             }
             else {

@@ -9,17 +9,27 @@
 #include "be_core.h"
 
 /* Limits that hold before anything runs. */
-#define BE_MAX_FILTERS 100     /* conditions in one request */
-#define BE_MAX_NESTING 8       /* and(or(not.and(...))) depth */
-#define BE_MAX_NAMES 256       /* names in select=, order=, columns= and
+#define BE_MAX_FILTERS 100 /* conditions in one request */
+#define BE_MAX_NESTING 8   /* and(or(not.and(...))) depth */
+#define BE_MAX_NAMES \
+    256                          /* names in select=, order=, columns= and
                                   on_conflict= (a table has fewer) */
 #define BE_MAX_COUNT (1LL << 53) /* limit=, offset=, Range: bounds */
-#define BE_MAX_QUERY 6144      /* query string bytes (414 beyond), under
+#define BE_MAX_QUERY \
+    6144 /* query string bytes (414 beyond), under
                                 * httpd's own LimitRequestLine of 8190 */
 
 typedef enum {
-    BE_OP_EQ = 0, BE_OP_NEQ, BE_OP_GT, BE_OP_GTE, BE_OP_LT, BE_OP_LTE,
-    BE_OP_LIKE, BE_OP_ILIKE, BE_OP_IN, BE_OP_IS
+    BE_OP_EQ = 0,
+    BE_OP_NEQ,
+    BE_OP_GT,
+    BE_OP_GTE,
+    BE_OP_LT,
+    BE_OP_LTE,
+    BE_OP_LIKE,
+    BE_OP_ILIKE,
+    BE_OP_IN,
+    BE_OP_IS
 } be_op_e;
 
 typedef enum { BE_F_COND = 0, BE_F_AND, BE_F_OR } be_fkind_e;
@@ -31,8 +41,8 @@ struct be_filter_t {
     /* BE_F_COND */
     const char *column;
     be_op_e op;
-    const char *value;          /* like patterns already use % for * */
-    apr_array_header_t *list;   /* in: const char* items */
+    const char *value;        /* like patterns already use % for * */
+    apr_array_header_t *list; /* in: const char* items */
     /* BE_F_AND / BE_F_OR */
     apr_array_header_t *children; /* be_filter_t* */
 };
@@ -49,13 +59,13 @@ typedef struct {
 } be_select_t;
 
 typedef struct {
-    apr_array_header_t *filters;  /* be_filter_t*, all must hold */
-    apr_array_header_t *order;    /* be_order_t, or NULL */
-    apr_array_header_t *select;   /* be_select_t, or NULL for all */
-    apr_array_header_t *columns;  /* ?columns= names, or NULL */
+    apr_array_header_t *filters;     /* be_filter_t*, all must hold */
+    apr_array_header_t *order;       /* be_order_t, or NULL */
+    apr_array_header_t *select;      /* be_select_t, or NULL for all */
+    apr_array_header_t *columns;     /* ?columns= names, or NULL */
     apr_array_header_t *on_conflict; /* names, or NULL */
-    long long limit;              /* -1: none */
-    long long offset;             /* -1: none */
+    long long limit;                 /* -1: none */
+    long long offset;                /* -1: none */
 } be_query_t;
 
 /* Parses a raw (still URL-encoded) query string.  Returns NULL on success,

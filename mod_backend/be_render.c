@@ -57,8 +57,8 @@ void be_buf_adds(be_buf_t *b, const char *s)
 apr_size_t be_format_int(char *out, long long v)
 {
     char tmp[24];
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
-                                 : (unsigned long long)v;
+    unsigned long long u =
+        v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     apr_size_t n = 0, i = 0;
 
     do {
@@ -148,8 +148,8 @@ apr_size_t be_utf8_seq(const char *str, apr_size_t avail)
         }
         cp = (cp << 6) | (s[i] & 0x3F);
     }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)
-        || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF
+        || (cp >= 0xD800 && cp <= 0xDFFF)) {
         return 0;
     }
     return n;
@@ -496,8 +496,7 @@ void be_sink_blob(be_sink_t *s, int col, const void *v, apr_size_t len)
 /* Problems                                                                */
 
 const char *be_problem_json(apr_pool_t *p, int status, const char *title,
-                            const char *detail,
-                            const apr_array_header_t *errs)
+                            const char *detail, const apr_array_header_t *errs)
 {
     be_buf_t b;
     int i;
@@ -510,8 +509,8 @@ const char *be_problem_json(apr_pool_t *p, int status, const char *title,
     if (errs && errs->nelts > 0) {
         be_buf_adds(&b, ",\"errors\":[");
         for (i = 0; i < errs->nelts; i++) {
-            const be_field_error_t *e = &APR_ARRAY_IDX(errs, i,
-                                                       be_field_error_t);
+            const be_field_error_t *e =
+                &APR_ARRAY_IDX(errs, i, be_field_error_t);
             be_buf_adds(&b, i ? ",{\"field\":" : "{\"field\":");
             be_json_escape(&b, e->field, strlen(e->field));
             be_buf_adds(&b, ",\"message\":");

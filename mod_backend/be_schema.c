@@ -60,13 +60,18 @@ be_type_e be_type_from_pg_oid(unsigned int oid)
     switch (oid) {
     case 16:
         return BE_T_BOOL;
-    case 20: case 21: case 23: case 26:
+    case 20:
+    case 21:
+    case 23:
+    case 26:
         return BE_T_INT;
-    case 700: case 701:
+    case 700:
+    case 701:
         return BE_T_REAL;
     case 1700:
         return BE_T_NUMERIC;
-    case 114: case 3802:
+    case 114:
+    case 3802:
         return BE_T_JSON;
     case 17:
         return BE_T_BLOB;
@@ -131,8 +136,7 @@ be_column_t *be_table_add(be_table_t *t)
 
 const be_column_t *be_table_col(const be_table_t *t, const char *name)
 {
-    const be_column_t *c = apr_hash_get(t->by_name, name,
-                                        APR_HASH_KEY_STRING);
+    const be_column_t *c = apr_hash_get(t->by_name, name, APR_HASH_KEY_STRING);
 
     return c && !c->hidden ? c : NULL;
 }
@@ -154,12 +158,16 @@ const char *be_table_set_key(be_table_t *t, apr_pool_t *p, const char *key)
         return apr_psprintf(p, "table '%s' has no column '%s'", t->name, key);
     }
     if (!key && npk == 0) {
-        return apr_psprintf(p, "table '%s' has no primary key; name the key "
-                            "column with key=COLUMN", t->name);
+        return apr_psprintf(p,
+                            "table '%s' has no primary key; name the key "
+                            "column with key=COLUMN",
+                            t->name);
     }
     if (!key && npk > 1) {
-        return apr_psprintf(p, "table '%s' has a composite primary key; name "
-                            "one unique column with key=COLUMN", t->name);
+        return apr_psprintf(p,
+                            "table '%s' has a composite primary key; name one "
+                            "unique column with key=COLUMN",
+                            t->name);
     }
     t->key = found;
     return NULL;
@@ -191,26 +199,33 @@ static apr_size_t utf8_chars(const char *s, apr_size_t len)
 static const char *type_word(be_type_e t)
 {
     switch (t) {
-    case BE_T_INT: return "an integer";
-    case BE_T_REAL: return "a number";
-    case BE_T_NUMERIC: return "a number";
-    case BE_T_BOOL: return "a boolean";
-    case BE_T_TEXT: return "a string";
-    default: return "a scalar";
+    case BE_T_INT:
+        return "an integer";
+    case BE_T_REAL:
+        return "a number";
+    case BE_T_NUMERIC:
+        return "a number";
+    case BE_T_BOOL:
+        return "a boolean";
+    case BE_T_TEXT:
+        return "a string";
+    default:
+        return "a scalar";
     }
 }
 
 static const char *int_range(apr_pool_t *p, const be_column_t *c)
 {
-    return apr_psprintf(p, "must be between %" APR_INT64_T_FMT " and %"
-                        APR_INT64_T_FMT, (apr_int64_t)c->int_min,
-                        (apr_int64_t)c->int_max);
+    return apr_psprintf(
+        p, "must be between %" APR_INT64_T_FMT " and %" APR_INT64_T_FMT,
+        (apr_int64_t)c->int_min, (apr_int64_t)c->int_max);
 }
 
 /* A JSON number too large for a double (1e400) reads as infinite; no
  * column takes it, and JSON could not say it back. */
-#define NOT_A_DOUBLE "must be between -1.7976931348623157e308 and " \
-                     "1.7976931348623157e308"
+#define NOT_A_DOUBLE                               \
+    "must be between -1.7976931348623157e308 and " \
+    "1.7976931348623157e308"
 
 /* A JSON number for a column that takes numbers: an integer stays one, a
  * real keeps its literal text.  Returns 0 when f is not a number; else 1,
@@ -421,14 +436,14 @@ int be_validate_rows(apr_pool_t *p, const be_table_t *t,
         if (columns) {
             /* only the members columns= names are taken */
             be_jobject_t *kept = apr_palloc(p, sizeof(*kept));
-            kept->fields = apr_array_make(p, obj->fields->nelts + 1,
-                                          sizeof(be_jfield_t));
+            kept->fields =
+                apr_array_make(p, obj->fields->nelts + 1, sizeof(be_jfield_t));
             for (i = 0; i < obj->fields->nelts; i++) {
-                const be_jfield_t *f = &APR_ARRAY_IDX(obj->fields, i,
-                                                      be_jfield_t);
+                const be_jfield_t *f =
+                    &APR_ARRAY_IDX(obj->fields, i, be_jfield_t);
                 for (j = 0; j < columns->nelts; j++) {
-                    if (!strcmp(f->key, APR_ARRAY_IDX(columns, j,
-                                                      const char *))) {
+                    if (!strcmp(f->key,
+                                APR_ARRAY_IDX(columns, j, const char *))) {
                         *(be_jfield_t *)apr_array_push(kept->fields) = *f;
                         break;
                     }
@@ -449,8 +464,8 @@ int be_validate_rows(apr_pool_t *p, const be_table_t *t,
         return 422;
     }
     for (j = 0; columns && j < columns->nelts; j++) {
-        const be_column_t *c = be_table_col(t, APR_ARRAY_IDX(columns, j,
-                                                             const char *));
+        const be_column_t *c =
+            be_table_col(t, APR_ARRAY_IDX(columns, j, const char *));
         if (c && !c->readonly) {
             used[c - first] = 1;
         }
@@ -461,13 +476,13 @@ int be_validate_rows(apr_pool_t *p, const be_table_t *t,
         slot[i] = -1;
         if (used[i]) {
             slot[i] = rows->ncols;
-            rows->cols[rows->ncols++] = &APR_ARRAY_IDX(t->cols, i,
-                                                       be_column_t);
+            rows->cols[rows->ncols++] =
+                &APR_ARRAY_IDX(t->cols, i, be_column_t);
         }
     }
     rows->nrows = nobj;
-    rows->vals = apr_pcalloc(p, sizeof(be_value_t)
-                                    * (apr_size_t)(nobj * rows->ncols + 1));
+    rows->vals = apr_pcalloc(
+        p, sizeof(be_value_t) * (apr_size_t)(nobj * rows->ncols + 1));
     for (o = 0; o < nobj; o++) {
         for (j = 0; j < rows->ncols; j++) {
             rows->vals[o * rows->ncols + j].kind = BE_V_DEFAULT;

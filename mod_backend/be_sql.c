@@ -32,8 +32,8 @@ static void quote_table(be_buf_t *b, const char *name, be_dialect_e d)
 
     if (dot) {
         /* schema-qualified on PostgreSQL: "schema"."table" */
-        be_quote_ident(b, apr_pstrmemdup(b->pool, name,
-                                         (apr_size_t)(dot - name)));
+        be_quote_ident(
+            b, apr_pstrmemdup(b->pool, name, (apr_size_t)(dot - name)));
         be_buf_addc(b, '.');
         name = dot + 1;
     }
@@ -108,8 +108,7 @@ be_shape_t *be_shape_make(apr_pool_t *p, const be_plan_t *pl,
         const be_select_t *sel = &APR_ARRAY_IDX(select, i, be_select_t);
         if (strcmp(sel->column, "*") == 0) {
             for (j = 0; j < t->cols->nelts; j++) {
-                const be_column_t *c = &APR_ARRAY_IDX(t->cols, j,
-                                                      be_column_t);
+                const be_column_t *c = &APR_ARRAY_IDX(t->cols, j, be_column_t);
                 if (!c->hidden) {
                     shape_add(p, s, &list, c, c->name, t);
                 }
@@ -352,9 +351,10 @@ void be_sql_insert(apr_pool_t *p, const be_plan_t *pl, const be_rows_t *rows,
                 if (i) {
                     be_buf_addc(&q.b, ',');
                 }
-                be_sql_column(&q.b, be_table_col(pl->table,
-                                              APR_ARRAY_IDX(on_conflict, i,
-                                                            const char *)));
+                be_sql_column(
+                    &q.b,
+                    be_table_col(pl->table,
+                                 APR_ARRAY_IDX(on_conflict, i, const char *)));
             }
         }
         else {

@@ -60,8 +60,8 @@ const char *be_query_check(apr_pool_t *p, const be_table_t *t,
     int i;
 
     for (i = 0; i < q->filters->nelts; i++) {
-        if ((err = check_filter(p, t, APR_ARRAY_IDX(q->filters, i,
-                                                    be_filter_t *)))) {
+        if ((err = check_filter(
+                 p, t, APR_ARRAY_IDX(q->filters, i, be_filter_t *)))) {
             return err;
         }
     }
@@ -207,8 +207,8 @@ static const char *like_sql(where_t *w, const be_filter_t *f,
 {
     be_sql_column(w->b, c);
     if (w->d == BE_DIALECT_PGSQL) {
-        be_buf_adds(w->b, f->op == BE_OP_LIKE ? "::text LIKE "
-                                              : "::text ILIKE ");
+        be_buf_adds(w->b,
+                    f->op == BE_OP_LIKE ? "::text LIKE " : "::text ILIKE ");
         return text_value(w, f->value);
     }
     if (f->op == BE_OP_LIKE) {
@@ -231,8 +231,9 @@ static const char *is_sql(where_t *w, const be_filter_t *f,
     if ((!strcmp(f->value, "true") || !strcmp(f->value, "false"))
         && c->type != BE_T_BOOL
         && !(w->d == BE_DIALECT_SQLITE && c->type == BE_T_INT)) {
-        return apr_psprintf(w->p, "is.%s needs a boolean column; %s is "
-                            "not one", f->value, c->name);
+        return apr_psprintf(w->p,
+                            "is.%s needs a boolean column; %s is not one",
+                            f->value, c->name);
     }
     be_sql_column(w->b, c);
     if (!strcmp(f->value, "not_null")) {
@@ -252,8 +253,8 @@ static const char *is_sql(where_t *w, const be_filter_t *f,
 
 static const char *cond_sql(where_t *w, const be_filter_t *f)
 {
-    static const char *const cmp[] = {" = ", " <> ", " > ", " >= ", " < ",
-                                      " <= "};
+    static const char *const cmp[] = {" = ",  " <> ", " > ",
+                                      " >= ", " < ",  " <= "};
     const be_column_t *c = be_table_col(w->t, f->column);
     const char *err;
     be_value_t *v;
@@ -274,9 +275,8 @@ static const char *cond_sql(where_t *w, const be_filter_t *f)
         be_buf_adds(w->b, " IN (");
         for (i = 0; i < f->list->nelts; i++) {
             v = apr_palloc(w->p, sizeof(*v));
-            if ((err = be_filter_value(w->p, c, APR_ARRAY_IDX(f->list, i,
-                                                              const char *),
-                                       v))) {
+            if ((err = be_filter_value(
+                     w->p, c, APR_ARRAY_IDX(f->list, i, const char *), v))) {
                 return err;
             }
             if (i) {

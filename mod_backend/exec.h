@@ -32,14 +32,16 @@ typedef struct {
 
 /* Client-facing words for each kind of constraint failure. */
 #define BE_DETAIL_UNIQUE "a row with the same unique value already exists"
-#define BE_DETAIL_FOREIGN "a referenced row does not exist, or other rows " \
-                          "still refer to this one"
+#define BE_DETAIL_FOREIGN                             \
+    "a referenced row does not exist, or other rows " \
+    "still refer to this one"
 #define BE_DETAIL_NOTNULL "a required value is missing"
 #define BE_DETAIL_CHECK "a value breaks a check constraint"
 #define BE_DETAIL_DATA "a value is not valid for its column"
 #define BE_DETAIL_UNAVAILABLE "the database is unavailable; retry later"
-#define BE_DETAIL_SCHEMA "the database's schema changed since the server " \
-                         "read it; retry later"
+#define BE_DETAIL_SCHEMA                              \
+    "the database's schema changed since the server " \
+    "read it; retry later"
 
 typedef struct be_executor_t be_executor_t;
 
@@ -56,19 +58,19 @@ typedef struct be_executor_t be_executor_t;
 typedef struct {
     void *native;
     const be_executor_t *ex;
-    apr_pool_t *pool;       /* the connection's own pool */
-    apr_hash_t *stmts;      /* SQL text -> prepared statement */
-    unsigned long next_id;  /* PostgreSQL statement names */
-    int in_tx;              /* inside BEGIN ... COMMIT/ROLLBACK */
-    int session;            /* PostgreSQL backend pid the cache belongs to */
-    void *batch;            /* PostgreSQL: queries shared with the other
+    apr_pool_t *pool;      /* the connection's own pool */
+    apr_hash_t *stmts;     /* SQL text -> prepared statement */
+    unsigned long next_id; /* PostgreSQL statement names */
+    int in_tx;             /* inside BEGIN ... COMMIT/ROLLBACK */
+    int session;           /* PostgreSQL backend pid the cache belongs to */
+    void *batch;           /* PostgreSQL: queries shared with the other
                              * connections to the same database */
 } be_conn_t;
 
 typedef enum { BE_TX_BEGIN = 0, BE_TX_COMMIT, BE_TX_ROLLBACK } be_tx_e;
 
 struct be_executor_t {
-    const char *driver;     /* apr_dbd driver name */
+    const char *driver; /* apr_dbd driver name */
     be_dialect_e dialect;
     /* Startup only: a short-lived read-only connection for the schema. */
     void *(*open)(apr_pool_t *p, const char *params, const char **err);
@@ -94,8 +96,7 @@ struct be_executor_t {
                          apr_array_header_t *out, be_dberr_t *err);
     /* Transactions around a write of several statements.  BEGIN takes
      * the write lock at once on SQLite (no lock upgrade can deadlock). */
-    be_dbrc_e (*tx)(be_conn_t *c, apr_pool_t *p, be_tx_e op,
-                    be_dberr_t *err);
+    be_dbrc_e (*tx)(be_conn_t *c, apr_pool_t *p, be_tx_e op, be_dberr_t *err);
     /* Reads a table's columns, types, nullability, defaults and key. */
     be_dbrc_e (*introspect)(void *native, apr_pool_t *p, const char *table,
                             be_table_t **out, be_dberr_t *err);

@@ -118,25 +118,25 @@ static void pg_close(void *native)
 
 typedef struct be_job {
     struct be_job *next;
-    apr_pool_t *pool;           /* the queuing request's: written by the
+    apr_pool_t *pool; /* the queuing request's: written by the
                                  * leader only while its owner waits */
     const be_stmt_t *st;
     const char *const *vals;
-    const char *name;           /* prepared on the leader's connection */
-    PGresult *res;              /* the answer, for the owner to clear */
-    be_dberr_t *err;            /* or why there is none */
+    const char *name; /* prepared on the leader's connection */
+    PGresult *res;    /* the answer, for the owner to clear */
+    be_dberr_t *err;  /* or why there is none */
     be_dbrc_e rc;
-    int sent;                   /* reached the server */
-    int retry;                  /* never did: the owner runs it alone */
+    int sent;  /* reached the server */
+    int retry; /* never did: the owner runs it alone */
     int done;
     pthread_cond_t cond;
 } be_job_t;
 
 typedef struct {
-    char *key;                  /* host, port, database, user, options */
+    char *key; /* host, port, database, user, options */
     pthread_mutex_t lock;
     be_job_t *head, *tail;
-    int busy;                   /* a leader is sending or reading */
+    int busy; /* a leader is sending or reading */
 } be_batch_t;
 
 static be_batch_t batches[BE_BATCH_DBS];
@@ -147,10 +147,10 @@ static be_batch_t *batch_for(be_conn_t *c)
 {
 #define NZ(s) ((s) ? (s) : "")
     PGconn *conn = c->native;
-    const char *key = apr_pstrcat(c->pool, NZ(PQhost(conn)), "\n",
-                                  NZ(PQport(conn)), "\n", NZ(PQdb(conn)),
-                                  "\n", NZ(PQuser(conn)), "\n",
-                                  NZ(PQoptions(conn)), NULL);
+    const char *key =
+        apr_pstrcat(c->pool, NZ(PQhost(conn)), "\n", NZ(PQport(conn)), "\n",
+                    NZ(PQdb(conn)), "\n", NZ(PQuser(conn)), "\n",
+                    NZ(PQoptions(conn)), NULL);
 #undef NZ
     be_batch_t *b = NULL;
     int i;
@@ -282,7 +282,7 @@ static void run_batch(be_conn_t *c, be_job_t *batch)
                                              j->vals, NULL, NULL, 0)
                        : PQsendQueryParams(conn, j->st->sql, j->st->nargs,
                                            NULL, j->vals, NULL, NULL, 0))
-             && PQpipelineSync(conn);
+            && PQpipelineSync(conn);
         j->sent = ok;
     }
     if (PQflush(conn) != 0) {
@@ -419,8 +419,8 @@ static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
         res = PQexecPrepared(conn, name, st->nargs, vals, NULL, NULL, 0);
     }
     else {
-        res = PQexecParams(conn, st->sql, st->nargs, NULL, vals, NULL, NULL,
-                           0);
+        res =
+            PQexecParams(conn, st->sql, st->nargs, NULL, vals, NULL, NULL, 0);
     }
     status = PQresultStatus(res);
     if (status == PGRES_TUPLES_OK) {
@@ -440,12 +440,12 @@ static be_dbrc_e pg_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
 }
 
 static be_dbrc_e pg_strings(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
-                           apr_array_header_t *out, be_dberr_t *err)
+                            apr_array_header_t *out, be_dberr_t *err)
 {
     const char *values[BE_SITE_SQL_MAX_ARGS];
     int i;
-    int n = st->nargs < BE_SITE_SQL_MAX_ARGS ? st->nargs
-                                             : BE_SITE_SQL_MAX_ARGS;
+    int n =
+        st->nargs < BE_SITE_SQL_MAX_ARGS ? st->nargs : BE_SITE_SQL_MAX_ARGS;
     PGresult *res;
 
     for (i = 0; i < n; i++) {
@@ -457,8 +457,8 @@ static be_dbrc_e pg_strings(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     }
     for (i = 0; i < PQntuples(res); i++) {
         if (!PQgetisnull(res, i, 0)) {
-            APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(
-                p, PQgetvalue(res, i, 0));
+            APR_ARRAY_PUSH(out, const char *) =
+                apr_pstrdup(p, PQgetvalue(res, i, 0));
         }
     }
     PQclear(res);
@@ -472,8 +472,8 @@ static be_dbrc_e pg_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
     PGresult *res = PQexec(c->native, sql[op]);
 
     /* inside a transaction, statements run on this connection alone */
-    c->in_tx = op == BE_TX_BEGIN
-               && PQtransactionStatus(c->native) != PQTRANS_IDLE;
+    c->in_tx =
+        op == BE_TX_BEGIN && PQtransactionStatus(c->native) != PQTRANS_IDLE;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         return fail(err, p, c->native, res);
     }
@@ -490,10 +490,9 @@ static be_dbrc_e view_writes(PGconn *conn, apr_pool_t *p,
                              const char *const *params, be_table_t *t,
                              be_dberr_t *err)
 {
-    static const char wq[] =
-        "SELECT c.relkind IN ('r', 'p'), "
-        "pg_relation_is_updatable(c.oid::regclass, true) "
-        "FROM pg_class c WHERE c.oid = to_regclass($1)";
+    static const char wq[] = "SELECT c.relkind IN ('r', 'p'), "
+                             "pg_relation_is_updatable(c.oid::regclass, true) "
+                             "FROM pg_class c WHERE c.oid = to_regclass($1)";
     PGresult *res = PQexecParams(conn, wq, 1, NULL, params, NULL, NULL, 0);
 
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -504,8 +503,7 @@ static be_dbrc_e view_writes(PGconn *conn, apr_pool_t *p,
         t->is_view = 1;
         /* bits are 1 << CmdType: UPDATE 2, INSERT 3, DELETE 4 */
         t->writes = ((bits & 8) ? BE_W_INSERT : 0)
-                    | ((bits & 4) ? BE_W_UPDATE : 0)
-                    | ((bits & 16) ? BE_W_DELETE : 0);
+            | ((bits & 4) ? BE_W_UPDATE : 0) | ((bits & 16) ? BE_W_DELETE : 0);
     }
     PQclear(res);
     return BE_DB_OK;
@@ -516,18 +514,15 @@ static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
 {
     /* Domains are seen through to their base type; varchar(n) keeps n. */
     static const char sql[] =
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod),"
-        " CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END,"
-        " a.attnotnull,"
-        " (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> ''),"
-        " EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid"
-        "         AND i.indisprimary AND a.attnum = ANY (i.indkey)),"
-        " a.attgenerated <> '' "
-        "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid"
-        " JOIN pg_type t ON t.oid = a.atttypid "
-        "WHERE c.oid = to_regclass($1) AND a.attnum > 0"
-        " AND NOT a.attisdropped "
-        "ORDER BY a.attnum";
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), CASE WHEN "
+        "t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, "
+        "a.attnotnull, (a.atthasdef OR a.attidentity <> '' OR a.attgenerated "
+        "<> ''), EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid    "
+        "     AND i.indisprimary AND a.attnum = ANY (i.indkey)), "
+        "a.attgenerated <> '' FROM pg_class c JOIN pg_attribute a ON "
+        "a.attrelid = c.oid JOIN pg_type t ON t.oid = a.atttypid WHERE c.oid "
+        "= to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY "
+        "a.attnum";
     PGconn *conn = native;
     const char *params[1] = {table};
     PGresult *res = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
@@ -575,7 +570,5 @@ static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
 }
 
 const be_executor_t be_exec_pgsql = {
-    "pgsql", BE_DIALECT_PGSQL,
-    pg_open, pg_close, NULL, NULL, NULL, pg_conn_init, pg_query, pg_strings, pg_tx,
-    pg_introspect
-};
+    "pgsql", BE_DIALECT_PGSQL, pg_open,  pg_close,   NULL,  NULL,
+    NULL,    pg_conn_init,     pg_query, pg_strings, pg_tx, pg_introspect};

@@ -100,10 +100,10 @@ static void busy_done(const char *sql)
 
 #if APR_HAS_THREADS
 static pthread_mutex_t files_mutex = PTHREAD_MUTEX_INITIALIZER;
-static char *files[BE_CHECKPOINT_FILES];    /* malloc'd paths */
+static char *files[BE_CHECKPOINT_FILES]; /* malloc'd paths */
 static int nfiles;
 static apr_thread_t *checkpointer;
-static atomic_int checkpointer_stop;   /* set by the child's cleanup */
+static atomic_int checkpointer_stop; /* set by the child's cleanup */
 #endif
 
 static void checkpoint_here(sqlite3 *db)
@@ -146,8 +146,9 @@ static void *APR_THREAD_FUNC checkpoint_loop(apr_thread_t *t, void *data)
         n = nfiles;
         pthread_mutex_unlock(&files_mutex);
         for (i = 0; i < n && !atomic_load(&checkpointer_stop); i++) {
-            if (!conns[i] && sqlite3_open_v2(files[i], &conns[i],
-                                             SQLITE_OPEN_READWRITE, NULL)) {
+            if (!conns[i]
+                && sqlite3_open_v2(files[i], &conns[i], SQLITE_OPEN_READWRITE,
+                                   NULL)) {
                 sqlite3_close(conns[i]);
                 conns[i] = NULL;
                 continue;
@@ -195,7 +196,7 @@ static apr_status_t checkpointer_end(void *data)
 #if APR_HAS_THREADS
 typedef struct {
     char *file;
-    be_conn_t conn;         /* conn.native NULL: could not be opened */
+    be_conn_t conn; /* conn.native NULL: could not be opened */
 } writer_t;
 
 /* database files with a writer connection; past that, writes stay on the
@@ -295,7 +296,7 @@ static apr_status_t writers_end(void *data)
  * modules' own) as SQLite opened it.  Ours are the files the schema was
  * read from in this generation of the configuration (sq_open). */
 #define BE_SQLITE_OURS 64
-static char *ours[BE_SQLITE_OURS];  /* malloc'd, as sqlite3_db_filename says */
+static char *ours[BE_SQLITE_OURS]; /* malloc'd, as sqlite3_db_filename says */
 static int nours;
 
 static int is_ours(sqlite3 *db)
@@ -396,8 +397,8 @@ static void sq_child_init(apr_pool_t *pchild)
     writers_pool = pchild;
     apr_pool_pre_cleanup_register(pchild, NULL, writers_end);
     atomic_store(&checkpointer_stop, 0);
-    if (apr_thread_create(&checkpointer, NULL, checkpoint_loop, NULL,
-                          pchild) == APR_SUCCESS) {
+    if (apr_thread_create(&checkpointer, NULL, checkpoint_loop, NULL, pchild)
+        == APR_SUCCESS) {
         /* joined before the child's subpools (the thread's) go */
         apr_pool_pre_cleanup_register(pchild, NULL, checkpointer_end);
     }
@@ -469,7 +470,8 @@ static be_dbrc_e fail(be_dberr_t *err, apr_pool_t *p, sqlite3 *db, int rc)
         }
     }
     err->rc = kind;
-    err->message = apr_pstrdup(p, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    err->message =
+        apr_pstrdup(p, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     err->sqlstate = apr_psprintf(p, "SQLITE %d", ext);
     return kind;
 }
@@ -680,7 +682,7 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
 }
 
 static be_dbrc_e sq_strings(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
-                           apr_array_header_t *out, be_dberr_t *err)
+                            apr_array_header_t *out, be_dberr_t *err)
 {
     sqlite3 *db = c->native;
     sqlite3_stmt *s;
@@ -693,7 +695,8 @@ static be_dbrc_e sq_strings(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const unsigned char *v = sqlite3_column_text(s, 0);
         if (v) {
-            APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(p, (const char *)v);
+            APR_ARRAY_PUSH(out, const char *) =
+                apr_pstrdup(p, (const char *)v);
         }
     }
     if (rc != SQLITE_DONE) {
@@ -723,8 +726,7 @@ static apr_status_t tx_guard(void *data)
 static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
                        be_dberr_t *err)
 {
-    static const char *const sql[] = {"BEGIN IMMEDIATE", "COMMIT",
-                                      "ROLLBACK"};
+    static const char *const sql[] = {"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
     sqlite3 *db = c->native;
     be_dbrc_e kind;
     int rc;
@@ -822,8 +824,8 @@ static void table_writes(sqlite3 *db, apr_pool_t *p, be_table_t *t,
                          const char *table)
 {
     static const char q[] =
-        "SELECT type, sql FROM sqlite_schema WHERE tbl_name = ?1 "
-        "AND type IN ('table', 'view', 'trigger')";
+        "SELECT type, sql FROM sqlite_schema WHERE tbl_name = ?1 AND type IN "
+        "('table', 'view', 'trigger')";
     sqlite3_stmt *s;
     unsigned instead = 0, after = 0;
 
@@ -878,8 +880,8 @@ static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
                                be_table_t **out, be_dberr_t *err)
 {
     static const char sql[] =
-        "SELECT name, type, \"notnull\", dflt_value, pk, hidden "
-        "FROM pragma_table_xinfo(?1) ORDER BY cid";
+        "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM "
+        "pragma_table_xinfo(?1) ORDER BY cid";
     sqlite3 *db = native;
     sqlite3_stmt *s = NULL;
     be_table_t *t = be_table_make(p, table);
@@ -946,7 +948,6 @@ static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
 }
 
 const be_executor_t be_exec_sqlite = {
-    "sqlite3", BE_DIALECT_SQLITE,
-    sq_open, sq_close, sq_library_init, sq_process_init, sq_child_init, sq_conn_init, sq_query, sq_strings,
-    sq_tx, sq_introspect
-};
+    "sqlite3",       BE_DIALECT_SQLITE, sq_open,       sq_close,
+    sq_library_init, sq_process_init,   sq_child_init, sq_conn_init,
+    sq_query,        sq_strings,        sq_tx,         sq_introspect};

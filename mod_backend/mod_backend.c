@@ -88,15 +88,14 @@ static void register_hooks(apr_pool_t *p)
                                 APR_HOOK_MIDDLE);
 }
 
-AP_DECLARE_MODULE(backend) = {
-    STANDARD20_MODULE_STUFF,
-    be_create_dir_conf,
-    be_merge_dir_conf,
-    NULL,
-    NULL,
-    be_cmds,
-    register_hooks,
+AP_DECLARE_MODULE(backend) = {STANDARD20_MODULE_STUFF,
+                              be_create_dir_conf,
+                              be_merge_dir_conf,
+                              NULL,
+                              NULL,
+                              be_cmds,
+                              register_hooks,
 #if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
-    AP_MODULE_FLAG_NONE
+                              AP_MODULE_FLAG_NONE
 #endif
 };

@@ -34,8 +34,8 @@ APLOG_USE_MODULE(backend);
 
 #define CACHE_MUTEX "backend-authn-cache"
 
-static const char *socache_spec;        /* BackendAuthnCacheSOCache */
-static int cache_wanted;                /* some location uses it */
+static const char *socache_spec; /* BackendAuthnCacheSOCache */
+static int cache_wanted;         /* some location uses it */
 static const ap_socache_provider_t *socache;
 static ap_socache_instance_t *instance;
 static apr_global_mutex_t *mutex;
@@ -54,7 +54,9 @@ int be_cache_pre_config(apr_pool_t *pconf)
     mutex = NULL;
     keyed = NULL;
     return ap_mutex_register(pconf, CACHE_MUTEX, NULL, APR_LOCK_DEFAULT, 0)
-               == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
+            == APR_SUCCESS
+        ? OK
+        : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 const char *be_cache_set_socache(cmd_parms *cmd, void *d, const char *arg)
@@ -92,18 +94,19 @@ static const char *find_provider(apr_pool_t *p, const char **args)
 {
     const char *spec = be_conf_socache(socache_spec);
     const char *colon = strchr(spec, ':');
-    const char *name = colon ? apr_pstrmemdup(p, spec,
-                                              (apr_size_t)(colon - spec))
-                             : spec;
+    const char *name =
+        colon ? apr_pstrmemdup(p, spec, (apr_size_t)(colon - spec)) : spec;
 
     *args = colon ? colon + 1 : NULL;
     socache = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
                                  AP_SOCACHE_PROVIDER_VERSION);
-    return socache ? NULL
-                   : apr_psprintf(p, "BE00050: BackendAuthnCache needs the "
-                                  "socache provider '%s' (LoadModule "
-                                  "socache_%s_module; a2enmod socache_%s)",
-                                  name, name, name);
+    return socache
+        ? NULL
+        : apr_psprintf(
+            p,
+            "BE00050: BackendAuthnCache needs the socache provider '%s' "
+            "(LoadModule socache_%s_module; a2enmod socache_%s)",
+            name, name, name);
 }
 
 const char *be_cache_test_config(apr_pool_t *p)
@@ -123,8 +126,8 @@ static EVP_MAC_CTX *keyed_hmac(void)
     EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
 
     EVP_MAC_free(mac); /* (the context keeps its own reference) */
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 digest, 0);
+    params[0] =
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
     params[1] = OSSL_PARAM_construct_end();
     if (!ctx || RAND_bytes(secret, sizeof(secret)) != 1
         || !EVP_MAC_init(ctx, secret, sizeof(secret), params)) {
@@ -149,28 +152,30 @@ int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if ((err = socache->create(&instance, args, ptemp, pconf))) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00051: "
-                     "BackendAuthnCacheSOCache: %s", err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "BE00051: BackendAuthnCacheSOCache: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if ((rv = socache->init(instance, "mod_backend-auth", &hints, s,
-                            pconf)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "BE00052: cannot "
-                     "initialise the authn cache");
+    if ((rv = socache->init(instance, "mod_backend-auth", &hints, s, pconf))
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                     "BE00052: cannot initialise the authn cache");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_pool_cleanup_register(pconf, NULL, destroy_cache,
                               apr_pool_cleanup_null);
     if ((socache->flags & AP_SOCACHE_FLAG_NOTMPSAFE)
         && (rv = ap_global_mutex_create(&mutex, NULL, CACHE_MUTEX, NULL, s,
-                                        pconf, 0)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "BE00053: cannot "
-                     "create the authn cache mutex");
+                                        pconf, 0))
+            != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                     "BE00053: cannot create the authn cache mutex");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (!(keyed = keyed_hmac())) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00054: no random "
-                     "bytes or no HMAC-SHA256 for the authn cache key");
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "BE00054: no random bytes or no HMAC-SHA256 for the "
+                     "authn cache key");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
@@ -179,8 +184,7 @@ int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 void be_cache_child_init(apr_pool_t *pchild, server_rec *s)
 {
     if (mutex) {
-        apr_global_mutex_child_init(&mutex,
-                                    apr_global_mutex_lockfile(mutex),
+        apr_global_mutex_child_init(&mutex, apr_global_mutex_lockfile(mutex),
                                     pchild);
     }
     (void)s;
@@ -195,14 +199,15 @@ static const char *cache_scope(request_rec *r, const be_dir_conf_t *dc)
     core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
     const char *realm = ap_auth_name(r);
 
-    return apr_pstrcat(r->pool,
-        s->defn_name ? apr_psprintf(r->pool, "%s:%u", s->defn_name,
-                                    s->defn_line_number) : "main",
-        "\n", s->server_hostname ? s->server_hostname : "",
-        "\n", realm ? realm : "",
-        "\n", apr_array_pstrcat(r->pool, dc->cache_providers, ','),
-        "\n", dc->cache_where ? dc->cache_where : "",
-        "\n", cd && cd->d ? cd->d : "",
+    return apr_pstrcat(
+        r->pool,
+        s->defn_name
+            ? apr_psprintf(r->pool, "%s:%u", s->defn_name, s->defn_line_number)
+            : "main",
+        "\n", s->server_hostname ? s->server_hostname : "", "\n",
+        realm ? realm : "", "\n",
+        apr_array_pstrcat(r->pool, dc->cache_providers, ','), "\n",
+        dc->cache_where ? dc->cache_where : "", "\n", cd && cd->d ? cd->d : "",
         cd && cd->r ? " (regex)" : "", NULL);
 }
 
@@ -274,8 +279,7 @@ static void cache_store(request_rec *r, const char *key, unsigned int len,
         apr_global_mutex_lock(mutex);
     }
     socache->store(instance, r->server, (const unsigned char *)key, len,
-                   r->request_time + apr_time_from_sec(ttl), &one, 1,
-                   r->pool);
+                   r->request_time + apr_time_from_sec(ttl), &one, 1, r->pool);
     if (mutex) {
         apr_global_mutex_unlock(mutex);
     }
@@ -284,34 +288,34 @@ static void cache_store(request_rec *r, const char *key, unsigned int len,
 static authn_status cache_check_password(request_rec *r, const char *user,
                                          const char *password)
 {
-    const be_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
-                                                   &backend_module);
+    const be_dir_conf_t *dc =
+        ap_get_module_config(r->per_dir_config, &backend_module);
     unsigned int len = 0;
     const char *key;
     int i;
 
     if (!dc->cache_providers) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00055: "
-                      "AuthBasicProvider backend-cache without "
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "BE00055: AuthBasicProvider backend-cache without "
                       "BackendAuthnCache naming the providers to ask");
         return AUTH_GENERAL_ERROR;
     }
     key = cache_key(r, cache_scope(r, dc), user, password, &len);
     if (key && cache_lookup(r, key, len)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "BE00056: authn cache "
-                      "hit for %s", user);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "BE00056: authn cache hit for %s", user);
         return AUTH_GRANTED;
     }
     for (i = 0; i < dc->cache_providers->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(dc->cache_providers, i,
-                                         const char *);
+        const char *name = APR_ARRAY_IDX(dc->cache_providers, i, const char *);
         const authn_provider *prov = ap_lookup_provider(
             AUTHN_PROVIDER_GROUP, name, AUTHN_PROVIDER_VERSION);
         authn_status st;
 
         if (!prov || !prov->check_password) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00057: "
-                          "BackendAuthnCache: no authn provider '%s'", name);
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "BE00057: BackendAuthnCache: no authn provider '%s'",
+                          name);
             return AUTH_GENERAL_ERROR;
         }
         apr_table_setn(r->notes, AUTHN_PROVIDER_NAME_NOTE, name);

@@ -98,8 +98,8 @@ static void sqltpl_stmt(request_rec *r, const be_sqltpl_t *t, be_dialect_e d,
 {
     be_rctx_t *x = be_rctx(r);
     const be_claims_t *claims = x->claims;
-    apr_array_header_t *args = apr_array_make(r->pool, 2,
-                                              sizeof(const be_value_t *));
+    apr_array_header_t *args =
+        apr_array_make(r->pool, 2, sizeof(const be_value_t *));
     be_buf_t b;
     int i;
 
@@ -112,9 +112,9 @@ static void sqltpl_stmt(request_rec *r, const be_sqltpl_t *t, be_dialect_e d,
             be_buf_adds(&b, part->text);
             continue;
         }
-        val = part->claim ? (claims ? apr_table_get(claims->claims,
-                                                    part->claim) : NULL)
-                          : r->user;
+        val = part->claim
+            ? (claims ? apr_table_get(claims->claims, part->claim) : NULL)
+            : r->user;
         v = apr_pcalloc(r->pool, sizeof(*v));
         v->kind = val ? BE_V_TEXT : BE_V_NULL;
         v->s = val;
@@ -152,18 +152,19 @@ apr_array_header_t *be_user_roles(request_rec *r)
     }
     /* BackendRoleQuery, once per request, on the pooled connection */
     if (!(c = be_db_acquire(r, NULL))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00040: no database "
-                      "connection for BackendRoleQuery");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "BE00040: no database connection for BackendRoleQuery");
         x->roles_failed = HTTP_SERVICE_UNAVAILABLE;
         return x->roles = NULL;
     }
     sqltpl_stmt(r, dc->role_query, c->ex->dialect, &st);
     if (c->ex->strings(c, r->pool, &st, x->roles, &err) != BE_DB_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00041: BackendRoleQuery "
-                      "failed: %s", err.message ? err.message : "");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "BE00041: BackendRoleQuery failed: %s",
+                      err.message ? err.message : "");
         x->roles_failed = err.rc == BE_DB_UNAVAILABLE
-                          ? HTTP_SERVICE_UNAVAILABLE
-                          : HTTP_INTERNAL_SERVER_ERROR;
+            ? HTTP_SERVICE_UNAVAILABLE
+            : HTTP_INTERNAL_SERVER_ERROR;
         return x->roles = NULL;
     }
     return x->roles;
@@ -193,7 +194,6 @@ int be_owner_scoped(request_rec *r, const be_dir_conf_t *dc,
     }
     return !(dc->bypass && has_any(be_user_roles(r), dc->bypass));
 }
-
 
 /* ---------------------------------------------------------------------- */
 /* Require backend-role ROLE... / backend-claim NAME VALUE...              */
@@ -258,9 +258,9 @@ static authz_status claim_check(request_rec *r, const char *line,
     if (!r->user) {
         return AUTHZ_DENIED_NO_USER;
     }
-    if (!claims || !(have = apr_table_get(claims->claims,
-                                          APR_ARRAY_IDX(words, 0,
-                                                        const char *)))) {
+    if (!claims
+        || !(have = apr_table_get(claims->claims,
+                                  APR_ARRAY_IDX(words, 0, const char *)))) {
         return AUTHZ_DENIED;
     }
     for (i = 1; i < words->nelts; i++) {

@@ -26,51 +26,58 @@ int be_is_bearer(request_rec *r)
 
 /* Logs why a token was refused, by sort (never the token or a claim's
  * value: why names claims, not what they hold). */
-static void log_refusal(request_rec *r, const char *why,
-                        be_jwt_refusal_e kind)
+static void log_refusal(request_rec *r, const char *why, be_jwt_refusal_e kind)
 {
     switch (kind) {
     case BE_JWT_CLAIM_TYPE:
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00060: bearer token "
-                      "refused, a claim of the wrong type: %s", why);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_INFO, 0, r,
+            "BE00060: bearer token refused, a claim of the wrong type: %s",
+            why);
         break;
     case BE_JWT_DUPLICATE:
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00061: bearer token "
-                      "refused, a name given twice: %s", why);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "BE00061: bearer token refused, a name given twice: %s",
+                      why);
         break;
     case BE_JWT_CONTROL_CHAR:
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00062: bearer token "
-                      "refused, a NUL or control character: %s", why);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_INFO, 0, r,
+            "BE00062: bearer token refused, a NUL or control character: %s",
+            why);
         break;
     case BE_JWT_HEADER_TYPE:
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00063: bearer token "
-                      "refused, a header parameter: %s", why);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "BE00063: bearer token refused, a header parameter: %s",
+                      why);
         break;
     case BE_JWT_NOT_JSON:
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00064: bearer token "
-                      "refused, not JSON: %s", why);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "BE00064: bearer token refused, not JSON: %s", why);
         break;
     default:
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00042: bearer token "
-                      "refused: %s", why);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "BE00042: bearer token refused: %s", why);
         break;
     }
 }
 
-static int bearer_fail(request_rec *r, const char *why,
-                       be_jwt_refusal_e kind)
+static int bearer_fail(request_rec *r, const char *why, be_jwt_refusal_e kind)
 {
     const char *safe = why ? ap_escape_quotes(r->pool, why) : NULL;
 
-    apr_table_setn(r->err_headers_out, "WWW-Authenticate", why
-        ? apr_psprintf(r->pool, "Bearer error=\"invalid_token\", "
-                       "error_description=\"%s\"", safe)
-        : "Bearer");
-    ap_custom_response(r, HTTP_UNAUTHORIZED, be_problem_text(
-                           r, HTTP_UNAUTHORIZED,
-                           why ? apr_pstrcat(r->pool, "invalid token: ", why,
-                                             NULL)
-                               : "a bearer token is required"));
+    apr_table_setn(
+        r->err_headers_out, "WWW-Authenticate",
+        why ? apr_psprintf(
+            r->pool,
+            "Bearer error=\"invalid_token\", error_description=\"%s\"", safe)
+            : "Bearer");
+    ap_custom_response(
+        r, HTTP_UNAUTHORIZED,
+        be_problem_text(
+            r, HTTP_UNAUTHORIZED,
+            why ? apr_pstrcat(r->pool, "invalid token: ", why, NULL)
+                : "a bearer token is required"));
     be_rctx(r)->problems = 1;
     if (why) {
         log_refusal(r, why, kind);
@@ -111,8 +118,8 @@ int be_check_bearer(request_rec *r)
         token++;
     }
     if (!dc->keys) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00043: AuthType Bearer "
-                      "without BackendTokenKey");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "BE00043: AuthType Bearer without BackendTokenKey");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     pol.keys = dc->keys;
@@ -121,8 +128,8 @@ int be_check_bearer(request_rec *r)
     pol.leeway = be_conf_leeway(dc);
     pol.user_claim = be_conf_user_claim(dc);
     pol.cache = token_cache;
-    if ((why = be_jwt_verify(r->pool, token, &pol, r->request_time,
-                             &claims, &kind))) {
+    if ((why = be_jwt_verify(r->pool, token, &pol, r->request_time, &claims,
+                             &kind))) {
         return bearer_fail(r, why, kind);
     }
     r->user = apr_pstrdup(r->pool, claims->sub);

@@ -28,25 +28,24 @@ APLOG_USE_MODULE(backend);
 
 /* One section, or the server-level lines of a server: what it sets. */
 typedef struct {
-    const char *path;                 /* <Location PATH>; NULL: other kind */
-    const ap_directive_t *auth_type;  /* the last AuthType */
-    const ap_directive_t *basic;      /* the last AuthBasicProvider */
-    const ap_directive_t *cache;      /* a BackendAuthnCache */
-    const ap_directive_t *key;        /* a BackendTokenKey */
+    const char *path;                /* <Location PATH>; NULL: other kind */
+    const ap_directive_t *auth_type; /* the last AuthType */
+    const ap_directive_t *basic;     /* the last AuthBasicProvider */
+    const ap_directive_t *cache;     /* a BackendAuthnCache */
+    const ap_directive_t *key;       /* a BackendTokenKey */
 } sect_t;
 
 /* The main server or one <VirtualHost>. */
 typedef struct {
     sect_t *server;
-    apr_array_header_t *sects;        /* sect_t*, in file order */
-    int other_cache, other_key;       /* set in a section of another kind */
+    apr_array_header_t *sects;  /* sect_t*, in file order */
+    int other_cache, other_key; /* set in a section of another kind */
 } scope_t;
 
 static const char *const section_names[] = {
-    "<Location", "<LocationMatch", "<Directory", "<DirectoryMatch",
-    "<Files", "<FilesMatch", "<If", "<ElseIf", "<Else", "<Proxy",
-    "<ProxyMatch", NULL
-};
+    "<Location", "<LocationMatch", "<Directory",  "<DirectoryMatch",
+    "<Files",    "<FilesMatch",    "<If",         "<ElseIf",
+    "<Else",     "<Proxy",         "<ProxyMatch", NULL};
 
 static int is_section(const char *name)
 {
@@ -64,9 +63,9 @@ static int is_section(const char *name)
 static const char *location_path(apr_pool_t *p, const ap_directive_t *d)
 {
     const char *end = ap_strrchr_c(d->args, '>');
-    const char *args = end ? apr_pstrmemdup(p, d->args,
-                                            (apr_size_t)(end - d->args))
-                           : d->args;
+    const char *args = end
+        ? apr_pstrmemdup(p, d->args, (apr_size_t)(end - d->args))
+        : d->args;
     const char *path = ap_getword_conf(p, &args);
 
     if (strcasecmp(d->directive, "<Location") || path[0] != '/'
@@ -131,8 +130,8 @@ static int encloses(const char *outer, const char *path)
     apr_size_t n = strlen(outer);
 
     return !strncmp(outer, path, n)
-           && (n == 0 || outer[n - 1] == '/' || path[n] == '/'
-               || path[n] == '\0');
+        && (n == 0 || outer[n - 1] == '/' || path[n] == '/'
+            || path[n] == '\0');
 }
 
 /* What a request sees: s's lines folded over the ones merged before. */
@@ -164,8 +163,7 @@ static int first_word_is(apr_pool_t *p, const ap_directive_t *d,
     return !strcasecmp(ap_getword_conf(p, &args), word);
 }
 
-static int names_word(apr_pool_t *p, const ap_directive_t *d,
-                      const char *word)
+static int names_word(apr_pool_t *p, const ap_directive_t *d, const char *word)
 {
     const char *args = d->args, *w;
 
@@ -185,8 +183,8 @@ static int refuse(apr_pool_t *p, server_rec *s, apr_hash_t *seen,
         return 0;
     }
     apr_hash_set(seen, apr_pmemdup(p, &d, sizeof(d)), sizeof(d), d);
-    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s (%s:%d)", msg,
-                 d->filename, d->line_num);
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s (%s:%d)", msg, d->filename,
+                 d->line_num);
     return 1;
 }
 
@@ -199,17 +197,17 @@ static int check_view(apr_pool_t *p, server_rec *s, apr_hash_t *seen,
 
     if (v->auth_type && first_word_is(p, v->auth_type, "Bearer") && !v->key
         && !main_sc->other_key && !sc->other_key) {
-        bad |= refuse(p, s, seen, v->auth_type, "BE00070: AuthType Bearer "
-                      "needs a BackendTokenKey in the same section or in a "
-                      "<Location> that encloses it");
+        bad |= refuse(p, s, seen, v->auth_type,
+                      "BE00070: AuthType Bearer needs a BackendTokenKey in "
+                      "the same section or in a <Location> that encloses it");
     }
     if (v->auth_type && first_word_is(p, v->auth_type, "Basic") && v->basic
         && names_word(p, v->basic, "backend-cache") && !v->cache
         && !main_sc->other_cache && !sc->other_cache) {
-        bad |= refuse(p, s, seen, v->basic, "BE00071: AuthBasicProvider "
-                      "backend-cache needs BackendAuthnCache naming the "
-                      "providers to ask, in the same section or in a "
-                      "<Location> that encloses it");
+        bad |= refuse(p, s, seen, v->basic,
+                      "BE00071: AuthBasicProvider backend-cache needs "
+                      "BackendAuthnCache naming the providers to ask, in the "
+                      "same section or in a <Location> that encloses it");
     }
     return bad;
 }
@@ -273,11 +271,12 @@ static int check_cache_providers(apr_pool_t *p, server_rec *s,
                 if (prov && prov->check_password) {
                     continue;
                 }
-                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00072: "
-                             "BackendAuthnCache: no authn provider '%s' "
-                             "that checks passwords is loaded (%s:%d); load "
-                             "its module, e.g. LoadModule authn_%s_module",
-                             name, d->filename, d->line_num, name);
+                ap_log_error(
+                    APLOG_MARK, APLOG_EMERG, 0, s,
+                    "BE00072: BackendAuthnCache: no authn provider '%s' that "
+                    "checks passwords is loaded (%s:%d); load its module, "
+                    "e.g. LoadModule authn_%s_module",
+                    name, d->filename, d->line_num, name);
                 bad = 1;
             }
         }

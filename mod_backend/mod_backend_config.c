@@ -42,12 +42,9 @@ static const struct {
     int cache_ttl;
     const char *socache;
 } defconf = {
-    BE_DEF_MAX_ROWS,
-    (apr_off_t)BE_DEF_MAX_BODY_MIB * 1024 * 1024,
-    BE_DEF_USER_CLAIM,
-    BE_DEF_LEEWAY,
-    BE_DEF_LIFETIME,
-    BE_DEF_CACHE_TTL,
+    BE_DEF_MAX_ROWS,   (apr_off_t)BE_DEF_MAX_BODY_MIB * 1024 * 1024,
+    BE_DEF_USER_CLAIM, BE_DEF_LEEWAY,
+    BE_DEF_LIFETIME,   BE_DEF_CACHE_TTL,
     BE_DEF_SOCACHE,
 };
 
@@ -151,10 +148,10 @@ void *be_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->lifetime = add->lifetime != -1 ? add->lifetime : base->lifetime;
     c->role_query = add->role_query ? add->role_query : base->role_query;
     c->bypass = add->bypass ? add->bypass : base->bypass;
-    c->cache_providers = add->cache_providers ? add->cache_providers
-                                              : base->cache_providers;
-    c->cache_where = add->cache_providers ? add->cache_where
-                                          : base->cache_where;
+    c->cache_providers =
+        add->cache_providers ? add->cache_providers : base->cache_providers;
+    c->cache_where =
+        add->cache_providers ? add->cache_where : base->cache_where;
     c->cache_ttl = add->cache_ttl != -1 ? add->cache_ttl : base->cache_ttl;
     return c;
 }
@@ -181,8 +178,9 @@ static const char *in_location(cmd_parms *cmd)
 
     if (!cmd->path || !parent || strcasecmp(parent->directive, "<Location")
         || cmd->path[0] != '/') {
-        return apr_psprintf(cmd->pool, "%s must be inside a <Location /path> "
-                            "section", cmd->cmd->name);
+        return apr_psprintf(cmd->pool,
+                            "%s must be inside a <Location /path> section",
+                            cmd->cmd->name);
     }
     return NULL;
 }
@@ -196,8 +194,8 @@ static const char *collection_path(cmd_parms *cmd, const char *name)
     while (n > 0 && cmd->path[n - 1] == '/') {
         n--;
     }
-    return apr_pstrcat(cmd->pool, apr_pstrmemdup(cmd->pool, cmd->path, n),
-                       "/", name, NULL);
+    return apr_pstrcat(cmd->pool, apr_pstrmemdup(cmd->pool, cmd->path, n), "/",
+                       name, NULL);
 }
 
 static const char *set_resource(cmd_parms *cmd, void *dconf, int argc,
@@ -220,15 +218,17 @@ static const char *set_resource(cmd_parms *cmd, void *dconf, int argc,
         be_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     }
     if (!be_dbd_acquire_fn) {
-        return "BackendResource needs mod_dbd: load it first "
-               "(LoadModule dbd_module .../mod_dbd.so; a2enmod dbd)";
+        return "BackendResource needs mod_dbd: load it first (LoadModule "
+               "dbd_module .../mod_dbd.so; a2enmod dbd)";
     }
     if (argc < 1) {
         return "BackendResource needs a NAME";
     }
     if (!valid_segment(argv[0])) {
-        return apr_psprintf(cmd->pool, "BackendResource: '%s' is not a valid "
-                            "name (letters, digits, _ - .)", argv[0]);
+        return apr_psprintf(cmd->pool,
+                            "BackendResource: '%s' is not a valid name "
+                            "(letters, digits, _ - .)",
+                            argv[0]);
     }
 
     res = apr_pcalloc(cmd->pool, sizeof(*res));
@@ -254,10 +254,11 @@ static const char *set_resource(cmd_parms *cmd, void *dconf, int argc,
             res->bulk_all = 0;
         }
         else {
-            return apr_psprintf(cmd->pool, "BackendResource %s: unknown "
-                                "option '%s' (expected table=TABLE, "
-                                "key=COLUMN, owner=COLUMN or bulk=all)", res->name,
-                                argv[i]);
+            return apr_psprintf(
+                cmd->pool,
+                "BackendResource %s: unknown option '%s' (expected "
+                "table=TABLE, key=COLUMN, owner=COLUMN or bulk=all)",
+                res->name, argv[i]);
         }
     }
 
@@ -267,9 +268,10 @@ static const char *set_resource(cmd_parms *cmd, void *dconf, int argc,
         seen = &APR_ARRAY_IDX(registry, i, be_resource_t *);
         if (strcmp((*seen)->path, res->path) == 0
             && (*seen)->server == res->server) {
-            return apr_psprintf(cmd->pool, "BackendResource %s: declared "
-                                "twice at %s (first at %s)", res->name,
-                                res->path, (*seen)->where);
+            return apr_psprintf(
+                cmd->pool,
+                "BackendResource %s: declared twice at %s (first at %s)",
+                res->name, res->path, (*seen)->where);
         }
     }
     APR_ARRAY_PUSH(registry, be_resource_t *) = res;
@@ -332,9 +334,10 @@ static const char *set_hide(cmd_parms *cmd, void *dconf, int argc,
             return NULL;
         }
     }
-    return apr_psprintf(cmd->pool, "BackendHide %s: no BackendResource %s "
-                        "is declared above it in this <Location>", argv[0],
-                        argv[0]);
+    return apr_psprintf(cmd->pool,
+                        "BackendHide %s: no BackendResource %s is declared "
+                        "above it in this <Location>",
+                        argv[0], argv[0]);
 }
 
 static const char *set_token_key(cmd_parms *cmd, void *dconf, int argc,
@@ -356,7 +359,8 @@ static const char *set_token_key(cmd_parms *cmd, void *dconf, int argc,
     }
     file = ap_server_root_relative(cmd->pool, argv[1]);
     if ((err = be_jwt_load_key(cmd->pool, argv[0], file ? file : argv[1], kid,
-                               &key)) != NULL) {
+                               &key))
+        != NULL) {
         return apr_pstrcat(cmd->pool, "BackendTokenKey: ", err, NULL);
     }
     if (!c->keys) {
@@ -380,8 +384,7 @@ static const char *set_int(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-static const char *set_role_query(cmd_parms *cmd, void *dconf,
-                                  const char *arg)
+static const char *set_role_query(cmd_parms *cmd, void *dconf, const char *arg)
 {
     be_dir_conf_t *c = dconf;
     const char *err;
@@ -393,8 +396,9 @@ static const char *set_role_query(cmd_parms *cmd, void *dconf,
         return apr_pstrcat(cmd->pool, "BackendRoleQuery: ", err, NULL);
     }
     if (be_sqltpl_nargs(c->role_query) > BE_SITE_SQL_MAX_ARGS) {
-        return apr_psprintf(cmd->pool, "BackendRoleQuery: %d parameters "
-                            "(:user, :claim.NAME); at most %d can be bound",
+        return apr_psprintf(cmd->pool,
+                            "BackendRoleQuery: %d parameters (:user, "
+                            ":claim.NAME); at most %d can be bound",
                             be_sqltpl_nargs(c->role_query),
                             BE_SITE_SQL_MAX_ARGS);
     }
@@ -421,8 +425,8 @@ static const char *set_bypass(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_cache(cmd_parms *cmd, void *dconf, const char *arg)
 {
     be_dir_conf_t *c = dconf;
-    const ap_directive_t *sect = cmd->directive->parent
-                                 ? cmd->directive->parent : cmd->directive;
+    const ap_directive_t *sect =
+        cmd->directive->parent ? cmd->directive->parent : cmd->directive;
 
     if (!strcmp(arg, "backend-cache")) {
         return "BackendAuthnCache cannot wrap itself";
@@ -430,8 +434,8 @@ static const char *set_cache(cmd_parms *cmd, void *dconf, const char *arg)
     if (!c->cache_providers) {
         c->cache_providers = apr_array_make(cmd->pool, 2, sizeof(char *));
         /* remembered successes count only where this section applies */
-        c->cache_where = apr_psprintf(cmd->pool, "%s:%d", sect->filename,
-                                      sect->line_num);
+        c->cache_where =
+            apr_psprintf(cmd->pool, "%s:%d", sect->filename, sect->line_num);
     }
     APR_ARRAY_PUSH(c->cache_providers, const char *) = arg;
     be_cache_wanted();
@@ -444,53 +448,55 @@ const command_rec be_cmds[] = {
                       "table at <Location>/NAME and <Location>/NAME/KEY"),
     AP_INIT_TAKE1("BackendMaxRows", set_max_rows, NULL,
                   RSRC_CONF | ACCESS_CONF,
-                  "N: most rows a collection GET returns (default "
-                  BE_STR(BE_DEF_MAX_ROWS) ")"),
+                  "N: most rows a collection GET returns (default " BE_STR(
+                      BE_DEF_MAX_ROWS) ")"),
     AP_INIT_TAKE_ARGV("BackendHide", set_hide, NULL, ACCESS_CONF,
                       "NAME COLUMN...: columns of resource NAME that are "
                       "never read, filtered, ordered or written"),
-    AP_INIT_TAKE_ARGV("BackendTokenKey", set_token_key, NULL, ACCESS_CONF,
-                      "hs256 SECRETFILE | rs256 PEMFILE | es256 PEMFILE "
-                      "[kid=ID]: a key tokens are verified (and issued) "
-                      "with; repeat for several"),
+    AP_INIT_TAKE_ARGV(
+        "BackendTokenKey", set_token_key, NULL, ACCESS_CONF,
+        "hs256 SECRETFILE | rs256 PEMFILE | es256 PEMFILE [kid=ID]: a key "
+        "tokens are verified (and issued) with; repeat for several"),
     AP_INIT_TAKE1("BackendTokenIssuer", ap_set_string_slot,
                   (void *)APR_OFFSETOF(be_dir_conf_t, issuer), ACCESS_CONF,
                   "ISS: tokens must carry this iss (and get it when issued)"),
     AP_INIT_TAKE1("BackendTokenAudience", ap_set_string_slot,
                   (void *)APR_OFFSETOF(be_dir_conf_t, audience), ACCESS_CONF,
                   "AUD: tokens must name this aud (and get it when issued)"),
-    AP_INIT_TAKE1("BackendTokenUserClaim", ap_set_string_slot,
-                  (void *)APR_OFFSETOF(be_dir_conf_t, user_claim),
-                  ACCESS_CONF, "NAME: the claim that names the user "
-                  "(default " BE_DEF_USER_CLAIM ")"),
-    AP_INIT_TAKE1("BackendTokenLeeway", set_int,
-                  (void *)APR_OFFSETOF(be_dir_conf_t, leeway), ACCESS_CONF,
-                  "SECONDS of clock skew allowed on exp and nbf (default "
-                  BE_STR(BE_DEF_LEEWAY) ")"),
+    AP_INIT_TAKE1(
+        "BackendTokenUserClaim", ap_set_string_slot,
+        (void *)APR_OFFSETOF(be_dir_conf_t, user_claim), ACCESS_CONF,
+        "NAME: the claim that names the user (default " BE_DEF_USER_CLAIM ")"),
+    AP_INIT_TAKE1(
+        "BackendTokenLeeway", set_int,
+        (void *)APR_OFFSETOF(be_dir_conf_t, leeway), ACCESS_CONF,
+        "SECONDS of clock skew allowed on exp and nbf (default " BE_STR(
+            BE_DEF_LEEWAY) ")"),
     AP_INIT_TAKE1("BackendTokenLifetime", set_int,
                   (void *)APR_OFFSETOF(be_dir_conf_t, lifetime), ACCESS_CONF,
-                  "SECONDS an issued token is valid (default "
-                  BE_STR(BE_DEF_LIFETIME) ")"),
+                  "SECONDS an issued token is valid (default " BE_STR(
+                      BE_DEF_LIFETIME) ")"),
     AP_INIT_TAKE1("BackendRoleQuery", set_role_query, NULL, ACCESS_CONF,
                   "SQL returning the roles of :user, e.g. \"SELECT role FROM "
                   "user_roles WHERE username = :user\""),
-    AP_INIT_ITERATE("BackendOwnerBypass", set_bypass, NULL, ACCESS_CONF,
-                    "ROLE...: roles that see and change every row of "
-                    "owner= resources"),
+    AP_INIT_ITERATE(
+        "BackendOwnerBypass", set_bypass, NULL, ACCESS_CONF,
+        "ROLE...: roles that see and change every row of owner= resources"),
     AP_INIT_ITERATE("BackendAuthnCache", set_cache, NULL, ACCESS_CONF,
                     "PROVIDER...: the authn providers AuthBasicProvider "
                     "backend-cache asks, in order, remembering successes"),
-    AP_INIT_TAKE1("BackendAuthnCacheTTL", set_int,
-                  (void *)APR_OFFSETOF(be_dir_conf_t, cache_ttl), ACCESS_CONF,
-                  "SECONDS a successful password check is remembered "
-                  "(default " BE_STR(BE_DEF_CACHE_TTL) ")"),
+    AP_INIT_TAKE1(
+        "BackendAuthnCacheTTL", set_int,
+        (void *)APR_OFFSETOF(be_dir_conf_t, cache_ttl), ACCESS_CONF,
+        "SECONDS a successful password check is remembered (default " BE_STR(
+            BE_DEF_CACHE_TTL) ")"),
     AP_INIT_TAKE1("BackendAuthnCacheSOCache", be_cache_set_socache, NULL,
-                  RSRC_CONF, "PROVIDER[:ARGS]: the shared cache of "
-                  "backend-cache (default " BE_DEF_SOCACHE ")"),
+                  RSRC_CONF,
+                  "PROVIDER[:ARGS]: the shared cache of backend-cache "
+                  "(default " BE_DEF_SOCACHE ")"),
     AP_INIT_TAKE1("BackendMaxBody", set_max_body, NULL,
                   RSRC_CONF | ACCESS_CONF,
-                  "BYTES: largest request body accepted (default "
-                  BE_STR(BE_DEF_MAX_BODY_MIB) " MiB; "
-                  "LimitRequestBody still applies when lower)"),
-    {NULL}
-};
+                  "BYTES: largest request body accepted (default " BE_STR(
+                      BE_DEF_MAX_BODY_MIB) " MiB; LimitRequestBody still "
+                                           "applies when lower)"),
+    {NULL}};

@@ -15,7 +15,7 @@
 
 APLOG_USE_MODULE(backend);
 
-APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *be_dbd_acquire_fn;
+APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * be_dbd_acquire_fn;
 
 #define BE_CONN_KEY "mod_backend:conn"
 
@@ -97,20 +97,24 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
         const char *name = APR_ARRAY_IDX(res->hide, i, const char *);
         be_column_t *c = apr_hash_get(t->by_name, name, APR_HASH_KEY_STRING);
         if (!c) {
-            return apr_psprintf(p, "BackendHide %s: table '%s' has no column "
-                                "'%s'", res->name, res->table, name);
+            return apr_psprintf(
+                p, "BackendHide %s: table '%s' has no column '%s'", res->name,
+                res->table, name);
         }
         if (c == &APR_ARRAY_IDX(t->cols, t->key, be_column_t)) {
-            return apr_psprintf(p, "BackendHide %s: '%s' is the key and "
-                                "cannot be hidden", res->name, name);
+            return apr_psprintf(
+                p, "BackendHide %s: '%s' is the key and cannot be hidden",
+                res->name, name);
         }
         c->hidden = 1;
     }
-    if (res->owner && !(owner = apr_hash_get(t->by_name, res->owner,
-                                             APR_HASH_KEY_STRING))) {
-        return apr_psprintf(p, "BackendResource %s (%s): owner=%s: table '%s' "
-                            "has no such column", res->name, res->where,
-                            res->owner, res->table);
+    if (res->owner
+        && !(owner =
+                 apr_hash_get(t->by_name, res->owner, APR_HASH_KEY_STRING))) {
+        return apr_psprintf(
+            p,
+            "BackendResource %s (%s): owner=%s: table '%s' has no such column",
+            res->name, res->where, res->owner, res->table);
     }
     plan = be_plan_make(p, t, res->ex->dialect);
     plan->owner = owner;
@@ -126,14 +130,15 @@ static const char *owner_mismatch(apr_pool_t *p, const be_resource_t *res)
     const be_plan_t *plan = atomic_load(&res->plan);
     const be_column_t *c = plan ? plan->owner : NULL;
 
-    if (!c || (c->type != BE_T_INT && c->type != BE_T_REAL
-               && c->type != BE_T_BOOL
-               && !(c->type == BE_T_NUMERIC && c->oid != 0))) {
+    if (!c
+        || (c->type != BE_T_INT && c->type != BE_T_REAL && c->type != BE_T_BOOL
+            && !(c->type == BE_T_NUMERIC && c->oid != 0))) {
         return NULL;
     }
-    return apr_psprintf(p, "BackendResource %s (%s): owner=%s is a %s "
-                        "column: only users whose name is such a value can "
-                        "own rows, requests of other users are refused",
+    return apr_psprintf(p,
+                        "BackendResource %s (%s): owner=%s is a %s column: "
+                        "only users whose name is such a value can own rows, "
+                        "requests of other users are refused",
                         res->name, res->where, c->name,
                         c->decl && *c->decl ? c->decl : "non-text");
 }
@@ -168,7 +173,8 @@ static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
     for (i = 0; all && i < all->nelts; i++) {
         be_resource_t *res = APR_ARRAY_IDX(all, i, be_resource_t *);
         dbd_target_t *tp = apr_hash_get(targets, &res->server,
-                                        sizeof(res->server)), t;
+                                        sizeof(res->server)),
+                     t;
         const char *key, *err = NULL;
         startup_conn_t *sc;
         int deferred;
@@ -182,13 +188,15 @@ static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
         t = *tp;
         atomic_store(&res->plan, NULL);
         if (!t.driver || !t.params) {
-            return apr_psprintf(ptemp, "BackendResource %s (%s): no database:"
-                                " set DBDriver and DBDParams for this server",
+            return apr_psprintf(ptemp,
+                                "BackendResource %s (%s): no database: set "
+                                "DBDriver and DBDParams for this server",
                                 res->name, res->where);
         }
         if (!(res->ex = be_executor_for(t.driver))) {
-            return apr_psprintf(ptemp, "BackendResource %s (%s): DBDriver "
-                                "'%s' is not supported; use sqlite3 or pgsql",
+            return apr_psprintf(ptemp,
+                                "BackendResource %s (%s): DBDriver '%s' is "
+                                "not supported; use sqlite3 or pgsql",
                                 res->name, res->where, t.driver);
         }
         key = apr_pstrcat(ptemp, t.driver, "\n", t.params, NULL);
@@ -206,7 +214,8 @@ static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
             if (!sc->native) {
                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_s,
                              "BE00002: %s; the schema will be read by the "
-                             "first request that reaches the database", err);
+                             "first request that reaches the database",
+                             err);
             }
         }
         if (!sc->native) {
@@ -246,9 +255,9 @@ int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         be_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     }
     if (!be_dbd_acquire_fn) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
-                     "BE00004: BackendResource needs mod_dbd, which is not "
-                     "loaded");
+        ap_log_error(
+            APLOG_MARK, APLOG_EMERG, 0, s,
+            "BE00004: BackendResource needs mod_dbd, which is not loaded");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if ((err = load_schemas(pconf, ptemp, s)) != NULL) {
@@ -286,8 +295,9 @@ static server_rec *main_server;
 /* A statement waited over BE_STALL_MS for another connection's lock. */
 static void log_stall(const char *sql, apr_interval_time_t waited)
 {
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, main_server, "BE00058: waited "
-                 "%" APR_TIME_T_FMT " ms for another connection's lock: %s",
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, main_server,
+                 "BE00058: waited %" APR_TIME_T_FMT
+                 " ms for another connection's lock: %s",
                  apr_time_as_msec(waited), sql);
 }
 
@@ -339,8 +349,9 @@ be_conn_t *be_db_acquire(request_rec *r, const be_resource_t *res)
     }
     ex = res ? res->ex : be_executor_for(apr_dbd_name(dbd->driver));
     if (!ex || strcmp(apr_dbd_name(dbd->driver), ex->driver) != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00010: the pooled "
-                      "connection is %s, which mod_backend cannot use here",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "BE00010: the pooled connection is %s, which "
+                      "mod_backend cannot use here",
                       apr_dbd_name(dbd->driver));
         return NULL;
     }
@@ -377,8 +388,7 @@ const be_plan_t *be_db_plan(request_rec *r, be_resource_t *res, be_conn_t *c,
             apr_pool_destroy(sub);
         }
         else if ((msg = owner_mismatch(r->pool, res))) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BE00073: %s",
-                          msg);
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BE00073: %s", msg);
             msg = NULL;
         }
         plan = atomic_load(&res->plan);

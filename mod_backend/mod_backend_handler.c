@@ -60,8 +60,8 @@ be_resource_t *be_route(request_rec *r, const be_dir_conf_t *dc,
  * walk ever touch the filesystem for them; authn/authz still run. */
 int be_translate_name(request_rec *r)
 {
-    const be_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
-                                                   &backend_module);
+    const be_dir_conf_t *dc =
+        ap_get_module_config(r->per_dir_config, &backend_module);
     be_resource_t *res;
     const char *id;
     be_rctx_t *x;
@@ -79,8 +79,8 @@ int be_translate_name(request_rec *r)
 
 int be_map_to_storage(request_rec *r)
 {
-    const be_rctx_t *x = ap_get_module_config(r->request_config,
-                                              &backend_module);
+    const be_rctx_t *x =
+        ap_get_module_config(r->request_config, &backend_module);
     return x && x->api ? OK : DECLINED;
 }
 
@@ -249,8 +249,9 @@ static int read_body(request_rec *r, const be_dir_conf_t *dc,
     if (core_limit > 0 && core_limit < limit) {
         limit = core_limit;
     }
-    *why = apr_psprintf(r->pool, "the request body is larger than %"
-                        APR_OFF_T_FMT " bytes", limit);
+    *why = apr_psprintf(
+        r->pool, "the request body is larger than %" APR_OFF_T_FMT " bytes",
+        limit);
     if (cl) {
         if (apr_strtoff(&declared, cl, NULL, 10) != APR_SUCCESS
             || declared < 0) {
@@ -266,9 +267,9 @@ static int read_body(request_rec *r, const be_dir_conf_t *dc,
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     while (!seen_eos) {
         apr_bucket *b;
-        apr_status_t rv = ap_get_brigade(r->input_filters, bb,
-                                         AP_MODE_READBYTES, APR_BLOCK_READ,
-                                         HUGE_STRING_LEN);
+        apr_status_t rv =
+            ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
+                           APR_BLOCK_READ, HUGE_STRING_LEN);
         if (rv != APR_SUCCESS) {
             if (rv == AP_FILTER_ERROR) {
                 return AP_FILTER_ERROR; /* answered: see body_limits */
@@ -331,12 +332,16 @@ static int body_error_answer(request_rec *r, const be_dir_conf_t *dc)
         limit = core_limit;
     }
     if (r->prev->status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
-        return be_problem(r, HTTP_REQUEST_ENTITY_TOO_LARGE, apr_psprintf(
-                              r->pool, "the request body is larger than %"
-                              APR_OFF_T_FMT " bytes", limit), NULL);
+        return be_problem(
+            r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+            apr_psprintf(r->pool,
+                         "the request body is larger than %" APR_OFF_T_FMT
+                         " bytes",
+                         limit),
+            NULL);
     }
-    return be_problem(r, HTTP_BAD_REQUEST, "the request body could not be "
-                      "read", NULL);
+    return be_problem(r, HTTP_BAD_REQUEST,
+                      "the request body could not be read", NULL);
 }
 
 /* Content-Type, size and JSON syntax: everything that needs no schema. */
@@ -358,7 +363,8 @@ static int parse_body(request_rec *r, const be_dir_conf_t *dc,
                                          : be_problem(r, status, why, NULL);
     }
     if (be_json_parse_body(r->pool, data, len, BE_JSON_MAX_DEPTH, arrays, doc,
-                           &why) != BE_JSON_OK) {
+                           &why)
+        != BE_JSON_OK) {
         return be_problem(r, HTTP_BAD_REQUEST, why, NULL);
     }
     return OK;
@@ -407,20 +413,20 @@ static const char *allow(request_rec *r, int item, unsigned writes)
     if (writes == BE_W_ALL) {
         return item ? ALLOW_ITEM : ALLOW_COLLECTION;
     }
-    return apr_pstrcat(r->pool, "GET, HEAD",
-                       !item && (writes & BE_W_INSERT) ? ", POST" : "",
-                       item && (writes & BE_W_UPDATE) ? ", PUT" : "",
-                       writes & BE_W_UPDATE ? ", PATCH" : "",
-                       writes & BE_W_DELETE ? ", DELETE" : "", ", OPTIONS",
-                       NULL);
+    return apr_pstrcat(
+        r->pool, "GET, HEAD", !item && (writes & BE_W_INSERT) ? ", POST" : "",
+        item && (writes & BE_W_UPDATE) ? ", PUT" : "",
+        writes & BE_W_UPDATE ? ", PATCH" : "",
+        writes & BE_W_DELETE ? ", DELETE" : "", ", OPTIONS", NULL);
 }
 
 static int not_allowed(request_rec *r, int item, unsigned writes)
 {
     apr_table_setn(r->headers_out, "Allow", allow(r, item, writes));
-    return be_problem(r, HTTP_METHOD_NOT_ALLOWED,
-                      apr_psprintf(r->pool, "%s is not allowed on %s",
-                                   r->method, r->uri), NULL);
+    return be_problem(
+        r, HTTP_METHOD_NOT_ALLOWED,
+        apr_psprintf(r->pool, "%s is not allowed on %s", r->method, r->uri),
+        NULL);
 }
 
 /* The resource and item of the request (routed in translate_name, or
@@ -428,25 +434,28 @@ static int not_allowed(request_rec *r, int item, unsigned writes)
 static int parse_route(be_req_t *q)
 {
     request_rec *r = q->r;
-    const be_rctx_t *x = ap_get_module_config(r->request_config,
-                                              &backend_module);
+    const be_rctx_t *x =
+        ap_get_module_config(r->request_config, &backend_module);
 
     if (x && x->res) {
         q->res = x->res; /* resource paths are unique per server */
         q->id = x->id;
     }
     else if (!(q->res = be_route(r, q->dc, &q->id))) {
-        return be_problem(r, HTTP_NOT_FOUND, "no resource at this path",
-                          NULL);
+        return be_problem(r, HTTP_NOT_FOUND, "no resource at this path", NULL);
     }
     if (r->prev && apr_table_get(r->prev->notes, BE_NOTE_BODY)) {
         return body_error_answer(r, q->dc);
     }
     if (r->prev && apr_table_get(r->prev->notes, BE_NOTE_SLASH)
         && r->prev->status == HTTP_NOT_FOUND) {
-        return be_problem(r, HTTP_NOT_FOUND, apr_psprintf(
-                              r->pool, "%s: a key in the path cannot hold an "
-                              "encoded slash (%%2F)", q->res->name), NULL);
+        return be_problem(
+            r, HTTP_NOT_FOUND,
+            apr_psprintf(
+                r->pool,
+                "%s: a key in the path cannot hold an encoded slash (%%2F)",
+                q->res->name),
+            NULL);
     }
     return OK;
 }
@@ -490,17 +499,20 @@ static int parse_request(be_req_t *q)
         return rc;
     }
     if (r->args && strlen(r->args) > BE_MAX_QUERY) {
-        return be_problem(r, HTTP_REQUEST_URI_TOO_LARGE,
-                          apr_psprintf(r->pool, "the query string is longer "
-                                       "than %d bytes", BE_MAX_QUERY), NULL);
+        return be_problem(
+            r, HTTP_REQUEST_URI_TOO_LARGE,
+            apr_psprintf(r->pool, "the query string is longer than %d bytes",
+                         BE_MAX_QUERY),
+            NULL);
     }
     if ((msg = be_query_parse(r->pool, r->args, &q->q))) {
         return be_problem(r, HTTP_BAD_REQUEST, msg, NULL);
     }
     if (!negotiate(r, q)) {
-        return be_problem(r, HTTP_NOT_ACCEPTABLE, "the response can be "
-                          "application/json or "
-                          "application/vnd.pgrst.object+json", NULL);
+        return be_problem(r, HTTP_NOT_ACCEPTABLE,
+                          "the response can be application/json or "
+                          "application/vnd.pgrst.object+json",
+                          NULL);
     }
     prefer(r, q);
     range(r, q);
@@ -508,12 +520,15 @@ static int parse_request(be_req_t *q)
         && (rc = parse_body(r, q->dc, q->res, m == M_POST, &q->doc)) != OK) {
         return rc;
     }
-    if ((m == M_PATCH || m == M_DELETE) && !q->id
-        && q->q->filters->nelts == 0 && !q->res->bulk_all) {
-        return be_problem(r, HTTP_BAD_REQUEST, apr_psprintf(
-                              r->pool, "%s on all of %s needs a filter (or "
-                              "bulk=all on the resource)", r->method,
-                              q->res->name), NULL);
+    if ((m == M_PATCH || m == M_DELETE) && !q->id && q->q->filters->nelts == 0
+        && !q->res->bulk_all) {
+        return be_problem(
+            r, HTTP_BAD_REQUEST,
+            apr_psprintf(
+                r->pool,
+                "%s on all of %s needs a filter (or bulk=all on the resource)",
+                r->method, q->res->name),
+            NULL);
     }
     return OK;
 }
@@ -526,15 +541,17 @@ static int bind_owner(be_req_t *q)
     const char *why;
 
     if (!r->user) {
-        return be_problem(r, HTTP_UNAUTHORIZED, apr_psprintf(
-                              r->pool, "%s needs an authenticated user",
-                              q->res->name), NULL);
+        return be_problem(r, HTTP_UNAUTHORIZED,
+                          apr_psprintf(r->pool,
+                                       "%s needs an authenticated user",
+                                       q->res->name),
+                          NULL);
     }
-    if ((why = be_filter_value(r->pool, q->plan->owner, r->user,
-                               &q->owner))) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BE00074: "
-                      "BackendResource %s: the user cannot own rows: "
-                      "owner=%s: %s", q->res->name, q->plan->owner->name,
+    if ((why = be_filter_value(r->pool, q->plan->owner, r->user, &q->owner))) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "BE00074: BackendResource %s: the user cannot own rows: "
+                      "owner=%s: %s",
+                      q->res->name, q->plan->owner->name,
                       ap_escape_logitem(r->pool, why));
         return be_problem(r, HTTP_FORBIDDEN, "you may not do this", NULL);
     }
@@ -570,12 +587,13 @@ static int bind_request(be_req_t *q)
     if ((msg = be_query_check(r->pool, t, q->q))) {
         return be_problem(r, HTTP_BAD_REQUEST, msg, NULL);
     }
-    if (q->id && !be_key_value(r->pool, &APR_ARRAY_IDX(t->cols, t->key,
-                                                      be_column_t),
-                              q->id, &q->key)) {
+    if (q->id
+        && !be_key_value(r->pool, &APR_ARRAY_IDX(t->cols, t->key, be_column_t),
+                         q->id, &q->key)) {
         return be_problem(r, HTTP_NOT_FOUND,
                           apr_psprintf(r->pool, "%s has no row with key '%s'",
-                                       q->res->name, q->id), NULL);
+                                       q->res->name, q->id),
+                          NULL);
     }
     q->where.key = q->id ? &q->key : NULL;
     q->where.filters = q->q->filters;
@@ -591,12 +609,12 @@ static int dispatch(be_req_t *q)
     case M_POST:
         return be_op_insert(q, q->doc);
     case M_PUT:
-        return be_op_update(q, APR_ARRAY_IDX(q->doc->objects, 0,
-                                             be_jobject_t *),
+        return be_op_update(q,
+                            APR_ARRAY_IDX(q->doc->objects, 0, be_jobject_t *),
                             BE_WRITE_REPLACE);
     case M_PATCH:
-        return be_op_update(q, APR_ARRAY_IDX(q->doc->objects, 0,
-                                             be_jobject_t *),
+        return be_op_update(q,
+                            APR_ARRAY_IDX(q->doc->objects, 0, be_jobject_t *),
                             BE_WRITE_UPDATE);
     default:
         return be_op_delete(q);

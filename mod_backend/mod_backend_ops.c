@@ -29,8 +29,7 @@ int be_send_json(request_rec *r, int status, be_buf_t *body)
     return be_send_typed(r, status, body, "application/json");
 }
 
-int be_send_typed(request_rec *r, int status, be_buf_t *body,
-                  const char *type)
+int be_send_typed(request_rec *r, int status, be_buf_t *body, const char *type)
 {
     apr_bucket_brigade *bb;
 
@@ -45,12 +44,13 @@ int be_send_typed(request_rec *r, int status, be_buf_t *body,
         return DONE;
     }
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(
-                                    body->data, body->len, r->pool,
-                                    r->connection->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(
+        bb,
+        apr_bucket_pool_create(body->data, body->len, r->pool,
+                               r->connection->bucket_alloc));
     return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS
-               ? DONE
-               : AP_FILTER_ERROR;
+        ? DONE
+        : AP_FILTER_ERROR;
 }
 
 int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
@@ -58,35 +58,35 @@ int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
     request_rec *r = q->r;
     const char *path = q->res->path;
 
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "BE00032: %s: %s (%s)",
-                  path, err->message ? err->message : "",
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "BE00032: %s: %s (%s)", path,
+                  err->message ? err->message : "",
                   err->sqlstate ? err->sqlstate : "");
     switch (err->rc) {
     case BE_DB_CONFLICT:
         return be_problem(r, HTTP_CONFLICT, err->detail, NULL);
     case BE_DB_INVALID:
         /* in a read, the database refused a filter value */
-        return reading ? be_problem(r, HTTP_BAD_REQUEST, "a filter value is "
-                                    "not valid for its column", NULL)
-                       : be_problem(r, HTTP_UNPROCESSABLE_ENTITY, err->detail,
-                                    NULL);
+        return reading
+            ? be_problem(r, HTTP_BAD_REQUEST,
+                         "a filter value is not valid for its column", NULL)
+            : be_problem(r, HTTP_UNPROCESSABLE_ENTITY, err->detail, NULL);
     case BE_DB_NO_UNIQUE:
-        return be_problem(r, HTTP_BAD_REQUEST, apr_psprintf(
-                              r->pool, "on_conflict: (%s) is not a primary "
-                              "key or unique constraint of %s",
-                              q->q->on_conflict
-                                  ? apr_array_pstrcat(r->pool,
-                                                      q->q->on_conflict, ',')
-                                  : "",
-                              q->res->name), NULL);
-    case BE_DB_SCHEMA:
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00080: %s: the table "
-                      "changed since the schema was read (%s: %s); "
-                      "apachectl graceful reads it again", path,
-                      err->sqlstate ? err->sqlstate : "",
-                      err->message ? err->message : "");
-        return be_problem(r, HTTP_SERVICE_UNAVAILABLE, BE_DETAIL_SCHEMA,
+        return be_problem(r, HTTP_BAD_REQUEST,
+                          apr_psprintf(r->pool,
+                                       "on_conflict: (%s) is not a primary "
+                                       "key or unique constraint of %s",
+                                       q->q->on_conflict ? apr_array_pstrcat(
+                                           r->pool, q->q->on_conflict, ',')
+                                                         : "",
+                                       q->res->name),
                           NULL);
+    case BE_DB_SCHEMA:
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "BE00080: %s: the table changed since the schema was "
+                      "read (%s: %s); apachectl graceful reads it again",
+                      path, err->sqlstate ? err->sqlstate : "",
+                      err->message ? err->message : "");
+        return be_problem(r, HTTP_SERVICE_UNAVAILABLE, BE_DETAIL_SCHEMA, NULL);
     case BE_DB_UNAVAILABLE:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "BE00031: %s: %s (%s)",
                       path, err->message ? err->message : "unavailable",
@@ -97,9 +97,10 @@ int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00030: %s: %s (%s)",
                       path, err->message ? err->message : "error",
                       err->sqlstate ? err->sqlstate : "");
-        return be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
-                          "the database reported an error; the server log "
-                          "has the details", NULL);
+        return be_problem(
+            r, HTTP_INTERNAL_SERVER_ERROR,
+            "the database reported an error; the server log has the details",
+            NULL);
     }
 }
 
@@ -107,23 +108,24 @@ int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
  * single-object type with that type. */
 static int reply(be_req_t *q, int status, be_buf_t *out)
 {
-    return be_send_typed(q->r, status, out, q->want_object
-                         ? "application/vnd.pgrst.object+json"
-                         : "application/json");
+    return be_send_typed(q->r, status, out,
+                         q->want_object ? "application/vnd.pgrst.object+json"
+                                        : "application/json");
 }
 
 static int not_found(be_req_t *q)
 {
     return be_problem(q->r, HTTP_NOT_FOUND,
                       apr_psprintf(q->r->pool, "%s has no row with key '%s'",
-                                   q->res->name, q->id), NULL);
+                                   q->res->name, q->id),
+                      NULL);
 }
 
 static void applied(be_req_t *q, const char *pref)
 {
-    q->applied = q->applied ? apr_pstrcat(q->r->pool, q->applied, ", ", pref,
-                                          NULL)
-                            : pref;
+    q->applied = q->applied
+        ? apr_pstrcat(q->r->pool, q->applied, ", ", pref, NULL)
+        : pref;
     apr_table_setn(q->r->headers_out, "Preference-Applied", q->applied);
 }
 
@@ -142,8 +144,7 @@ static const char *fmt(request_rec *r, const char *f, ...)
 }
 
 static const char *const return_names[] = {
-    NULL, "return=minimal", "return=headers-only", "return=representation"
-};
+    NULL, "return=minimal", "return=headers-only", "return=representation"};
 
 /* Runs st; rows go to sink (may be NULL).  Returns OK, or DONE once the
  * problem is sent. */
@@ -209,8 +210,8 @@ static void links(be_req_t *q, long long limit, long long offset, long rows,
     base = apr_pstrcat(r->pool, ap_escape_uri(r->pool, q->res->path), "?",
                        be_query_link_args(r->pool, r->args), NULL);
     be_buf_init(&link, r->pool, 256);
-#define LINK(off, rel)                                                       \
-    be_buf_printf(&link, "%s<%slimit=%lld&offset=%lld>; rel=\"%s\"",         \
+#define LINK(off, rel)                                               \
+    be_buf_printf(&link, "%s<%slimit=%lld&offset=%lld>; rel=\"%s\"", \
                   link.len ? ", " : "", base, limit, (long long)(off), rel)
     LINK(0, "first");
     if (offset > 0) {
@@ -275,8 +276,8 @@ static int read_item(be_req_t *q, const be_shape_t *shape)
         st.nargs = 1;
         st.args = args;
     }
-    else if ((err = be_sql_select(q->r->pool, q->plan, shape, &q->where,
-                                  NULL, -1, -1, &st))) {
+    else if ((err = be_sql_select(q->r->pool, q->plan, shape, &q->where, NULL,
+                                  -1, -1, &st))) {
         return be_problem(q->r, HTTP_BAD_REQUEST, err, NULL);
     }
     out = start(q, &sink, shape, 0);
@@ -296,8 +297,8 @@ static void read_window(be_req_t *q, long long *limit, long long *offset,
     *offset = q->q->offset >= 0 ? q->q->offset : 0;
     *limit = q->q->limit;
     if (q->range_from >= 0) {
-        long long want = q->range_to >= 0 ? q->range_to - q->range_from + 1
-                                          : -1;
+        long long want =
+            q->range_to >= 0 ? q->range_to - q->range_from + 1 : -1;
         *offset = q->range_from;
         if (want >= 0 && (*limit < 0 || want < *limit)) {
             *limit = want;
@@ -314,8 +315,8 @@ static void read_window(be_req_t *q, long long *limit, long long *offset,
 
 /* A collection's page: the count when asked for (or needed for a 416),
  * Content-Range, 206 for part of the rows, Link. */
-static int read_answer(be_req_t *q, be_buf_t *out, long rows,
-                       long long limit, long long offset, int paged)
+static int read_answer(be_req_t *q, be_buf_t *out, long rows, long long limit,
+                       long long offset, int paged)
 {
     request_rec *r = q->r;
     long long total = -1;
@@ -330,17 +331,20 @@ static int read_answer(be_req_t *q, be_buf_t *out, long rows,
         }
     }
     if (rows == 0 && offset > 0 && offset >= total) {
-        apr_table_setn(r->headers_out, "Content-Range", fmt(r, "*/%lld",
-                                                            total));
-        return be_problem(r, HTTP_RANGE_NOT_SATISFIABLE,
-                          fmt(r, "offset %lld is past the %lld rows", offset,
-                              total), NULL);
+        apr_table_setn(r->headers_out, "Content-Range",
+                       fmt(r, "*/%lld", total));
+        return be_problem(
+            r, HTTP_RANGE_NOT_SATISFIABLE,
+            fmt(r, "offset %lld is past the %lld rows", offset, total), NULL);
     }
     /* PostgREST's form: FIRST-LAST/TOTAL, * for an unknown total, and *
      * for the range when nothing came back */
-    apr_table_setn(r->headers_out, "Content-Range", apr_pstrcat(
-        r->pool, rows ? fmt(r, "%lld-%lld", offset, offset + rows - 1) : "*",
-        "/", total >= 0 ? fmt(r, "%lld", total) : "*", NULL));
+    apr_table_setn(
+        r->headers_out, "Content-Range",
+        apr_pstrcat(r->pool,
+                    rows ? fmt(r, "%lld-%lld", offset, offset + rows - 1)
+                         : "*",
+                    "/", total >= 0 ? fmt(r, "%lld", total) : "*", NULL));
     if (total >= 0 ? rows < total && (rows > 0 || offset > 0)
                    : q->range_from >= 0) {
         status = HTTP_PARTIAL_CONTENT;
@@ -354,8 +358,7 @@ static int read_answer(be_req_t *q, be_buf_t *out, long rows,
 int be_op_read(be_req_t *q)
 {
     request_rec *r = q->r;
-    const be_shape_t *shape = be_shape_make(r->pool, q->plan, q->q->select,
-                                            0);
+    const be_shape_t *shape = be_shape_make(r->pool, q->plan, q->q->select, 0);
     long long limit, offset;
     be_value_t lim = {BE_V_INT, 0, 0, NULL, 0}, off = lim;
     const be_value_t *args[2] = {&lim, &off};
@@ -389,10 +392,12 @@ int be_op_read(be_req_t *q)
     be_sink_end(&sink);
     if (q->want_object) {
         if (rows != 1) {
-            return be_problem(r, HTTP_NOT_ACCEPTABLE, apr_psprintf(
-                                  r->pool, "application/vnd.pgrst.object+json"
-                                  " needs exactly one row; %s matched",
-                                  rows ? "several" : "none"), NULL);
+            return be_problem(r, HTTP_NOT_ACCEPTABLE,
+                              apr_psprintf(r->pool,
+                                           "application/vnd.pgrst.object+json "
+                                           "needs exactly one row; %s matched",
+                                           rows ? "several" : "none"),
+                              NULL);
         }
         return reply(q, HTTP_OK, out);
     }
@@ -410,10 +415,12 @@ static int one_object_or_undo(be_req_t *q, long rows)
 
     if (rows != 1) {
         tx(q, BE_TX_ROLLBACK);
-        return be_problem(q->r, HTTP_NOT_ACCEPTABLE, apr_psprintf(
-                              q->r->pool, "application/vnd.pgrst.object+json"
-                              " needs exactly one row; %s matched",
-                              rows ? "several" : "none"), NULL);
+        return be_problem(q->r, HTTP_NOT_ACCEPTABLE,
+                          apr_psprintf(q->r->pool,
+                                       "application/vnd.pgrst.object+json "
+                                       "needs exactly one row; %s matched",
+                                       rows ? "several" : "none"),
+                          NULL);
     }
     return (rc = tx(q, BE_TX_COMMIT)) != OK ? rc : OK;
 }
@@ -421,11 +428,9 @@ static int one_object_or_undo(be_req_t *q, long rows)
 static int invalid(be_req_t *q, apr_array_header_t *errs)
 {
     const be_field_error_t *e = &APR_ARRAY_IDX(errs, 0, be_field_error_t);
-    const char *detail =
-        errs->nelts == 1
-            ? apr_psprintf(q->r->pool, "%s: %s", e->field, e->message)
-            : apr_psprintf(q->r->pool, "%d fields are not valid",
-                           errs->nelts);
+    const char *detail = errs->nelts == 1
+        ? apr_psprintf(q->r->pool, "%s: %s", e->field, e->message)
+        : apr_psprintf(q->r->pool, "%d fields are not valid", errs->nelts);
 
     return be_problem(q->r, HTTP_UNPROCESSABLE_ENTITY, detail, errs);
 }
@@ -482,8 +487,8 @@ static int write_and_answer(be_req_t *q, const be_stmt_t *st, be_sink_t *sink,
 static int find_keys(be_req_t *q, const be_where_t *w,
                      apr_array_header_t *keys)
 {
-    apr_array_header_t *one = apr_array_make(q->r->pool, 1,
-                                             sizeof(be_select_t));
+    apr_array_header_t *one =
+        apr_array_make(q->r->pool, 1, sizeof(be_select_t));
     be_select_t *sel = apr_array_push(one);
     const be_shape_t *shape;
     be_sink_t sink;
@@ -506,8 +511,8 @@ static int find_keys(be_req_t *q, const be_where_t *w,
 static be_where_t keys_where(be_req_t *q, apr_array_header_t *keys)
 {
     be_filter_t *f = apr_pcalloc(q->r->pool, sizeof(*f));
-    apr_array_header_t *filters = apr_array_make(q->r->pool, 1,
-                                                 sizeof(be_filter_t *));
+    apr_array_header_t *filters =
+        apr_array_make(q->r->pool, 1, sizeof(be_filter_t *));
     be_where_t w;
 
     f->kind = BE_F_COND;
@@ -521,8 +526,8 @@ static be_where_t keys_where(be_req_t *q, apr_array_header_t *keys)
     return w;
 }
 
-static int read_rows(be_req_t *q, const be_where_t *w,
-                     const be_shape_t *shape, be_sink_t *sink)
+static int read_rows(be_req_t *q, const be_where_t *w, const be_shape_t *shape,
+                     be_sink_t *sink)
 {
     be_stmt_t st;
     const char *err;
@@ -541,8 +546,8 @@ static int write_read_back(be_req_t *q, const be_row_t *row,
                            const be_shape_t *shape, be_sink_t *sink,
                            be_buf_t *out)
 {
-    apr_array_header_t *keys = apr_array_make(q->r->pool, 8,
-                                              sizeof(const char *));
+    apr_array_header_t *keys =
+        apr_array_make(q->r->pool, 8, sizeof(const char *));
     be_where_t at;
     be_stmt_t st;
     const char *err = NULL;
@@ -629,10 +634,12 @@ static int same_key(const be_value_t *a, const be_value_t *b)
 
 static int not_yours(be_req_t *q)
 {
-    return be_problem(q->r, HTTP_FORBIDDEN, apr_psprintf(
-                          q->r->pool, "%s: rows of %s belong to the user who "
-                          "writes them", q->plan->owner->name, q->res->name),
-                      NULL);
+    return be_problem(
+        q->r, HTTP_FORBIDDEN,
+        apr_psprintf(q->r->pool,
+                     "%s: rows of %s belong to the user who writes them",
+                     q->plan->owner->name, q->res->name),
+        NULL);
 }
 
 /* Owned resources: what is written belongs to r->user.  A value the body
@@ -685,18 +692,18 @@ static int own_rows(be_req_t *q, be_rows_t *rows)
 /* An insert between its steps (on the stack: nothing allocated for it). */
 typedef struct {
     be_rows_t rows;
-    int single;                 /* an object body, not an array */
-    int back;                   /* read back what is stored (triggers) */
+    int single; /* an object body, not an array */
+    int back;   /* read back what is stored (triggers) */
     int view;
-    int per;                    /* rows per statement */
-    int several;                /* one transaction around the statements */
-    const be_shape_t *shape;    /* the answer's columns, or NULL */
+    int per;                 /* rows per statement */
+    int several;             /* one transaction around the statements */
+    const be_shape_t *shape; /* the answer's columns, or NULL */
     be_sink_t sink;
-    be_buf_t *out;              /* the answer, or NULL: none */
-    apr_array_header_t *keys;   /* read back: the rows' keys, or NULL */
+    be_buf_t *out;               /* the answer, or NULL: none */
+    apr_array_header_t *keys;    /* read back: the rows' keys, or NULL */
     const be_shape_t *returning; /* read back from a table: the key */
     be_sink_t ksink;
-    long done;                  /* rows written */
+    long done; /* rows written */
 } insert_t;
 
 /* The body's rows, validated, with the owner filled in. */
@@ -706,19 +713,21 @@ static int insert_rows(be_req_t *q, const be_jdoc_t *doc, insert_t *in)
     apr_array_header_t *errs = new_errs(q);
 
     if (in->back && in->view && q->upsert != BE_UPSERT_NONE) {
-        return be_problem(r, HTTP_BAD_REQUEST, apr_psprintf(
-                              r->pool, "%s is a view: it takes no upsert",
-                              q->res->name), NULL);
+        return be_problem(r, HTTP_BAD_REQUEST,
+                          apr_psprintf(r->pool,
+                                       "%s is a view: it takes no upsert",
+                                       q->res->name),
+                          NULL);
     }
     if (q->q->on_conflict && q->upsert == BE_UPSERT_NONE) {
-        return be_problem(r, HTTP_BAD_REQUEST, "on_conflict needs Prefer: "
-                          "resolution=merge-duplicates or "
-                          "ignore-duplicates", NULL);
+        return be_problem(r, HTTP_BAD_REQUEST,
+                          "on_conflict needs Prefer: "
+                          "resolution=merge-duplicates or ignore-duplicates",
+                          NULL);
     }
     if (be_validate_rows(r->pool, q->plan->table, doc->objects, doc->is_array,
-                         q->q->columns,
-                         q->has_owner ? q->plan->owner : NULL, &in->rows,
-                         errs)) {
+                         q->q->columns, q->has_owner ? q->plan->owner : NULL,
+                         &in->rows, errs)) {
         return invalid(q, errs);
     }
     return q->has_owner ? own_rows(q, &in->rows) : OK;
@@ -733,8 +742,9 @@ static void insert_prepare(be_req_t *q, insert_t *in)
 
     if (q->ret != BE_RET_MINIMAL) {
         in->shape = be_shape_make(r->pool, q->plan, q->q->select, 1);
-        in->out = start(q, &in->sink, in->shape, !q->want_object
-                        && (!in->single || q->ret == BE_RET_REPR));
+        in->out =
+            start(q, &in->sink, in->shape,
+                  !q->want_object && (!in->single || q->ret == BE_RET_REPR));
     }
     in->per = in->rows.ncols ? BE_PARAMS_PER_STMT / in->rows.ncols
                              : BE_PARAMS_PER_STMT;
@@ -756,8 +766,8 @@ static void insert_prepare(be_req_t *q, insert_t *in)
         }
     }
     if (!in->view && in->out) {
-        apr_array_header_t *one = apr_array_make(r->pool, 1,
-                                                 sizeof(be_select_t));
+        apr_array_header_t *one =
+            apr_array_make(r->pool, 1, sizeof(be_select_t));
         be_select_t *sel = apr_array_push(one);
         sel->column = sel->alias = key_column(q)->name;
         in->returning = be_shape_make(r->pool, q->plan, one, 1);
@@ -787,8 +797,10 @@ static int insert_run(be_req_t *q, insert_t *in)
         be_sql_insert(r->pool, q->plan, &in->rows, first, count, q->upsert,
                       q->q->on_conflict, q->where.owner != NULL,
                       in->back ? in->returning : in->shape, &st);
-        rc = run(q, &st, in->back ? (in->returning ? &in->ksink : NULL)
-                                  : (in->out ? &in->sink : NULL), &n, 0);
+        rc = run(q, &st,
+                 in->back ? (in->returning ? &in->ksink : NULL)
+                          : (in->out ? &in->sink : NULL),
+                 &n, 0);
         if (rc != OK) {
             if (in->several) {
                 tx(q, BE_TX_ROLLBACK);
@@ -826,17 +838,19 @@ static int insert_answer(be_req_t *q, insert_t *in)
         applied(q, "missing=default");
     }
     if (q->upsert != BE_UPSERT_NONE) {
-        applied(q, q->upsert == BE_UPSERT_MERGE ? "resolution=merge-duplicates"
-                                                : "resolution=ignore-duplicates");
+        applied(q,
+                q->upsert == BE_UPSERT_MERGE ? "resolution=merge-duplicates"
+                                             : "resolution=ignore-duplicates");
     }
     if (q->ret != BE_RET_DEFAULT) {
         applied(q, return_names[q->ret]);
     }
     if (in->single && in->out && in->sink.key_text) {
-        apr_table_setn(r->headers_out, "Location", apr_pstrcat(
-                           r->pool, q->res->path, "/",
-                           ap_escape_path_segment(r->pool, in->sink.key_text),
-                           NULL));
+        apr_table_setn(
+            r->headers_out, "Location",
+            apr_pstrcat(r->pool, q->res->path, "/",
+                        ap_escape_path_segment(r->pool, in->sink.key_text),
+                        NULL));
     }
     if (q->ret == BE_RET_MINIMAL || q->ret == BE_RET_HEADERS || !in->out
         || (in->single && q->ret == BE_RET_DEFAULT && in->done == 0)) {
@@ -904,14 +918,13 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
     }
     if (body) {
         shape = be_shape_make(r->pool, q->plan, q->q->select, 0);
-        out = start(q, &sink, shape, !q->want_object
-                    && (q->ret == BE_RET_REPR || !item));
+        out = start(q, &sink, shape,
+                    !q->want_object && (q->ret == BE_RET_REPR || !item));
     }
     if (row.ncols == 0) {
         /* nothing to change: answer with what is there */
-        err = be_sql_select(r->pool, q->plan,
-                            shape ? shape : &q->plan->all, &q->where, NULL,
-                            -1, -1, &st);
+        err = be_sql_select(r->pool, q->plan, shape ? shape : &q->plan->all,
+                            &q->where, NULL, -1, -1, &st);
     }
     else {
         err = be_sql_update(r->pool, q->plan, &row, &q->where, shape, &st);

@@ -26,15 +26,15 @@ extern module AP_MODULE_DECLARE_DATA backend_module;
  * SQL are filled in at startup, before children fork, or by the first
  * request when the database was unreachable at startup. */
 typedef struct {
-    const char *name;     /* URL segment */
+    const char *name; /* URL segment */
     const char *table;
-    const char *key;      /* key=, or NULL for the primary key */
-    int bulk_all;         /* bulk=all: PATCH/DELETE without a filter */
-    const char *owner;    /* owner=COLUMN: rows belong to r->user */
+    const char *key;          /* key=, or NULL for the primary key */
+    int bulk_all;             /* bulk=all: PATCH/DELETE without a filter */
+    const char *owner;        /* owner=COLUMN: rows belong to r->user */
     apr_array_header_t *hide; /* BackendHide columns (const char*) */
-    const char *path;     /* <Location> + "/" + name: the collection URL */
-    server_rec *server;   /* whose DBDriver/DBDParams apply */
-    const char *where;    /* "file:line", for messages */
+    const char *path;         /* <Location> + "/" + name: the collection URL */
+    server_rec *server;       /* whose DBDriver/DBDParams apply */
+    const char *where;        /* "file:line", for messages */
     const be_executor_t *ex;
     _Atomic(be_plan_t *) plan;
 } be_resource_t;
@@ -51,32 +51,32 @@ typedef struct {
 } be_sqlpart_t;
 
 typedef struct {
-    apr_hash_t *resources;  /* collection path -> be_resource_t* */
-    int max_rows;           /* -1: unset */
-    apr_off_t max_body;     /* -1: unset */
+    apr_hash_t *resources; /* collection path -> be_resource_t* */
+    int max_rows;          /* -1: unset */
+    apr_off_t max_body;    /* -1: unset */
     /* tokens */
-    apr_array_header_t *keys;   /* be_jwt_key_t*, or NULL: unset */
+    apr_array_header_t *keys; /* be_jwt_key_t*, or NULL: unset */
     const char *issuer;
     const char *audience;
     const char *user_claim;
-    int leeway;                 /* -1: unset */
-    int lifetime;               /* -1: unset */
+    int leeway;   /* -1: unset */
+    int lifetime; /* -1: unset */
     be_sqltpl_t *role_query;
     apr_array_header_t *bypass; /* BackendOwnerBypass roles, or NULL */
     apr_array_header_t *cache_providers; /* BackendAuthnCache, or NULL */
-    const char *cache_where;    /* its section's file:line, for the scope */
-    int cache_ttl;              /* BackendAuthnCacheTTL, -1: unset */
+    const char *cache_where; /* its section's file:line, for the scope */
+    int cache_ttl;           /* BackendAuthnCacheTTL, -1: unset */
 } be_dir_conf_t;
 
 /* Per request: what the auth phases learned. */
 typedef struct {
-    int api;                    /* the path is a resource of ours */
-    be_resource_t *res;         /* routed in translate_name: */
-    const char *id;             /* the handler does not route again */
-    int problems;               /* 401/403 bodies are problems */
-    void *claims;               /* be_claims_t* of a verified token */
-    apr_array_header_t *roles;  /* the user's roles, once looked up */
-    int roles_failed;           /* 503 (no database) or 500 (the query) */
+    int api;                   /* the path is a resource of ours */
+    be_resource_t *res;        /* routed in translate_name: */
+    const char *id;            /* the handler does not route again */
+    int problems;              /* 401/403 bodies are problems */
+    void *claims;              /* be_claims_t* of a verified token */
+    apr_array_header_t *roles; /* the user's roles, once looked up */
+    int roles_failed;          /* 503 (no database) or 500 (the query) */
 } be_rctx_t;
 
 /* mod_backend_config.c */
@@ -108,13 +108,16 @@ void be_child_init(apr_pool_t *pchild, server_rec *s);
 /* The pooled connection of this request, or NULL (503). */
 be_conn_t *be_db_acquire(request_rec *r, const be_resource_t *res);
 /* The resource's plan, loading the schema now if startup could not. */
-const be_plan_t *be_db_plan(request_rec *r, be_resource_t *res,
-                            be_conn_t *c, be_dberr_t *err);
-extern APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *be_dbd_acquire_fn;
+const be_plan_t *be_db_plan(request_rec *r, be_resource_t *res, be_conn_t *c,
+                            be_dberr_t *err);
+extern APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * be_dbd_acquire_fn;
 
 /* What the client asked for in Prefer (RFC 7240, PostgREST's names). */
 typedef enum {
-    BE_RET_DEFAULT = 0, BE_RET_MINIMAL, BE_RET_HEADERS, BE_RET_REPR
+    BE_RET_DEFAULT = 0,
+    BE_RET_MINIMAL,
+    BE_RET_HEADERS,
+    BE_RET_REPR
 } be_return_e;
 
 /* One request to a resource, as the handler and the operations see it:
@@ -124,23 +127,23 @@ typedef struct {
     request_rec *r;
     const be_dir_conf_t *dc;
     be_resource_t *res;
-    const char *id;             /* item route: the id from the URL */
-    be_value_t key;             /* item route: the id as a key value */
+    const char *id; /* item route: the id from the URL */
+    be_value_t key; /* item route: the id as a key value */
     be_conn_t *conn;
     const be_plan_t *plan;
     be_query_t *q;
-    be_jdoc_t *doc;             /* POST, PUT, PATCH: the parsed body */
-    be_where_t where;           /* key, filters and owner scope */
-    be_value_t owner;           /* r->user, when the resource is owned */
-    int has_owner;              /* owner is set; where.owner when scoped */
+    be_jdoc_t *doc;   /* POST, PUT, PATCH: the parsed body */
+    be_where_t where; /* key, filters and owner scope */
+    be_value_t owner; /* r->user, when the resource is owned */
+    int has_owner;    /* owner is set; where.owner when scoped */
     be_return_e ret;
     int count_exact;
-    int missing_default;        /* Prefer: missing=default (what we do) */
+    int missing_default; /* Prefer: missing=default (what we do) */
     be_upsert_e upsert;
-    int want_object;            /* Accept: application/vnd.pgrst.object */
-    long long range_from;       /* Range: items, or -1 */
-    long long range_to;         /* -1: open */
-    const char *applied;        /* Preference-Applied */
+    int want_object;      /* Accept: application/vnd.pgrst.object */
+    long long range_from; /* Range: items, or -1 */
+    long long range_to;   /* -1: open */
+    const char *applied;  /* Preference-Applied */
 } be_req_t;
 
 /* mod_backend_ops.c: each sends its answer and returns DONE (or an
@@ -168,8 +171,7 @@ int be_token_handler(request_rec *r);
  * the SQL of BackendRoleQuery */
 extern const authz_provider be_role_provider;  /* Require backend-role */
 extern const authz_provider be_claim_provider; /* Require backend-claim */
-const char *be_sqltpl_parse(apr_pool_t *p, const char *sql,
-                            be_sqltpl_t **out);
+const char *be_sqltpl_parse(apr_pool_t *p, const char *sql, be_sqltpl_t **out);
 /* How many parameters the statement binds. */
 int be_sqltpl_nargs(const be_sqltpl_t *t);
 /* The user's roles: the token's, or BackendRoleQuery's (looked up once per
@@ -181,8 +183,7 @@ int be_owner_scoped(request_rec *r, const be_dir_conf_t *dc,
 
 /* mod_backend_authn_cache.c */
 int be_cache_pre_config(apr_pool_t *pconf);
-int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
-                         server_rec *s);
+int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 void be_cache_child_init(apr_pool_t *pchild, server_rec *s);
 extern const authn_provider be_cache_provider; /* AuthBasicProvider */
 /* apachectl -t: why BackendAuthnCache cannot work, or NULL. */

@@ -30,8 +30,7 @@ int be_problem(request_rec *r, int status, const char *detail,
     apr_bucket_brigade *bb;
 
     ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_INFO : APLOG_DEBUG, 0, r,
-                  "BE00020: %d %s %s: %s", status, r->method, r->uri,
-                  detail);
+                  "BE00020: %d %s %s: %s", status, r->method, r->uri, detail);
     r->status = status;
     if (status == HTTP_SERVICE_UNAVAILABLE) {
         apr_table_setn(r->headers_out, "Retry-After", BE_RETRY_AFTER);
@@ -46,12 +45,13 @@ int be_problem(request_rec *r, int status, const char *detail,
         return DONE;
     }
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(
-                                    body, len, r->pool,
-                                    r->connection->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(
+        bb,
+        apr_bucket_pool_create(body, len, r->pool,
+                               r->connection->bucket_alloc));
     return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS
-               ? DONE
-               : AP_FILTER_ERROR;
+        ? DONE
+        : AP_FILTER_ERROR;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -88,11 +88,11 @@ apr_status_t be_problem_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 void be_insert_error_filter(request_rec *r)
 {
     static const char unauthorized[] =
-        "{\"type\":\"about:blank\",\"title\":\"Unauthorized\","
-        "\"status\":401,\"detail\":\"authentication is required\"}";
+        "{\"type\":\"about:blank\",\"title\":\"Unauthorized\",\"status\":401,"
+        "\"detail\":\"authentication is required\"}";
     static const char forbidden[] =
-        "{\"type\":\"about:blank\",\"title\":\"Forbidden\","
-        "\"status\":403,\"detail\":\"you may not do this\"}";
+        "{\"type\":\"about:blank\",\"title\":\"Forbidden\",\"status\":403,"
+        "\"detail\":\"you may not do this\"}";
     const be_dir_conf_t *dc = be_dconf(r);
     be_rctx_t *x;
     int status = r->status;
@@ -107,8 +107,8 @@ void be_insert_error_filter(request_rec *r)
         return;
     }
     if (!ap_response_code_string(r, ap_index_of_response(status))) {
-        ap_custom_response(r, status, status == HTTP_UNAUTHORIZED
-                                          ? unauthorized : forbidden);
+        ap_custom_response(
+            r, status, status == HTTP_UNAUTHORIZED ? unauthorized : forbidden);
         x->problems = 1;
     }
     if (x->problems) {

@@ -21,8 +21,8 @@ static const be_jwt_key_t *signing_key(const be_dir_conf_t *dc)
     int i;
 
     for (i = 0; dc->keys && i < dc->keys->nelts; i++) {
-        const be_jwt_key_t *k = APR_ARRAY_IDX(dc->keys, i,
-                                              const be_jwt_key_t *);
+        const be_jwt_key_t *k =
+            APR_ARRAY_IDX(dc->keys, i, const be_jwt_key_t *);
         if (k->alg == BE_ALG_HS256 || k->priv) {
             return k;
         }
@@ -75,39 +75,38 @@ static int issue_token(request_rec *r)
 
     if (r->method_number != M_GET && r->method_number != M_POST) {
         apr_table_setn(r->headers_out, "Allow", "GET, HEAD, POST");
-        return be_problem(r, HTTP_METHOD_NOT_ALLOWED, "ask for a token with "
-                          "GET or POST", NULL);
+        return be_problem(r, HTTP_METHOD_NOT_ALLOWED,
+                          "ask for a token with GET or POST", NULL);
     }
     if (!r->user) {
         return be_problem(r, HTTP_UNAUTHORIZED, "authentication is required",
                           NULL);
     }
     if (!(key = signing_key(dc))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00044: backend-token "
-                      "needs a BackendTokenKey that can sign (hs256, or a "
-                      "private key)");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "BE00044: backend-token needs a BackendTokenKey that "
+                      "can sign (hs256, or a private key)");
         return be_problem(r, HTTP_INTERNAL_SERVER_ERROR, "no signing key",
                           NULL);
     }
     if (!(roles = be_user_roles(r))) {
         return be_rctx(r)->roles_failed == HTTP_SERVICE_UNAVAILABLE
-               ? be_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                            BE_DETAIL_UNAVAILABLE, NULL)
-               : be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
-                            "the roles of the user could not be read", NULL);
+            ? be_problem(r, HTTP_SERVICE_UNAVAILABLE, BE_DETAIL_UNAVAILABLE,
+                         NULL)
+            : be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
+                         "the roles of the user could not be read", NULL);
     }
     life = be_conf_lifetime(dc);
-    if (!(token = be_jwt_sign(r->pool, key,
-                              token_claims(r, dc, roles, life)))) {
+    if (!(token =
+              be_jwt_sign(r->pool, key, token_claims(r, dc, roles, life)))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "BE00045: signing failed");
-        return be_problem(r, HTTP_INTERNAL_SERVER_ERROR, "the token could "
-                          "not be signed", NULL);
+        return be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
+                          "the token could not be signed", NULL);
     }
     be_buf_init(&b, r->pool, strlen(token) + 80);
     be_buf_adds(&b, "{\"access_token\":\"");
     be_buf_adds(&b, token);
-    be_buf_printf(&b, "\",\"token_type\":\"Bearer\",\"expires_in\":%d}",
-                  life);
+    be_buf_printf(&b, "\",\"token_type\":\"Bearer\",\"expires_in\":%d}", life);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     return be_send_json(r, HTTP_OK, &b);
 }

@@ -94,11 +94,10 @@ static void check_doc(const be_jdoc_t *doc)
     int o, i;
 
     for (o = 0; o < doc->objects->nelts; o++) {
-        const be_jobject_t *obj = APR_ARRAY_IDX(doc->objects, o,
-                                                be_jobject_t *);
+        const be_jobject_t *obj =
+            APR_ARRAY_IDX(doc->objects, o, be_jobject_t *);
         for (i = 0; i < obj->fields->nelts; i++) {
-            const be_jfield_t *f = &APR_ARRAY_IDX(obj->fields, i,
-                                                  be_jfield_t);
+            const be_jfield_t *f = &APR_ARRAY_IDX(obj->fields, i, be_jfield_t);
             if (be_utf8_valid(f->key, strlen(f->key)) != strlen(f->key)) {
                 abort(); /* a key that is not UTF-8 */
             }
@@ -173,8 +172,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         check_doc(doc);
         if (allow_array) {
-            apr_array_header_t *errs = apr_array_make(
-                p, 4, sizeof(be_field_error_t));
+            apr_array_header_t *errs =
+                apr_array_make(p, 4, sizeof(be_field_error_t));
             be_rows_t rows;
             if (!be_validate_rows(p, t, doc->objects, doc->is_array, NULL,
                                   NULL, &rows, errs)) {
@@ -186,11 +185,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         }
         for (m = 0; m < 2; m++) {
-            apr_array_header_t *errs = apr_array_make(
-                p, 4, sizeof(be_field_error_t));
+            apr_array_header_t *errs =
+                apr_array_make(p, 4, sizeof(be_field_error_t));
             be_row_t row;
-            const be_jobject_t *obj = APR_ARRAY_IDX(doc->objects, 0,
-                                                    be_jobject_t *);
+            const be_jobject_t *obj =
+                APR_ARRAY_IDX(doc->objects, 0, be_jobject_t *);
             if (!be_validate_row(p, t, obj, modes[m], NULL, &row, errs)) {
                 for (i = 0; i < row.ncols; i++) {
                     check_value(row.cols[i], &row.vals[i]);

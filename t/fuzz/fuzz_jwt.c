@@ -65,11 +65,10 @@ static const char *claims_text(apr_pool_t *p, const be_claims_t *c)
     const apr_table_entry_t *e = (const apr_table_entry_t *)t->elts;
     const apr_array_header_t *ns = apr_table_elts(c->nonstrings);
     const apr_table_entry_t *nse = (const apr_table_entry_t *)ns->elts;
-    char *s = apr_psprintf(p, "%s|%s|%s|%s|%d:%.17g|%d:%.17g|", c->sub,
-                           c->iss ? c->iss : "-",
-                           apr_array_pstrcat(p, c->aud, ','),
-                           apr_array_pstrcat(p, c->roles, ','), c->has_exp,
-                           c->exp, c->has_nbf, c->nbf);
+    char *s = apr_psprintf(
+        p, "%s|%s|%s|%s|%d:%.17g|%d:%.17g|", c->sub, c->iss ? c->iss : "-",
+        apr_array_pstrcat(p, c->aud, ','), apr_array_pstrcat(p, c->roles, ','),
+        c->has_exp, c->exp, c->has_nbf, c->nbf);
     int i;
 
     for (i = 0; i < t->nelts; i++) {
@@ -94,10 +93,10 @@ static void check_claims(const be_claims_t *c)
             abort(); /* a control character in the user's name */
         }
     }
-    if ((c->has_exp && !(c->exp >= BE_JWT_TIME_MIN
-                         && c->exp <= BE_JWT_TIME_MAX))
-        || (c->has_nbf && !(c->nbf >= BE_JWT_TIME_MIN
-                            && c->nbf <= BE_JWT_TIME_MAX))) {
+    if ((c->has_exp
+         && !(c->exp >= BE_JWT_TIME_MIN && c->exp <= BE_JWT_TIME_MAX))
+        || (c->has_nbf
+            && !(c->nbf >= BE_JWT_TIME_MIN && c->nbf <= BE_JWT_TIME_MAX))) {
         abort();
     }
 }
@@ -110,8 +109,7 @@ static const char *answer(apr_pool_t *p, const char *token,
     be_jwt_refusal_e kind = BE_JWT_REFUSED;
     be_claims_t *c = NULL;
     const char *why = be_jwt_verify(p, token, &pol,
-                                    apr_time_from_sec(1700000000), &c,
-                                    &kind);
+                                    apr_time_from_sec(1700000000), &c, &kind);
 
     if (why) {
         return apr_psprintf(p, "no %s %d", why, (int)kind);
@@ -174,9 +172,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the bytes as the claims, then as a header and claims, signed */
     verify_all_ways(p, signed_hs(p, hdr, sizeof(hdr) - 1, text, size));
     if ((nl = memchr(text, '\n', size))) {
-        verify_all_ways(p, signed_hs(p, text, (apr_size_t)(nl - text),
-                                     nl + 1, size - (apr_size_t)(nl - text)
-                                                 - 1));
+        verify_all_ways(p,
+                        signed_hs(p, text, (apr_size_t)(nl - text), nl + 1,
+                                  size - (apr_size_t)(nl - text) - 1));
     }
     /* the parsers alone */
     if (!be_json_parse_claims(p, text, size, &c, &kind)) {

@@ -16,9 +16,10 @@ static be_table_t *table(apr_pool_t *p)
     static const struct {
         const char *name;
         be_type_e type;
-    } cols[] = {{"id", BE_T_INT}, {"name", BE_T_TEXT}, {"price", BE_T_REAL},
-                {"active", BE_T_BOOL}, {"attrs", BE_T_JSON},
-                {"n", BE_T_NUMERIC}, {NULL, BE_T_TEXT}};
+    } cols[] = {{"id", BE_T_INT},     {"name", BE_T_TEXT},
+                {"price", BE_T_REAL}, {"active", BE_T_BOOL},
+                {"attrs", BE_T_JSON}, {"n", BE_T_NUMERIC},
+                {NULL, BE_T_TEXT}};
     be_table_t *t = be_table_make(p, "t");
     int i;
 
@@ -66,10 +67,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     {
         be_jdoc_t *doc;
         const char *err;
-        if (be_json_parse_body(p, (const char *)data, size, 32, 1, &doc,
-                               &err) == BE_JSON_OK) {
-            apr_array_header_t *errs = apr_array_make(
-                p, 4, sizeof(be_field_error_t));
+        if (be_json_parse_body(p, (const char *)data, size, 32, 1, &doc, &err)
+            == BE_JSON_OK) {
+            apr_array_header_t *errs =
+                apr_array_make(p, 4, sizeof(be_field_error_t));
             be_rows_t rows;
             be_validate_rows(p, t, doc->objects, doc->is_array, NULL, NULL,
                              &rows, errs);

@@ -11,7 +11,8 @@ static int tap_n, tap_failed;
 
 /* (a test program may use only some of these) */
 
-static __attribute__((unused)) int tap_ok(int ok, const char *name, const char *file, int line)
+static __attribute__((unused)) int tap_ok(int ok, const char *name,
+                                          const char *file, int line)
 {
     printf("%s %d - %s\n", ok ? "ok" : "not ok", ++tap_n, name);
     if (!ok) {
@@ -21,8 +22,10 @@ static __attribute__((unused)) int tap_ok(int ok, const char *name, const char *
     return ok;
 }
 
-static __attribute__((unused)) void tap_is_str(const char *got, const char *want, const char *name,
-                       const char *file, int line)
+static __attribute__((unused)) void tap_is_str(const char *got,
+                                               const char *want,
+                                               const char *name,
+                                               const char *file, int line)
 {
     if (!tap_ok(got && want && strcmp(got, want) == 0, name, file, line)) {
         printf("#   got:  %s\n#   want: %s\n", got ? got : "(null)",
@@ -30,8 +33,9 @@ static __attribute__((unused)) void tap_is_str(const char *got, const char *want
     }
 }
 
-static __attribute__((unused)) void tap_is_int(long long got, long long want, const char *name,
-                       const char *file, int line)
+static __attribute__((unused)) void tap_is_int(long long got, long long want,
+                                               const char *name,
+                                               const char *file, int line)
 {
     if (!tap_ok(got == want, name, file, line)) {
         printf("#   got:  %lld\n#   want: %lld\n", got, want);

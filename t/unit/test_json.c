@@ -31,8 +31,9 @@ static void test_parse(void)
     be_jobject_t *o;
     be_jdoc_t *doc;
 
-    o = parse("{\"name\":\"a\",\"n\":3,\"x\":1.5,\"b\":true,\"z\":null,"
-              "\"j\":{\"k\":[1,\"/\"]}}", &rc, &err);
+    o = parse("{\"name\":\"a\",\"n\":3,\"x\":1.5,\"b\":true,\"z\":null,\"j\":{"
+              "\"k\":[1,\"/\"]}}",
+              &rc, &err);
     IS_INT(rc, BE_JSON_OK, "object parses");
     IS_INT(o->fields->nelts, 6, "six fields");
     IS_INT(APR_ARRAY_IDX(o->fields, 1, be_jfield_t).kind, BE_J_INT, "int");
@@ -82,17 +83,16 @@ static void test_hostile_parse(void)
     static const struct {
         const char *body;
         const char *what;
-    } utf8[] = {
-        {"{\"a\":\"\xc0\xaf\"}", "overlong 2-byte form"},
-        {"{\"a\":\"\xe0\x80\xaf\"}", "overlong 3-byte form"},
-        {"{\"a\":\"\xed\xa0\x80\"}", "UTF-8 of a surrogate"},
-        {"{\"a\":\"\xf4\x90\x80\x80\"}", "past U+10FFFF"},
-        {"{\"a\":\"\xf8\x88\x80\x80\x80\"}", "5-byte form"},
-        {"{\"a\":\"\xfc\x84\x80\x80\x80\x80\"}", "6-byte form"},
-        {"{\"a\":\"\x80\"}", "lone continuation byte"},
-        {"{\"a\":\"\xe2\x82\"}", "truncated sequence"},
-        {"{\"a\":\"\xe2\x82x\"}", "sequence cut by ASCII"},
-        {NULL, NULL}};
+    } utf8[] = {{"{\"a\":\"\xc0\xaf\"}", "overlong 2-byte form"},
+                {"{\"a\":\"\xe0\x80\xaf\"}", "overlong 3-byte form"},
+                {"{\"a\":\"\xed\xa0\x80\"}", "UTF-8 of a surrogate"},
+                {"{\"a\":\"\xf4\x90\x80\x80\"}", "past U+10FFFF"},
+                {"{\"a\":\"\xf8\x88\x80\x80\x80\"}", "5-byte form"},
+                {"{\"a\":\"\xfc\x84\x80\x80\x80\x80\"}", "6-byte form"},
+                {"{\"a\":\"\x80\"}", "lone continuation byte"},
+                {"{\"a\":\"\xe2\x82\"}", "truncated sequence"},
+                {"{\"a\":\"\xe2\x82x\"}", "sequence cut by ASCII"},
+                {NULL, NULL}};
     const char *err;
     be_jobject_t *o;
     be_json_rc_e rc;
@@ -115,17 +115,20 @@ static void test_hostile_parse(void)
 
     IS_STR(REFUSED("{\"a\":\"\\ud800\"}"),
            "the body is not valid JSON: a \\u escape is a high surrogate "
-           "without its low surrogate at byte 6", "lone high surrogate");
+           "without its low surrogate at byte 6",
+           "lone high surrogate");
     IS_STR(REFUSED("{\"a\":\"\\ud800\\u0041\"}"),
            "the body is not valid JSON: a \\u escape is a high surrogate "
            "without its low surrogate at byte 6",
            "high surrogate before a non-surrogate");
     IS_STR(REFUSED("{\"x\\uDBFF\":1}"),
            "the body is not valid JSON: a \\u escape is a high surrogate "
-           "without its low surrogate at byte 3", "lone surrogate in a key");
+           "without its low surrogate at byte 3",
+           "lone surrogate in a key");
     IS_STR(REFUSED("{\"a\":\"\\udc00\"}"),
            "the body is not valid JSON: a \\u escape is a lone low surrogate "
-           "at byte 6", "lone low surrogate");
+           "at byte 6",
+           "lone low surrogate");
     o = parse("{\"a\":\"\\ud83d\\ude00\\\\ud800\"}", &rc, &err);
     IS_INT(rc, BE_JSON_OK, "a pair, and an escaped backslash before u");
     IS_STR(o ? APR_ARRAY_IDX(o->fields, 0, be_jfield_t).s : NULL,
@@ -142,14 +145,22 @@ static void test_hostile_parse(void)
     IS_INT(o ? (long long)APR_ARRAY_IDX(o->fields, 0, be_jfield_t).len : 0, 2,
            "and keeps its length");
 
-    IS_STR(REFUSED("{\"a\":NaN}"), "the body is not valid JSON: NaN and "
-           "Infinity are not JSON numbers at byte 5", "NaN");
-    IS_STR(REFUSED("{\"a\":Infinity}"), "the body is not valid JSON: NaN and "
-           "Infinity are not JSON numbers at byte 5", "Infinity");
-    IS_STR(REFUSED("{\"a\":-Infinity}"), "the body is not valid JSON: NaN "
-           "and Infinity are not JSON numbers at byte 6", "-Infinity");
-    IS_STR(REFUSED("{\"a\":[1,NaN]}"), "the body is not valid JSON: NaN and "
-           "Infinity are not JSON numbers at byte 8", "nested NaN");
+    IS_STR(REFUSED("{\"a\":NaN}"),
+           "the body is not valid JSON: NaN and Infinity are not JSON numbers "
+           "at byte 5",
+           "NaN");
+    IS_STR(REFUSED("{\"a\":Infinity}"),
+           "the body is not valid JSON: NaN and Infinity are not JSON numbers "
+           "at byte 5",
+           "Infinity");
+    IS_STR(REFUSED("{\"a\":-Infinity}"),
+           "the body is not valid JSON: NaN and Infinity are not JSON numbers "
+           "at byte 6",
+           "-Infinity");
+    IS_STR(REFUSED("{\"a\":[1,NaN]}"),
+           "the body is not valid JSON: NaN and Infinity are not JSON numbers "
+           "at byte 8",
+           "nested NaN");
     OK(!be_json_is_valid("[NaN]", 5), "NaN is not valid json text");
     OK(!be_json_is_valid("\"\xc0\xaf\"", 4), "nor overlong UTF-8");
 
@@ -159,8 +170,9 @@ static void test_hostile_parse(void)
     IS_STR(refused("{\"a\":1} \0 ", 10),
            "the body is not valid JSON: unexpected character",
            "a NUL byte among trailing whitespace");
-    IS_INT(strncmp(refused("{\"a\":\"x\0\"}", 10), "the body is not valid "
-                   "JSON: ", 28), 0, "a raw NUL byte inside a string");
+    IS_INT(strncmp(refused("{\"a\":\"x\0\"}", 10),
+                   "the body is not valid JSON: ", 28),
+           0, "a raw NUL byte inside a string");
 }
 
 int main(void)

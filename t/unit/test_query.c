@@ -19,10 +19,10 @@ static const char *plan_sql(const char *args, be_dialect_e d)
     be_query_t *q;
     be_stmt_t st;
     const char *err;
-    static const char *const names[] = {"id", "age", "student", "grade",
-                                        "last_name", "height", "full_name",
-                                        NULL};
-    static const be_type_e types[] = {BE_T_INT, BE_T_INT, BE_T_BOOL,
+    static const char *const names[] = {"id",        "age",       "student",
+                                        "grade",     "last_name", "height",
+                                        "full_name", NULL};
+    static const be_type_e types[] = {BE_T_INT, BE_T_INT,  BE_T_BOOL,
                                       BE_T_INT, BE_T_TEXT, BE_T_REAL,
                                       BE_T_TEXT};
     int i;
@@ -37,17 +37,18 @@ static const char *plan_sql(const char *args, be_dialect_e d)
     pl = be_plan_make(pool, t, d);
     if ((err = be_query_parse(pool, args, &q))
         || (err = be_query_check(pool, t, q))
-        || (err = be_sql_select(pool, pl, be_shape_make(pool, pl, q->select,
-                                                        0),
-                                &(be_where_t){NULL, q->filters, NULL},
-                                q->order, q->limit, q->offset, &st))) {
+        || (err =
+                be_sql_select(pool, pl, be_shape_make(pool, pl, q->select, 0),
+                              &(be_where_t){NULL, q->filters, NULL}, q->order,
+                              q->limit, q->offset, &st))) {
         return apr_pstrcat(pool, "ERR: ", err, NULL);
     }
     return st.sql;
 }
 
-#define ALL "SELECT \"id\",\"age\",\"student\",\"grade\",\"last_name\"," \
-            "\"height\",\"full_name\" FROM \"people\""
+#define ALL                                                      \
+    "SELECT \"id\",\"age\",\"student\",\"grade\",\"last_name\"," \
+    "\"height\",\"full_name\" FROM \"people\""
 #define BY_ID " ORDER BY \"id\""
 
 /* Examples from PostgREST's API documentation (tables_views, url
@@ -61,11 +62,12 @@ static void test_query(void)
            "horizontal filtering");
     IS_STR(plan_sql("or=(age.lt.18,age.gt.21)", BE_DIALECT_PGSQL),
            ALL " WHERE (\"age\" < $1 OR \"age\" > $2)" BY_ID, "or");
-    IS_STR(plan_sql("grade=gte.90&student=is.true&or=(age.eq.14,not.and("
-                    "age.gte.11,age.lte.17))", BE_DIALECT_SQLITE),
-           ALL " WHERE \"grade\" >= ?1 AND \"student\" IS TRUE AND "
-               "(\"age\" = ?2 OR NOT ((\"age\" >= ?3 AND \"age\" <= ?4)))"
-               BY_ID, "nested logic");
+    IS_STR(plan_sql("grade=gte.90&student=is.true&or=(age.eq.14,not.and(age."
+                    "gte.11,age.lte.17))",
+                    BE_DIALECT_SQLITE),
+           ALL " WHERE \"grade\" >= ?1 AND \"student\" IS TRUE AND (\"age\" = "
+               "?2 OR NOT ((\"age\" >= ?3 AND \"age\" <= ?4)))" BY_ID,
+           "nested logic");
     IS_STR(plan_sql("last_name=like.O*", BE_DIALECT_SQLITE),
            ALL " WHERE \"last_name\" GLOB ?1" BY_ID, "like, sqlite: GLOB");
     IS_STR(plan_sql("last_name=ilike.O*", BE_DIALECT_PGSQL),
@@ -78,14 +80,16 @@ static void test_query(void)
            "not.in and is.null");
     IS_STR(plan_sql("order=age.desc,height.asc", BE_DIALECT_SQLITE),
            ALL " ORDER BY \"age\" DESC NULLS FIRST, \"height\" ASC NULLS "
-               "LAST, \"id\"", "ordering with PostgreSQL's null order");
+               "LAST, \"id\"",
+           "ordering with PostgreSQL's null order");
     IS_STR(plan_sql("order=age.nullsfirst,id.desc", BE_DIALECT_PGSQL),
            ALL " ORDER BY \"age\" ASC NULLS FIRST, \"id\" DESC NULLS FIRST",
            "nullsfirst, key already ordered");
     IS_STR(plan_sql("select=fullName:full_name,age&limit=15&offset=30",
                     BE_DIALECT_PGSQL),
            "SELECT \"full_name\",\"age\" FROM \"people\"" BY_ID
-           " LIMIT $1 OFFSET $2", "select, limit, offset");
+           " LIMIT $1 OFFSET $2",
+           "select, limit, offset");
     IS_STR(plan_sql("offset=5", BE_DIALECT_SQLITE),
            ALL BY_ID " LIMIT -1 OFFSET ?1", "offset alone, sqlite");
     IS_STR(plan_sql("offset=5", BE_DIALECT_PGSQL), ALL BY_ID " OFFSET $1",
@@ -101,8 +105,11 @@ static void test_query(void)
            "ERR: unknown operator 'approx' in the filter on 'age'",
            "unknown operator");
 
-    OK(be_query_parse(pool, "last_name=in.(\"Hebdon,John\",\"Williams,Mary"
-                      "\",\"a\\\"b\")", &q) == NULL, "quoted in list");
+    OK(be_query_parse(
+           pool, "last_name=in.(\"Hebdon,John\",\"Williams,Mary\",\"a\\\"b\")",
+           &q)
+           == NULL,
+       "quoted in list");
     {
         be_filter_t *f = APR_ARRAY_IDX(q->filters, 0, be_filter_t *);
         IS_INT(f->list->nelts, 3, "three items");
@@ -112,7 +119,8 @@ static void test_query(void)
                "escaped quote");
     }
     OK(be_query_parse(pool, "or=(last_name.eq.\"a.b,c\",age.gt.1)", &q)
-           == NULL, "quoted value in a logic tree");
+           == NULL,
+       "quoted value in a logic tree");
     {
         be_filter_t *f = APR_ARRAY_IDX(q->filters, 0, be_filter_t *);
         be_filter_t *c = APR_ARRAY_IDX(f->children, 0, be_filter_t *);

@@ -36,8 +36,10 @@ static void test_escape(void)
     IS_STR(esc("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14),
            "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",
            "multi-byte UTF-8 kept");
-    IS_STR(esc("bad\xff" "x", 5), "\"bad\xef\xbf\xbdx\"",
-           "invalid byte becomes U+FFFD");
+    IS_STR(esc("bad\xff"
+               "x",
+               5),
+           "\"bad\xef\xbf\xbdx\"", "invalid byte becomes U+FFFD");
     IS_STR(esc("\xc0\xaf", 2), "\"\xef\xbf\xbd\xef\xbf\xbd\"",
            "overlong form rejected");
     IS_STR(esc("\xed\xa0\x80", 3), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"",
@@ -63,7 +65,8 @@ static void test_double(void)
         be_format_int(tmp, -7);
         IS_STR(tmp, "-7", "integer -7");
         OK(be_format_int(tmp, 9223372036854775807LL) == 19
-           && strcmp(tmp, "9223372036854775807") == 0, "largest integer");
+               && strcmp(tmp, "9223372036854775807") == 0,
+           "largest integer");
         be_format_int(tmp, -9223372036854775807LL - 1);
         IS_STR(tmp, "-9223372036854775808", "smallest integer");
         be_format_int(tmp, 1000000);
@@ -89,10 +92,18 @@ static void test_double(void)
             double d;
             x = x * 6364136223846793005UL + 1442695040888963407UL;
             switch (i % 4) {
-            case 0: d = (double)(x >> 40 & 0xfffff) / 100; break;
-            case 1: d = -(double)(x >> 33 & 0xffffff) / 1000000; break;
-            case 2: d = (double)(x >> 11) / 9007199254740992.0 * 1e6; break;
-            default: d = (double)(x >> 44) / 7; break;
+            case 0:
+                d = (double)(x >> 40 & 0xfffff) / 100;
+                break;
+            case 1:
+                d = -(double)(x >> 33 & 0xffffff) / 1000000;
+                break;
+            case 2:
+                d = (double)(x >> 11) / 9007199254740992.0 * 1e6;
+                break;
+            default:
+                d = (double)(x >> 44) / 7;
+                break;
             }
             snprintf(ref, sizeof(ref), "%.15g", d);
             if (strtod(ref, NULL) != d) {
@@ -142,18 +153,20 @@ static void test_render(void)
     IS_STR(s.key_text, "7", "first row's key remembered");
 
     IS_STR(be_problem_json(pool, 404, "Not Found", "no \"row\"", NULL),
-           "{\"type\":\"about:blank\",\"title\":\"Not Found\",\"status\":404,"
-           "\"detail\":\"no \\\"row\\\"\"}", "problem");
+           "{\"type\":\"about:blank\",\"title\":\"Not "
+           "Found\",\"status\":404,\"detail\":\"no \\\"row\\\"\"}",
+           "problem");
     {
-        apr_array_header_t *errs = apr_array_make(pool, 1,
-                                                  sizeof(be_field_error_t));
+        apr_array_header_t *errs =
+            apr_array_make(pool, 1, sizeof(be_field_error_t));
         be_field_error_t *e = apr_array_push(errs);
         e->field = "name";
         e->message = "is required";
         IS_STR(be_problem_json(pool, 422, "Unprocessable", "d", errs),
                "{\"type\":\"about:blank\",\"title\":\"Unprocessable\","
                "\"status\":422,\"detail\":\"d\",\"errors\":[{\"field\":"
-               "\"name\",\"message\":\"is required\"}]}", "problem + errors");
+               "\"name\",\"message\":\"is required\"}]}",
+               "problem + errors");
     }
 }
 

@@ -16,7 +16,8 @@ static void test_validate(void)
     apr_array_header_t *errs;
 
     IS_INT(validate(t, "{\"name\":\"ab\",\"price\":3}", BE_WRITE_INSERT, &row,
-                    &errs), 0, "valid insert");
+                    &errs),
+           0, "valid insert");
     IS_INT(row.ncols, 2, "insert writes what is given");
     IS_INT(row.vals[1].kind, BE_V_INT, "integer into a real column");
 
@@ -26,7 +27,8 @@ static void test_validate(void)
     IS_INT(errs->nelts, 1, "defaulted NOT NULL is not required");
 
     IS_INT(validate(t, "{\"nope\":1,\"name\":\"x\"}", BE_WRITE_INSERT, &row,
-                    &errs), 422, "unknown column");
+                    &errs),
+           422, "unknown column");
     IS_STR(err_at(errs, 0), "nope: is not a column of this resource",
            "names the unknown column");
 
@@ -34,30 +36,37 @@ static void test_validate(void)
            "number into text");
     IS_STR(err_at(errs, 0), "name: must be a string", "type message");
     IS_INT(validate(t, "{\"name\":\"x\",\"qty\":1.5}", BE_WRITE_INSERT, &row,
-                    &errs), 422, "real into integer");
+                    &errs),
+           422, "real into integer");
     IS_STR(err_at(errs, 0), "qty: must be an integer", "integer message");
-    IS_INT(validate(t, "{\"name\":\"x\",\"qty\":40000}", BE_WRITE_INSERT,
-                    &row, &errs), 422, "out of smallint range");
+    IS_INT(validate(t, "{\"name\":\"x\",\"qty\":40000}", BE_WRITE_INSERT, &row,
+                    &errs),
+           422, "out of smallint range");
     IS_INT(validate(t, "{\"name\":\"x\",\"active\":1}", BE_WRITE_INSERT, &row,
-                    &errs), 422, "number into boolean");
+                    &errs),
+           422, "number into boolean");
     IS_INT(validate(t, "{\"name\":\"abcdef\"}", BE_WRITE_INSERT, &row, &errs),
            422, "too long for varchar(5)");
     IS_STR(err_at(errs, 0), "name: must be at most 5 characters",
            "length message");
-    IS_INT(validate(t, "{\"name\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}",
-                    BE_WRITE_INSERT, &row, &errs), 0,
-           "length counts characters, not bytes");
+    IS_INT(validate(t,
+                    "{\"name\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}",
+                    BE_WRITE_INSERT, &row, &errs),
+           0, "length counts characters, not bytes");
     IS_INT(validate(t, "{\"name\":null}", BE_WRITE_INSERT, &row, &errs), 422,
            "null into NOT NULL");
     IS_INT(validate(t, "{\"name\":\"x\",\"meta\":{\"a\":[1]}}",
-                    BE_WRITE_INSERT, &row, &errs), 0, "json column");
+                    BE_WRITE_INSERT, &row, &errs),
+           0, "json column");
     IS_INT(row.vals[1].kind, BE_V_JSON, "json value");
     IS_STR(row.vals[1].s, "{\"a\":[1]}", "json text");
     IS_INT(validate(t, "{\"name\":\"x\",\"meta\":\"s\\\"\"}", BE_WRITE_INSERT,
-                    &row, &errs), 0, "json string");
+                    &row, &errs),
+           0, "json string");
     IS_STR(row.vals[1].s, "\"s\\\"\"", "json string stays JSON");
     IS_INT(validate(t, "{\"name\":1,\"price\":\"x\",\"zz\":0}",
-                    BE_WRITE_INSERT, &row, &errs), 422, "several errors");
+                    BE_WRITE_INSERT, &row, &errs),
+           422, "several errors");
     IS_INT(errs->nelts, 3, "every field listed");
 
     IS_INT(validate(t, "{\"name\":\"ab\"}", BE_WRITE_REPLACE, &row, &errs), 0,
@@ -83,8 +92,9 @@ static void test_hostile_numbers(void)
     be_jobject_t *o;
     be_column_t *c;
 
-    o = parse("{\"a\":-9223372036854775809,\"b\":-9223372036854775808,"
-              "\"c\":99999999999999999999,\"d\":-00}", &rc, &err);
+    o = parse("{\"a\":-9223372036854775809,\"b\":-9223372036854775808,\"c\":"
+              "99999999999999999999,\"d\":-00}",
+              &rc, &err);
     IS_INT(rc, BE_JSON_OK, "integers past 64 bits parse");
     IS_INT(APR_ARRAY_IDX(o->fields, 0, be_jfield_t).kind, BE_J_REAL,
            "below -2^63: not an integer (json-c clamps it)");
@@ -98,58 +108,77 @@ static void test_hostile_numbers(void)
     OK(APR_ARRAY_IDX(o->fields, 2, be_jfield_t).d == 1e20, "and its value");
 
     IS_INT(validate(t, "{\"name\":\"x\",\"id\":-9223372036854775809}",
-                    BE_WRITE_INSERT, &row, &errs), 422, "below -2^63: 422");
-    IS_STR(err_at(errs, 0), "id: must be between -9223372036854775808 and "
-           "9223372036854775807", "the range");
+                    BE_WRITE_INSERT, &row, &errs),
+           422, "below -2^63: 422");
+    IS_STR(err_at(errs, 0),
+           "id: must be between -9223372036854775808 and 9223372036854775807",
+           "the range");
     IS_INT(validate(t, "{\"name\":\"x\",\"id\":9223372036854775808}",
-                    BE_WRITE_INSERT, &row, &errs), 422, "2^63: 422");
-    IS_STR(err_at(errs, 0), "id: must be between -9223372036854775808 and "
-           "9223372036854775807", "the same range");
+                    BE_WRITE_INSERT, &row, &errs),
+           422, "2^63: 422");
+    IS_STR(err_at(errs, 0),
+           "id: must be between -9223372036854775808 and 9223372036854775807",
+           "the same range");
     IS_INT(validate(t, "{\"name\":\"x\",\"id\":-9223372036854775808}",
-                    BE_WRITE_INSERT, &row, &errs), 0, "-2^63 fits");
+                    BE_WRITE_INSERT, &row, &errs),
+           0, "-2^63 fits");
     OK(row.vals[0].i == -9223372036854775807LL - 1, "exactly");
-    IS_INT(validate(t, "{\"name\":\"x\",\"qty\":1e400}", BE_WRITE_INSERT,
-                    &row, &errs), 422, "1e400 into an integer");
+    IS_INT(validate(t, "{\"name\":\"x\",\"qty\":1e400}", BE_WRITE_INSERT, &row,
+                    &errs),
+           422, "1e400 into an integer");
     IS_STR(err_at(errs, 0), "qty: must be between -32768 and 32767",
            "the column's range");
 
     IS_INT(validate(t, "{\"name\":\"x\",\"price\":1e400}", BE_WRITE_INSERT,
-                    &row, &errs), 422, "1e400 into a real: 422");
-    IS_STR(err_at(errs, 0), "price: must be between -1.7976931348623157e308 "
-           "and 1.7976931348623157e308", "the range of a double");
+                    &row, &errs),
+           422, "1e400 into a real: 422");
+    IS_STR(err_at(errs, 0),
+           "price: must be between -1.7976931348623157e308 and "
+           "1.7976931348623157e308",
+           "the range of a double");
     IS_INT(validate(t, "{\"price\":-1e400}", BE_WRITE_UPDATE, &row, &errs),
            422, "-1e400 in an update");
     IS_INT(validate(t, "{\"name\":\"x\",\"price\":1e308}", BE_WRITE_INSERT,
-                    &row, &errs), 0, "1e308 fits a double");
+                    &row, &errs),
+           0, "1e308 fits a double");
     IS_INT(validate(t, "{\"name\":\"x\",\"price\":-9223372036854775809}",
-                    BE_WRITE_INSERT, &row, &errs), 0,
-           "below -2^63 is a number for a real column");
+                    BE_WRITE_INSERT, &row, &errs),
+           0, "below -2^63 is a number for a real column");
     IS_INT(row.vals[1].kind, BE_V_REAL, "a double");
     IS_STR(row.vals[1].s, "-9223372036854775809", "written as sent");
 
     c = be_table_add(t);
-    c->name = "num"; c->type = BE_T_NUMERIC;
+    c->name = "num";
+    c->type = BE_T_NUMERIC;
     c = be_table_add(t);
-    c->name = "any"; c->type = BE_T_BLOB;
+    c->name = "any";
+    c->type = BE_T_BLOB;
     be_table_set_key(t, pool, NULL);
-    IS_INT(validate(t, "{\"num\":1e400,\"any\":-1e999}", BE_WRITE_UPDATE,
-                    &row, &errs), 422, "1e400 into numeric and untyped");
+    IS_INT(validate(t, "{\"num\":1e400,\"any\":-1e999}", BE_WRITE_UPDATE, &row,
+                    &errs),
+           422, "1e400 into numeric and untyped");
     IS_INT(errs->nelts, 2, "both named");
-    IS_STR(err_at(errs, 1), "any: must be between -1.7976931348623157e308 "
-           "and 1.7976931348623157e308", "untyped: the range of a double");
-    IS_INT(validate(t, "{\"num\":99999999999999999999}", BE_WRITE_UPDATE,
-                    &row, &errs), 0, "numeric takes a wide integer");
+    IS_STR(err_at(errs, 1),
+           "any: must be between -1.7976931348623157e308 and "
+           "1.7976931348623157e308",
+           "untyped: the range of a double");
+    IS_INT(validate(t, "{\"num\":99999999999999999999}", BE_WRITE_UPDATE, &row,
+                    &errs),
+           0, "numeric takes a wide integer");
     IS_STR(row.vals[0].s, "99999999999999999999", "with its digits");
-    IS_INT(validate(t, "{\"name\":\"a\\u0000b\"}", BE_WRITE_UPDATE, &row,
-                    &errs), 422, "NUL in a text value: no column holds it");
+    IS_INT(
+        validate(t, "{\"name\":\"a\\u0000b\"}", BE_WRITE_UPDATE, &row, &errs),
+        422, "NUL in a text value: no column holds it");
     IS_STR(err_at(errs, 0), "name: must not contain \\u0000", "NUL message");
-    IS_INT(validate(t, "{\"num\":\"1\\u0000\"}", BE_WRITE_UPDATE, &row,
-                    &errs), 422, "nor a numeric column's string");
-    IS_INT(validate(t, "{\"meta\":\"a\\u0000\"}", BE_WRITE_UPDATE, &row,
-                    &errs), 0, "a json column takes it, escaped");
+    IS_INT(validate(t, "{\"num\":\"1\\u0000\"}", BE_WRITE_UPDATE, &row, &errs),
+           422, "nor a numeric column's string");
+    IS_INT(
+        validate(t, "{\"meta\":\"a\\u0000\"}", BE_WRITE_UPDATE, &row, &errs),
+        0, "a json column takes it, escaped");
     IS_STR(row.vals[0].s, "\"a\\u0000\"", "as \\u0000");
-    IS_INT(validate(t, "{\"meta\":{\"a\":1e400}}", BE_WRITE_UPDATE, &row,
-                    &errs), 0, "a json column keeps JSON as written");
+    IS_INT(
+        validate(t, "{\"meta\":{\"a\":1e400}}", BE_WRITE_UPDATE, &row, &errs),
+        0, "a json column keeps JSON as written");
     IS_STR(row.vals[0].s, "{\"a\":1e400}", "1e400 inside");
 }
 

@@ -22,10 +22,12 @@ static void test_sql(void)
 
     IS_STR(sq->sql_list,
            "SELECT \"id\",\"name\",\"price\",\"active\",\"meta\",\"qty\" FROM "
-           "\"products\" ORDER BY \"id\" LIMIT ?1 OFFSET ?2", "list, sqlite");
+           "\"products\" ORDER BY \"id\" LIMIT ?1 OFFSET ?2",
+           "list, sqlite");
     IS_STR(pg->sql_get,
            "SELECT \"id\",\"name\",\"price\",\"active\",\"meta\",\"qty\" FROM "
-           "\"products\" WHERE \"id\" = $1", "get, pgsql");
+           "\"products\" WHERE \"id\" = $1",
+           "get, pgsql");
     be_where_t by_key = {&key, NULL, NULL};
 
     be_sql_delete(pool, pg, &by_key, NULL, &st);
@@ -35,32 +37,36 @@ static void test_sql(void)
         be_json_rc_e rc;
         const char *err;
         be_jdoc_t *doc;
-        rc = be_json_parse_body(pool, "[{\"name\":\"a\",\"price\":1},"
-                                "{\"name\":\"b\",\"qty\":2}]", 45, 8, 1, &doc,
-                                &err);
+        rc = be_json_parse_body(
+            pool, "[{\"name\":\"a\",\"price\":1},{\"name\":\"b\",\"qty\":2}]",
+            45, 8, 1, &doc, &err);
         IS_INT(rc, BE_JSON_OK, "bulk body");
         errs = apr_array_make(pool, 4, sizeof(be_field_error_t));
-        IS_INT(be_validate_rows(pool, t, doc->objects, 1, NULL, NULL, &rows, errs),
+        IS_INT(be_validate_rows(pool, t, doc->objects, 1, NULL, NULL, &rows,
+                                errs),
                0, "bulk rows valid");
         IS_INT(rows.ncols, 3, "union of the columns");
-        be_sql_insert(pool, pg, &rows, 0, 2, BE_UPSERT_NONE, NULL, 0,
-                      &pg->all, &st);
-        IS_STR(st.sql, "INSERT INTO \"products\" (\"name\",\"price\",\"qty\") "
-                       "VALUES ($1,$2,DEFAULT),($3,DEFAULT,$4) RETURNING "
-                       "\"id\",\"name\",\"price\",\"active\",\"meta\",\"qty\"",
+        be_sql_insert(pool, pg, &rows, 0, 2, BE_UPSERT_NONE, NULL, 0, &pg->all,
+                      &st);
+        IS_STR(st.sql,
+               "INSERT INTO \"products\" (\"name\",\"price\",\"qty\") VALUES "
+               "($1,$2,DEFAULT),($3,DEFAULT,$4) RETURNING "
+               "\"id\",\"name\",\"price\",\"active\",\"meta\",\"qty\"",
                "multi-row insert, pgsql DEFAULT where silent");
         IS_INT(st.nargs, 4, "insert args");
         be_sql_insert(pool, sq, &rows, 0, 2, BE_UPSERT_MERGE, NULL, 0, NULL,
                       &st);
-        IS_STR(st.sql, "INSERT INTO \"products\" (\"name\",\"price\",\"qty\") "
-                       "VALUES (?1,?2,NULL),(?3,NULL,?4) ON CONFLICT (\"id\") "
-                       "DO UPDATE SET \"name\" = excluded.\"name\", \"price\" "
-                       "= excluded.\"price\", \"qty\" = excluded.\"qty\"",
+        IS_STR(st.sql,
+               "INSERT INTO \"products\" (\"name\",\"price\",\"qty\") VALUES "
+               "(?1,?2,NULL),(?3,NULL,?4) ON CONFLICT (\"id\") DO UPDATE SET "
+               "\"name\" = excluded.\"name\", \"price\" = excluded.\"price\", "
+               "\"qty\" = excluded.\"qty\"",
                "upsert, sqlite");
         rc = be_json_parse_body(pool, "[{\"name\":1},{\"nope\":2}]", 23, 8, 1,
                                 &doc, &err);
         errs = apr_array_make(pool, 4, sizeof(be_field_error_t));
-        IS_INT(be_validate_rows(pool, t, doc->objects, 1, NULL, NULL, &rows, errs),
+        IS_INT(be_validate_rows(pool, t, doc->objects, 1, NULL, NULL, &rows,
+                                errs),
                422, "bulk rows invalid");
         IS_STR(err_at(errs, 0), "[0].name: must be a string", "row index");
         IS_STR(err_at(errs, 1), "[1].nope: is not a column of this resource",
@@ -69,10 +75,11 @@ static void test_sql(void)
 
     validate(t, "{\"name\":\"a\"}", BE_WRITE_REPLACE, &row, &errs);
     be_sql_update(pool, sq, &row, &by_key, &sq->all, &st);
-    IS_STR(st.sql, "UPDATE \"products\" SET \"name\" = ?1,\"price\" = ?2,"
-                   "\"active\" = (1),\"meta\" = ?3,\"qty\" = ?4 WHERE \"id\" = "
-                   "?5 RETURNING \"id\",\"name\",\"price\",\"active\",\"meta\","
-                   "\"qty\"", "replace, sqlite default expression");
+    IS_STR(st.sql,
+           "UPDATE \"products\" SET \"name\" = ?1,\"price\" = ?2,\"active\" = "
+           "(1),\"meta\" = ?3,\"qty\" = ?4 WHERE \"id\" = ?5 RETURNING "
+           "\"id\",\"name\",\"price\",\"active\",\"meta\",\"qty\"",
+           "replace, sqlite default expression");
     IS_INT(st.nargs, 5, "replace args include the key");
     be_sql_update(pool, pg, &row, &by_key, NULL, &st);
     OK(strstr(st.sql, "\"active\" = DEFAULT") != NULL,

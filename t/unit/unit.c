@@ -27,19 +27,32 @@ be_table_t *products(void)
     be_column_t *c;
 
     c = be_table_add(t);
-    c->name = "id"; c->type = BE_T_INT; c->pk = 1; c->notnull = 1;
+    c->name = "id";
+    c->type = BE_T_INT;
+    c->pk = 1;
+    c->notnull = 1;
     c->has_default = 1;
     c = be_table_add(t);
-    c->name = "name"; c->type = BE_T_TEXT; c->notnull = 1; c->max_len = 5;
+    c->name = "name";
+    c->type = BE_T_TEXT;
+    c->notnull = 1;
+    c->max_len = 5;
     c = be_table_add(t);
-    c->name = "price"; c->type = BE_T_REAL;
+    c->name = "price";
+    c->type = BE_T_REAL;
     c = be_table_add(t);
-    c->name = "active"; c->type = BE_T_BOOL; c->notnull = 1;
-    c->has_default = 1; c->dflt_sql = "1";
+    c->name = "active";
+    c->type = BE_T_BOOL;
+    c->notnull = 1;
+    c->has_default = 1;
+    c->dflt_sql = "1";
     c = be_table_add(t);
-    c->name = "meta"; c->type = BE_T_JSON;
+    c->name = "meta";
+    c->type = BE_T_JSON;
     c = be_table_add(t);
-    c->name = "qty"; c->type = BE_T_INT; c->int_min = -32768;
+    c->name = "qty";
+    c->type = BE_T_INT;
+    c->int_min = -32768;
     c->int_max = 32767;
     if (be_table_set_key(t, pool, NULL) != NULL) {
         fprintf(stderr, "products: no key\n");
@@ -56,8 +69,8 @@ be_jobject_t *parse(const char *json, be_json_rc_e *rc, const char **err)
     return doc ? APR_ARRAY_IDX(doc->objects, 0, be_jobject_t *) : NULL;
 }
 
-int validate(be_table_t *t, const char *json, be_write_e mode,
-             be_row_t *row, apr_array_header_t **errs)
+int validate(be_table_t *t, const char *json, be_write_e mode, be_row_t *row,
+             apr_array_header_t **errs)
 {
     be_json_rc_e rc;
     const char *err;

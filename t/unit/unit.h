@@ -21,8 +21,8 @@ be_table_t *products(void);
 /* The first object of a JSON body (NULL if none), as a write parses it. */
 be_jobject_t *parse(const char *json, be_json_rc_e *rc, const char **err);
 /* Validates a body against t; the number of errors. */
-int validate(be_table_t *t, const char *json, be_write_e mode,
-             be_row_t *row, apr_array_header_t **errs);
+int validate(be_table_t *t, const char *json, be_write_e mode, be_row_t *row,
+             apr_array_header_t **errs);
 /* "field: message" of error i, or "(none)". */
 const char *err_at(apr_array_header_t *errs, int i);
 
