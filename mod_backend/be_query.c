@@ -469,6 +469,55 @@ static const char *parse_count(apr_pool_t *p, const char *name, const char *v,
     return NULL;
 }
 
+/* columns= or on_conflict=: a list of names. */
+static const char *parse_names(apr_pool_t *p, const char *key, const char *val,
+                               be_query_t *q)
+{
+    apr_array_header_t *names = be_name_list(p, val);
+
+    if (!names || names->nelts == 0) {
+        return apr_psprintf(p, "%s must be a list of column names", key);
+    }
+    if (names->nelts > BE_MAX_NAMES) {
+        return too_many(p, key);
+    }
+    if (*key == 'c') {
+        q->columns = names;
+    }
+    else {
+        q->on_conflict = names;
+    }
+    return NULL;
+}
+
+/* Any other parameter is a filter: column=op.value, or [not.]and/or=(...).
+ * *nconds counts the conditions of the whole query. */
+static const char *parse_filter(apr_pool_t *p, const char *key,
+                                const char *val, be_query_t *q, int *nconds)
+{
+    scan_t sc = {p, val, val, NULL, 0, *nconds};
+    be_filter_t *f;
+    int negate = strncmp(key, "not.", 4) == 0;
+    const char *k = negate ? key + 4 : key;
+
+    if (strcmp(k, "and") == 0 || strcmp(k, "or") == 0) {
+        f = logic(&sc, *k == 'a' ? BE_F_AND : BE_F_OR, negate);
+        if (f && *sc.at) {
+            return apr_psprintf(p, "unexpected text after the list in '%s'",
+                                val);
+        }
+    }
+    else {
+        f = condition(&sc, key, 0);
+    }
+    if (!f) {
+        return sc.err;
+    }
+    *nconds = sc.nconds;
+    APR_ARRAY_PUSH(q->filters, be_filter_t *) = f;
+    return NULL;
+}
+
 const char *be_query_parse(apr_pool_t *p, const char *args, be_query_t **qp)
 {
     be_query_t *q = apr_pcalloc(p, sizeof(*q));
@@ -513,43 +562,10 @@ const char *be_query_parse(apr_pool_t *p, const char *args, be_query_t **qp)
         }
         else if (strcmp(key, "columns") == 0
                  || strcmp(key, "on_conflict") == 0) {
-            apr_array_header_t *names = be_name_list(p, val);
-            if (!names || names->nelts == 0) {
-                err =
-                    apr_psprintf(p, "%s must be a list of column names", key);
-            }
-            else if (names->nelts > BE_MAX_NAMES) {
-                err = too_many(p, key);
-            }
-            else if (*key == 'c') {
-                q->columns = names;
-            }
-            else {
-                q->on_conflict = names;
-            }
+            err = parse_names(p, key, val, q);
         }
         else {
-            scan_t sc = {p, val, val, NULL, 0, nconds};
-            be_filter_t *f;
-            int negate = strncmp(key, "not.", 4) == 0;
-            const char *k = negate ? key + 4 : key;
-
-            if (strcmp(k, "and") == 0 || strcmp(k, "or") == 0) {
-                f = logic(&sc, *k == 'a' ? BE_F_AND : BE_F_OR, negate);
-                if (f && *sc.at) {
-                    f = NULL;
-                    sc.err = apr_psprintf(
-                        p, "unexpected text after the list in '%s'", val);
-                }
-            }
-            else {
-                f = condition(&sc, key, 0);
-            }
-            if (!f) {
-                return sc.err;
-            }
-            nconds = sc.nconds;
-            APR_ARRAY_PUSH(q->filters, be_filter_t *) = f;
+            err = parse_filter(p, key, val, q, &nconds);
         }
         if (err) {
             return err;
