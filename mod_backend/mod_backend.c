@@ -45,6 +45,11 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_test_config(be_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* before mod_dbd opens the pool's first connections in the child */
     ap_hook_child_init(be_child_init, NULL, before_dbd, APR_HOOK_MIDDLE);
+    /* the socache of AuthBasicProvider backend-cache (made before the
+     * children, attached in each) and each child's cache of tokens */
+    ap_hook_post_config(be_cache_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(be_cache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(be_bearer_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 
     /* Request mapping: API paths are not files, so they skip the
      * DocumentRoot mapping and the filesystem walk (mod_rewrite, at

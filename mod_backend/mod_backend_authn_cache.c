@@ -138,12 +138,14 @@ static EVP_MAC_CTX *keyed_hmac(void)
     return ctx;
 }
 
-int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp, server_rec *s)
 {
     const char *args, *err;
     struct ap_socache_hints hints = {64, 32, 600};
     apr_status_t rv;
 
+    (void)plog;
     if (!cache_wanted) {
         return OK;
     }

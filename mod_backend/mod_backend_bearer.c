@@ -92,8 +92,9 @@ static int bearer_fail(request_rec *r, const char *why, be_jwt_refusal_e kind)
 #define BE_TOKEN_CACHE_SLOTS 1024
 static be_jwt_cache_t *token_cache;
 
-void be_bearer_child_init(apr_pool_t *pchild)
+void be_bearer_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    (void)s;
     token_cache = be_jwt_cache_create(pchild, BE_TOKEN_CACHE_SLOTS);
 }
 

@@ -245,9 +245,6 @@ int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     /* every connection to a SQLite database of ours opened from now on
      * (mod_dbd's, in the children) gets its pragmas as it opens */
     be_exec_sqlite.process_init(pconf);
-    if (be_cache_post_config(pconf, ptemp, s) != OK) {
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
     if (be_all_resources()->nelts == 0) {
         return OK;
     }
@@ -319,8 +316,6 @@ void be_child_init(apr_pool_t *pchild, server_rec *s)
 {
     main_server = s;
     be_exec_stalled = log_stall;
-    be_cache_child_init(pchild, s);
-    be_bearer_child_init(pchild);
     /* the writer lock and the checkpoint thread: only where they serve */
     if (be_exec_sqlite.child_init && serves_sqlite()) {
         be_exec_sqlite.child_init(pchild);

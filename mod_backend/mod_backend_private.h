@@ -162,7 +162,7 @@ int be_is_bearer(request_rec *r);
 int be_check_bearer(request_rec *r);
 int be_note_auth_failure(request_rec *r, const char *type);
 /* the child's cache of verified tokens */
-void be_bearer_child_init(apr_pool_t *pchild);
+void be_bearer_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* mod_backend_token.c: SetHandler backend-token */
 int be_token_handler(request_rec *r);
@@ -183,7 +183,8 @@ int be_owner_scoped(request_rec *r, const be_dir_conf_t *dc,
 
 /* mod_backend_authn_cache.c */
 int be_cache_pre_config(apr_pool_t *pconf);
-int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp, server_rec *s);
 void be_cache_child_init(apr_pool_t *pchild, server_rec *s);
 extern const authn_provider be_cache_provider; /* AuthBasicProvider */
 /* apachectl -t: why BackendAuthnCache cannot work, or NULL. */
