@@ -306,17 +306,19 @@ static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-/* BackendHide NAME COLUMN...: on a resource declared above, in this
- * <Location>. */
-static const char *set_hide(cmd_parms *cmd, void *dconf, int argc,
-                            char *const argv[])
+/* BackendHide NAME COLUMN... and BackendReadOnly NAME COLUMN...: on a
+ * resource declared above, in this <Location>. */
+static const char *set_columns(cmd_parms *cmd, void *dconf, int argc,
+                               char *const argv[])
 {
-    const char *path, *err;
-    int i, j;
+    const char *name = cmd->cmd->name, *path, *err;
+    int hide = strcmp(name, "BackendHide") == 0, i, j;
 
     (void)dconf;
     if (argc < 2) {
-        return "BackendHide needs a resource NAME and at least one COLUMN";
+        return apr_pstrcat(cmd->pool, name,
+                           " needs a resource NAME and at least one COLUMN",
+                           NULL);
     }
     if ((err = in_location(cmd)) != NULL) {
         return err;
@@ -324,20 +326,21 @@ static const char *set_hide(cmd_parms *cmd, void *dconf, int argc,
     path = collection_path(cmd, argv[0]);
     for (i = 0; i < registry->nelts; i++) {
         be_resource_t *res = APR_ARRAY_IDX(registry, i, be_resource_t *);
+        apr_array_header_t **list = hide ? &res->hide : &res->readonly;
         if (res->server == cmd->server && strcmp(res->path, path) == 0) {
-            if (!res->hide) {
-                res->hide = apr_array_make(cmd->pool, 4, sizeof(char *));
+            if (!*list) {
+                *list = apr_array_make(cmd->pool, 4, sizeof(char *));
             }
             for (j = 1; j < argc; j++) {
-                APR_ARRAY_PUSH(res->hide, const char *) = argv[j];
+                APR_ARRAY_PUSH(*list, const char *) = argv[j];
             }
             return NULL;
         }
     }
     return apr_psprintf(cmd->pool,
-                        "BackendHide %s: no BackendResource %s is declared "
-                        "above it in this <Location>",
-                        argv[0], argv[0]);
+                        "%s %s: no BackendResource %s is declared above it "
+                        "in this <Location>",
+                        name, argv[0], argv[0]);
 }
 
 static const char *set_token_key(cmd_parms *cmd, void *dconf, int argc,
@@ -450,9 +453,12 @@ const command_rec be_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "N: most rows a collection GET returns (default " BE_STR(
                       BE_DEF_MAX_ROWS) ")"),
-    AP_INIT_TAKE_ARGV("BackendHide", set_hide, NULL, ACCESS_CONF,
+    AP_INIT_TAKE_ARGV("BackendHide", set_columns, NULL, ACCESS_CONF,
                       "NAME COLUMN...: columns of resource NAME that are "
                       "never read, filtered, ordered or written"),
+    AP_INIT_TAKE_ARGV("BackendReadOnly", set_columns, NULL, ACCESS_CONF,
+                      "NAME COLUMN...: columns of resource NAME that are "
+                      "read but never written through the API"),
     AP_INIT_TAKE_ARGV(
         "BackendTokenKey", set_token_key, NULL, ACCESS_CONF,
         "hs256 SECRETFILE | rs256 PEMFILE | es256 PEMFILE [kid=ID]: a key "

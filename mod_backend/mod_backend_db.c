@@ -108,6 +108,22 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
         }
         c->hidden = 1;
     }
+    for (i = 0; res->readonly && i < res->readonly->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(res->readonly, i, const char *);
+        be_column_t *c = apr_hash_get(t->by_name, name, APR_HASH_KEY_STRING);
+        if (!c) {
+            return apr_psprintf(
+                p, "BackendReadOnly %s: table '%s' has no column '%s'",
+                res->name, res->table, name);
+        }
+        if (res->owner && strcmp(res->owner, name) == 0) {
+            return apr_psprintf(p,
+                                "BackendReadOnly %s: '%s' is the owner= "
+                                "column, which the server sets",
+                                res->name, name);
+        }
+        c->readonly = 1;
+    }
     if (res->owner
         && !(owner =
                  apr_hash_get(t->by_name, res->owner, APR_HASH_KEY_STRING))) {

@@ -28,13 +28,14 @@ extern module AP_MODULE_DECLARE_DATA backend_module;
 typedef struct {
     const char *name; /* URL segment */
     const char *table;
-    const char *key;          /* key=, or NULL for the primary key */
-    int bulk_all;             /* bulk=all: PATCH/DELETE without a filter */
-    const char *owner;        /* owner=COLUMN: rows belong to r->user */
-    apr_array_header_t *hide; /* BackendHide columns (const char*) */
-    const char *path;         /* <Location> + "/" + name: the collection URL */
-    server_rec *server;       /* whose DBDriver/DBDParams apply */
-    const char *where;        /* "file:line", for messages */
+    const char *key;              /* key=, or NULL for the primary key */
+    int bulk_all;                 /* bulk=all: PATCH/DELETE without a filter */
+    const char *owner;            /* owner=COLUMN: rows belong to r->user */
+    apr_array_header_t *hide;     /* BackendHide columns (const char*) */
+    apr_array_header_t *readonly; /* BackendReadOnly columns (const char*) */
+    const char *path;   /* <Location> + "/" + name: the collection URL */
+    server_rec *server; /* whose DBDriver/DBDParams apply */
+    const char *where;  /* "file:line", for messages */
     const be_executor_t *ex;
     _Atomic(be_plan_t *) plan;
 } be_resource_t;
