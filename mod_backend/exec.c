@@ -20,3 +20,21 @@ const be_executor_t *be_executor_for(const char *driver)
     }
     return NULL;
 }
+
+void be_exec_raised(be_dberr_t *err, apr_pool_t *p, const char *message,
+                    int status)
+{
+    const char *m = message ? message : "";
+
+    if (m[0] == '4' && m[1] >= '0' && m[1] <= '9' && m[2] >= '0' && m[2] <= '9'
+        && m[3] == ':') {
+        status = (m[0] - '0') * 100 + (m[1] - '0') * 10 + (m[2] - '0');
+        m += 4;
+        while (*m == ' ') {
+            m++;
+        }
+    }
+    err->rc = BE_DB_RAISED;
+    err->status = status >= 400 && status <= 499 ? status : 400;
+    err->detail = apr_pstrdup(p, m);
+}

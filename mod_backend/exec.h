@@ -20,6 +20,7 @@ typedef enum {
     BE_DB_NOT_FOUND,   /* introspection: no such table */
     BE_DB_SCHEMA,      /* a table or column read at startup is gone: 503 */
     BE_DB_NO_UNIQUE,   /* on_conflict names no unique key: 400 */
+    BE_DB_RAISED,      /* the site's SQL raised a message: 4xx, detail */
     BE_DB_ERROR        /* anything else: 500 */
 } be_dbrc_e;
 
@@ -28,7 +29,14 @@ typedef struct {
     const char *message;  /* the database's own words, for the log */
     const char *sqlstate; /* PostgreSQL SQLSTATE, or SQLite's code */
     const char *detail;   /* what the client is told, the same per driver */
+    int status;           /* BE_DB_RAISED: the status the site chose */
 } be_dberr_t;
+
+/* A message the site's own SQL raised (a trigger's RAISE on SQLite,
+ * RAISE EXCEPTION on PostgreSQL) becomes the answer: 400 with the message,
+ * or the 4xx status the message starts with ("409: title taken"). */
+void be_exec_raised(be_dberr_t *err, apr_pool_t *p, const char *message,
+                    int status);
 
 /* Client-facing words for each kind of constraint failure. */
 #define BE_DETAIL_UNIQUE "a row with the same unique value already exists"

@@ -53,6 +53,20 @@ static be_dbrc_e fail(be_dberr_t *err, apr_pool_t *p, PGconn *conn,
 
     err->rc = kind_of_state(st, conn);
     err->detail = NULL;
+    err->status = 0;
+    if (st
+        && (strcmp(st, "P0001") == 0
+            || (st[0] == 'P' && st[1] == 'T' && st[2] == '4'))) {
+        /* RAISE EXCEPTION in the site's SQL; ERRCODE 'PT4xx' chooses the
+         * status, as PostgREST has it */
+        const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        int status = st[1] == 'T' ? atoi(st + 2) : 400;
+        be_exec_raised(err, p, primary, status);
+        err->sqlstate = apr_pstrdup(p, st);
+        err->message = err->detail;
+        PQclear(res);
+        return BE_DB_RAISED;
+    }
     if (st && strcmp(st, "23505") == 0) {
         err->detail = BE_DETAIL_UNIQUE;
     }

@@ -414,6 +414,13 @@ static be_dbrc_e fail(be_dberr_t *err, apr_pool_t *p, sqlite3 *db, int rc)
     be_dbrc_e kind;
 
     err->detail = NULL;
+    if (ext == SQLITE_CONSTRAINT_TRIGGER && db) {
+        /* RAISE(ABORT|FAIL|ROLLBACK, 'message') in the site's trigger */
+        be_exec_raised(err, p, sqlite3_errmsg(db), 400);
+        err->message = err->detail;
+        err->sqlstate = "SQLITE_CONSTRAINT_TRIGGER";
+        return BE_DB_RAISED;
+    }
     switch (ext) {
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -823,9 +830,9 @@ static void trigger_writes(apr_pool_t *p, const char *sql, unsigned *instead,
 static void table_writes(sqlite3 *db, apr_pool_t *p, be_table_t *t,
                          const char *table)
 {
-    static const char q[] =
-        "SELECT type, sql FROM sqlite_schema WHERE tbl_name = ?1 AND type IN "
-        "('table', 'view', 'trigger')";
+    static const char q[] = "SELECT type, sql FROM sqlite_schema WHERE "
+                            "tbl_name = ?1 COLLATE NOCASE AND type IN "
+                            "('table', 'view', 'trigger')";
     sqlite3_stmt *s;
     unsigned instead = 0, after = 0;
 

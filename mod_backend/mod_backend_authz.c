@@ -137,7 +137,7 @@ apr_array_header_t *be_user_roles(request_rec *r)
     const be_claims_t *claims = x->claims;
     be_conn_t *c;
     be_stmt_t st;
-    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0};
 
     if (x->roles) {
         return x->roles;

@@ -76,7 +76,7 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
                                  void *native, int *deferred)
 {
     be_table_t *t = NULL;
-    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0};
     const char *msg;
     const be_column_t *owner = NULL;
     be_plan_t *plan;

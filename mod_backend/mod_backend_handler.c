@@ -85,10 +85,8 @@ int be_map_to_storage(request_rec *r)
 }
 
 /* httpd answers a path with an encoded slash (%2F) 404 before any module
- * sees it (AllowEncodedSlashes Off): under a resource, that answer comes
- * back to the resource, which sends it as a problem. */
-#define BE_NOTE_SLASH "backend-slash"
-
+ * sees it (AllowEncodedSlashes Off), before any <Location> applies: under
+ * a resource, the note makes that 404 a problem (be_insert_error_filter). */
 int be_post_read_request(request_rec *r)
 {
     const char *path = r->parsed_uri.path;
@@ -103,9 +101,7 @@ int be_post_read_request(request_rec *r)
         const be_resource_t *res = APR_ARRAY_IDX(all, i, be_resource_t *);
         apr_size_t n = strlen(res->path);
         if (strncmp(path, res->path, n) == 0 && path[n] == '/') {
-            apr_table_setn(r->notes, BE_NOTE_SLASH, "1");
-            ap_custom_response(r, HTTP_NOT_FOUND,
-                               ap_escape_uri(r->pool, res->path));
+            apr_table_setn(r->notes, BE_NOTE_SLASH, res->name);
             break;
         }
     }
@@ -447,16 +443,6 @@ static int parse_route(be_req_t *q)
     if (r->prev && apr_table_get(r->prev->notes, BE_NOTE_BODY)) {
         return body_error_answer(r, q->dc);
     }
-    if (r->prev && apr_table_get(r->prev->notes, BE_NOTE_SLASH)
-        && r->prev->status == HTTP_NOT_FOUND) {
-        return be_problem(
-            r, HTTP_NOT_FOUND,
-            apr_psprintf(
-                r->pool,
-                "%s: a key in the path cannot hold an encoded slash (%%2F)",
-                q->res->name),
-            NULL);
-    }
     return OK;
 }
 
@@ -569,7 +555,7 @@ static int bind_owner(be_req_t *q)
 static int bind_request(be_req_t *q)
 {
     request_rec *r = q->r;
-    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0};
     const be_table_t *t;
     const char *msg;
 

@@ -70,6 +70,9 @@ int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
             ? be_problem(r, HTTP_BAD_REQUEST,
                          "a filter value is not valid for its column", NULL)
             : be_problem(r, HTTP_UNPROCESSABLE_ENTITY, err->detail, NULL);
+    case BE_DB_RAISED:
+        return be_problem(r, err->status ? err->status : HTTP_BAD_REQUEST,
+                          err->detail, NULL);
     case BE_DB_NO_UNIQUE:
         return be_problem(r, HTTP_BAD_REQUEST,
                           apr_psprintf(r->pool,
@@ -151,7 +154,7 @@ static const char *const return_names[] = {
 static int run(be_req_t *q, const be_stmt_t *st, be_sink_t *sink, long *rows,
                int reading)
 {
-    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0};
 
     *rows = 0;
     if (q->conn->ex->query(q->conn, q->r->pool, st, sink, rows, &err)
@@ -163,7 +166,7 @@ static int run(be_req_t *q, const be_stmt_t *st, be_sink_t *sink, long *rows,
 
 static int tx(be_req_t *q, be_tx_e op)
 {
-    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL};
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0};
 
     if (q->conn->ex->tx(q->conn, q->r->pool, op, &err) != BE_DB_OK) {
         return be_db_problem(q, &err, 0);
@@ -540,6 +543,56 @@ static int read_rows(be_req_t *q, const be_where_t *w, const be_shape_t *shape,
     return run(q, &st, sink, &n, 0);
 }
 
+/* The text of a key value, as a filter takes it, or NULL. */
+static const char *key_text(be_req_t *q, const be_value_t *v)
+{
+    switch (v->kind) {
+    case BE_V_INT:
+        return apr_psprintf(q->r->pool, "%" APR_INT64_T_FMT,
+                            (apr_int64_t)v->i);
+    case BE_V_TEXT:
+    case BE_V_REAL:
+        return apr_pstrmemdup(q->r->pool, v->s, v->len);
+    default:
+        return NULL;
+    }
+}
+
+/* The key a body gives row i, as text, or NULL. */
+static const char *body_key(be_req_t *q, const be_rows_t *rows, int i)
+{
+    int c;
+
+    for (c = 0; c < rows->ncols; c++) {
+        if (rows->cols[c] == key_column(q)) {
+            return key_text(q, &rows->vals[i * rows->ncols + c]);
+        }
+    }
+    return NULL;
+}
+
+/* Where the rows an UPDATE matched are after it: at their keys, or, on a
+ * table, at the new key when the body gives one (a view's INSTEAD OF
+ * trigger decides the key itself: its rows are looked for where they
+ * were). */
+static be_where_t updated_where(be_req_t *q, const be_row_t *row,
+                                be_where_t at)
+{
+    apr_array_header_t *keys;
+    const char *k;
+    int c;
+
+    for (c = 0; !q->plan->table->is_view && c < row->ncols; c++) {
+        if (row->cols[c] == key_column(q)
+            && (k = key_text(q, &row->vals[c])) != NULL) {
+            keys = apr_array_make(q->r->pool, 1, sizeof(const char *));
+            APR_ARRAY_PUSH(keys, const char *) = k;
+            return keys_where(q, keys);
+        }
+    }
+    return at;
+}
+
 /* An UPDATE (row) or a DELETE (row NULL) read back: the answer is what is
  * stored after it (before it, for a DELETE). */
 static int write_read_back(be_req_t *q, const be_row_t *row,
@@ -575,7 +628,8 @@ static int write_read_back(be_req_t *q, const be_row_t *row,
                  : run(q, &st, NULL, &n, 0);
     }
     if (rc == OK && row && out) {
-        rc = read_rows(q, &at, shape, sink);
+        be_where_t after = updated_where(q, row, at);
+        rc = read_rows(q, &after, shape, sink);
     }
     if (rc != OK || (rc = tx(q, BE_TX_COMMIT)) != OK) {
         tx(q, BE_TX_ROLLBACK);
@@ -592,31 +646,6 @@ static int write_read_back(be_req_t *q, const be_row_t *row,
     }
     be_sink_end(sink);
     return reply(q, HTTP_OK, out);
-}
-
-/* The key a body gives a row, as text, or NULL. */
-static const char *body_key(be_req_t *q, const be_rows_t *rows, int i)
-{
-    const be_column_t *key = key_column(q);
-    int c;
-
-    for (c = 0; c < rows->ncols; c++) {
-        const be_value_t *v = &rows->vals[i * rows->ncols + c];
-        if (rows->cols[c] != key) {
-            continue;
-        }
-        switch (v->kind) {
-        case BE_V_INT:
-            return apr_psprintf(q->r->pool, "%" APR_INT64_T_FMT,
-                                (apr_int64_t)v->i);
-        case BE_V_TEXT:
-        case BE_V_REAL:
-            return apr_pstrmemdup(q->r->pool, v->s, v->len);
-        default:
-            return NULL;
-        }
-    }
-    return NULL;
 }
 
 static int same_key(const be_value_t *a, const be_value_t *b)
@@ -842,7 +871,8 @@ static int insert_answer(be_req_t *q, insert_t *in)
                 q->upsert == BE_UPSERT_MERGE ? "resolution=merge-duplicates"
                                              : "resolution=ignore-duplicates");
     }
-    if (q->ret != BE_RET_DEFAULT) {
+    if (q->ret != BE_RET_DEFAULT
+        && !(in->back && !in->out && q->ret == BE_RET_REPR)) {
         applied(q, return_names[q->ret]);
     }
     if (in->single && in->out && in->sink.key_text) {

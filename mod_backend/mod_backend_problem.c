@@ -71,7 +71,9 @@ apr_status_t be_problem_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
 
-    if (r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN) {
+    if (r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN
+        || (r->status == HTTP_NOT_FOUND
+            && apr_table_get(r->notes, BE_NOTE_SLASH))) {
         if (r->content_type && !strncmp(r->content_type, "text/html", 9)) {
             ap_set_content_type(r, "application/problem+json");
         }
@@ -94,9 +96,23 @@ void be_insert_error_filter(request_rec *r)
         "{\"type\":\"about:blank\",\"title\":\"Forbidden\",\"status\":403,"
         "\"detail\":\"you may not do this\"}";
     const be_dir_conf_t *dc = be_dconf(r);
+    const char *slash = apr_table_get(r->notes, BE_NOTE_SLASH);
     be_rctx_t *x;
     int status = r->status;
 
+    if (status == HTTP_NOT_FOUND && slash) {
+        if (!ap_response_code_string(r, ap_index_of_response(status))) {
+            ap_custom_response(
+                r, status,
+                be_problem_text(r, status,
+                                apr_psprintf(r->pool,
+                                             "%s: a key in the path cannot "
+                                             "hold an encoded slash (%%2F)",
+                                             slash)));
+        }
+        ap_add_output_filter(BE_PROBLEM_FILTER, NULL, r, r->connection);
+        return;
+    }
     if ((status != HTTP_UNAUTHORIZED && status != HTTP_FORBIDDEN) || !dc
         || (!dc->keys && apr_hash_count(dc->resources) == 0
             && !be_is_bearer(r))) {

@@ -391,3 +391,24 @@ def test_bad_bodies_on_every_write(hostile, route):
         if r.status_code == 201:
             hostile.reset()
     assert hostile.state() == before
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[r[0] for r in ROUTES])
+def test_encoded_slash_without_a_token(hostile, route):
+    # httpd refuses %2F before any <Location> (and its auth) applies: the
+    # answer is the resource's problem, not an HTML page with a challenge
+    name, coll, item, auth = route
+    for method in ("GET", "HEAD", "DELETE", "PATCH"):
+        r = requests.request(method, hostile.url + coll + "/a%2Fb",
+                             json={"x": 1} if method == "PATCH" else None)
+        assert r.status_code == 404, (method, r.text)
+        assert r.headers["Content-Type"] == "application/problem+json"
+        assert "WWW-Authenticate" not in r.headers
+        if method != "HEAD":
+            assert r.json()["detail"] == (
+                "%s: a key in the path cannot hold an encoded slash (%%2F)"
+                % name)
+    # outside a resource, httpd's own 404 stays
+    r = requests.get(hostile.url + "/elsewhere/a%2Fb")
+    assert r.status_code == 404
+    assert r.headers["Content-Type"].startswith("text/html")

@@ -204,3 +204,50 @@ def test_trigger_changes_are_in_the_answer(site):
     assert r.json() == {"id": 20, "title": "t3",
                         "published_at": "2026-01-01", "edits": 2}
     site.db.script("DELETE FROM posts WHERE id >= 20")
+
+
+def test_a_patch_that_changes_the_key_answers_the_row(site):
+    # the read-back followed the old key: 200 [] though the row changed
+    site.db.script("INSERT INTO posts (id, title) VALUES (30, 'k')")
+    r = requests.patch(site.url + "/posts_rw?id=eq.30",
+                       headers={"Prefer": "return=representation"},
+                       json={"id": 31, "title": "moved"})
+    assert r.status_code == 200, r.text
+    if site.driver == "sqlite":
+        # (the view's INSTEAD OF UPDATE trigger keeps the key)
+        assert r.json() == [{"id": 30, "title": "MOVED",
+                             "published_at": "2026-01-01"}]
+    r = requests.patch(site.url + "/posts?id=eq.30",
+                       headers={"Prefer": "return=representation"},
+                       json={"id": 32, "title": "moved again"})
+    assert r.status_code == 200, r.text
+    assert r.json() == [{"id": 32, "title": "moved again",
+                         "published_at": "2026-01-01",
+                         "edits": r.json()[0]["edits"]}]
+    assert site.db.value("SELECT title FROM posts WHERE id = 32") == \
+        "moved again"
+    site.db.script("DELETE FROM posts WHERE id >= 30")
+
+
+SQLITE_CASE = """
+CREATE TABLE caps (id INTEGER PRIMARY KEY, title TEXT, stamp TEXT);
+CREATE TRIGGER caps_stamp AFTER INSERT ON CAPS BEGIN
+    UPDATE caps SET stamp = 'trig' WHERE id = NEW.id;
+END;
+"""
+
+
+def test_a_trigger_that_names_the_table_in_another_case():
+    # SQLite keeps the trigger's table name as written (ON CAPS): the
+    # read-back was not set up and the answer missed the trigger's stamp
+    db = Database("sqlite", None, "caps")
+    db.script(SQLITE_CASE)
+    h = Httpd("<Location /api>\nSetHandler backend\nBackendResource caps\n"
+              "</Location>\n", db).start_ok()
+    try:
+        r = requests.post(h.url + "/api/caps", json={"id": 5, "title": "c"})
+        assert r.status_code == 201, r.text
+        assert r.json() == {"id": 5, "title": "c", "stamp": "trig"}
+    finally:
+        h.destroy()
+        db.close()
