@@ -343,6 +343,66 @@ static const char *set_columns(cmd_parms *cmd, void *dconf, int argc,
                         name, argv[0], argv[0]);
 }
 
+/* BackendSet NAME COLUMN on=insert|update|both VALUE */
+static const char *set_set(cmd_parms *cmd, void *dconf, int argc,
+                           char *const argv[])
+{
+    const char *path, *err;
+    be_set_t set;
+    int i;
+
+    (void)dconf;
+    if (argc != 4 || strncmp(argv[2], "on=", 3) != 0) {
+        return "BackendSet needs NAME COLUMN on=insert|update|both VALUE";
+    }
+    if ((err = in_location(cmd)) != NULL) {
+        return err;
+    }
+    memset(&set, 0, sizeof(set));
+    set.column = argv[1];
+    set.on = !strcmp(argv[2] + 3, "insert") ? BE_W_INSERT
+        : !strcmp(argv[2] + 3, "update")    ? BE_W_UPDATE
+        : !strcmp(argv[2] + 3, "both")      ? BE_W_INSERT | BE_W_UPDATE
+                                            : 0;
+    if (!set.on) {
+        return apr_psprintf(cmd->pool,
+                            "BackendSet %s %s: on= is insert, update or both, "
+                            "not '%s'",
+                            argv[0], argv[1], argv[2] + 3);
+    }
+    if (!strcmp(argv[3], ":user")) {
+        set.kind = BE_SET_USER;
+    }
+    else if (!strncmp(argv[3], ":claim.", 7) && argv[3][7]) {
+        set.kind = BE_SET_CLAIM;
+        set.claim = argv[3] + 7;
+    }
+    else if (!strcmp(argv[3], "now")) {
+        set.kind = BE_SET_NOW;
+    }
+    else {
+        return apr_psprintf(cmd->pool,
+                            "BackendSet %s %s: the value is :user, "
+                            ":claim.NAME or now, not '%s'",
+                            argv[0], argv[1], argv[3]);
+    }
+    path = collection_path(cmd, argv[0]);
+    for (i = 0; i < registry->nelts; i++) {
+        be_resource_t *res = APR_ARRAY_IDX(registry, i, be_resource_t *);
+        if (res->server == cmd->server && strcmp(res->path, path) == 0) {
+            if (!res->sets) {
+                res->sets = apr_array_make(cmd->pool, 2, sizeof(be_set_t));
+            }
+            *(be_set_t *)apr_array_push(res->sets) = set;
+            return NULL;
+        }
+    }
+    return apr_psprintf(cmd->pool,
+                        "BackendSet %s: no BackendResource %s is declared "
+                        "above it in this <Location>",
+                        argv[0], argv[0]);
+}
+
 static const char *set_token_key(cmd_parms *cmd, void *dconf, int argc,
                                  char *const argv[])
 {
@@ -459,6 +519,10 @@ const command_rec be_cmds[] = {
     AP_INIT_TAKE_ARGV("BackendReadOnly", set_columns, NULL, ACCESS_CONF,
                       "NAME COLUMN...: columns of resource NAME that are "
                       "read but never written through the API"),
+    AP_INIT_TAKE_ARGV("BackendSet", set_set, NULL, ACCESS_CONF,
+                      "NAME COLUMN on=insert|update|both :user|:claim.NAME|"
+                      "now: a column the server sets, whatever the body "
+                      "says"),
     AP_INIT_TAKE_ARGV(
         "BackendTokenKey", set_token_key, NULL, ACCESS_CONF,
         "hs256 SECRETFILE | rs256 PEMFILE | es256 PEMFILE [kid=ID]: a key "

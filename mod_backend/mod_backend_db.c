@@ -124,6 +124,31 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
         }
         c->readonly = 1;
     }
+    for (i = 0; res->sets && i < res->sets->nelts; i++) {
+        be_set_t *set = &APR_ARRAY_IDX(res->sets, i, be_set_t);
+        be_column_t *c =
+            apr_hash_get(t->by_name, set->column, APR_HASH_KEY_STRING);
+        if (!c) {
+            return apr_psprintf(p,
+                                "BackendSet %s: table '%s' has no column '%s'",
+                                res->name, res->table, set->column);
+        }
+        if ((res->owner && strcmp(res->owner, set->column) == 0)
+            || c == &APR_ARRAY_IDX(t->cols, t->key, be_column_t)) {
+            return apr_psprintf(p,
+                                "BackendSet %s: '%s' is the key or the owner= "
+                                "column",
+                                res->name, set->column);
+        }
+        if (set->kind != BE_SET_USER && set->kind != BE_SET_CLAIM
+            && c->type != BE_T_TEXT) {
+            return apr_psprintf(p,
+                                "BackendSet %s: now needs a text or "
+                                "timestamp column, not '%s'",
+                                res->name, set->column);
+        }
+        set->col = c;
+    }
     if (res->owner
         && !(owner =
                  apr_hash_get(t->by_name, res->owner, APR_HASH_KEY_STRING))) {

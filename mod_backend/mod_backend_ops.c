@@ -14,6 +14,7 @@
 #include <util_filter.h>
 
 #include "mod_backend_private.h"
+#include "be_jwt.h"
 
 APLOG_USE_MODULE(backend);
 
@@ -718,6 +719,123 @@ static int own_rows(be_req_t *q, be_rows_t *rows)
     return OK;
 }
 
+/* BackendSet: the value the server gives a column for this request, into
+ * v; or an answer when it cannot (no user for :user). */
+static int set_value(be_req_t *q, const be_set_t *set, be_value_t *v)
+{
+    request_rec *r = q->r;
+    const be_claims_t *claims = be_rctx(r)->claims;
+    const char *s = NULL;
+    apr_time_exp_t tm;
+
+    if (set->kind == BE_SET_USER) {
+        if (!(s = r->user)) {
+            return be_problem(r, HTTP_UNAUTHORIZED,
+                              apr_psprintf(r->pool,
+                                           "%s needs an authenticated user",
+                                           q->res->name),
+                              NULL);
+        }
+    }
+    else if (set->kind == BE_SET_CLAIM) {
+        s = claims ? apr_table_get(claims->claims, set->claim) : NULL;
+    }
+    else {
+        apr_time_exp_gmt(&tm, r->request_time);
+        s = apr_psprintf(r->pool, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                         tm.tm_hour, tm.tm_min, tm.tm_sec);
+    }
+    memset(v, 0, sizeof(*v));
+    v->kind = s ? BE_V_TEXT : BE_V_NULL;
+    v->s = s;
+    v->len = s ? strlen(s) : 0;
+    return OK;
+}
+
+/* The columns BackendSet gives an insert: each set one takes the server's
+ * value in every row (joining the insert if the body left it out); one
+ * set on update only is left to its default. */
+static int set_rows(be_req_t *q, be_rows_t *rows)
+{
+    const apr_array_header_t *sets = q->res->sets;
+    int s, i, j, at, rc;
+
+    for (s = 0; sets && s < sets->nelts; s++) {
+        const be_set_t *set = &APR_ARRAY_IDX(sets, s, be_set_t);
+        int n = rows->ncols;
+        be_value_t v;
+        for (i = 0, at = -1; i < n; i++) {
+            at = rows->cols[i] == set->col ? i : at;
+        }
+        if (!(set->on & BE_W_INSERT)) {
+            for (j = 0; at >= 0 && j < rows->nrows; j++) {
+                rows->vals[j * n + at].kind = BE_V_DEFAULT;
+            }
+            continue;
+        }
+        if ((rc = set_value(q, set, &v)) != OK) {
+            return rc;
+        }
+        if (at < 0) {
+            const be_column_t **cols =
+                apr_palloc(q->r->pool, sizeof(*cols) * (apr_size_t)(n + 1));
+            be_value_t *vals = apr_palloc(
+                q->r->pool,
+                sizeof(*vals) * (apr_size_t)((n + 1) * rows->nrows + 1));
+            memcpy(cols, rows->cols, sizeof(*cols) * (apr_size_t)n);
+            cols[n] = set->col;
+            for (j = 0; j < rows->nrows; j++) {
+                memcpy(&vals[j * (n + 1)], &rows->vals[j * n],
+                       sizeof(*vals) * (apr_size_t)n);
+            }
+            rows->cols = cols;
+            rows->vals = vals;
+            at = n++;
+            rows->ncols = n;
+        }
+        for (j = 0; j < rows->nrows; j++) {
+            rows->vals[j * n + at] = v;
+        }
+    }
+    return OK;
+}
+
+/* The same for an update: a column set on update takes the server's
+ * value, one set on insert only is not written. */
+static int set_row(be_req_t *q, be_row_t *row)
+{
+    const apr_array_header_t *sets = q->res->sets;
+    int s, i, at, rc;
+
+    for (s = 0; sets && s < sets->nelts; s++) {
+        const be_set_t *set = &APR_ARRAY_IDX(sets, s, be_set_t);
+        for (i = 0, at = -1; i < row->ncols; i++) {
+            at = row->cols[i] == set->col ? i : at;
+        }
+        if (!(set->on & BE_W_UPDATE)) {
+            if (at >= 0) {
+                memmove(&row->cols[at], &row->cols[at + 1],
+                        sizeof(*row->cols)
+                            * (apr_size_t)(row->ncols - at - 1));
+                memmove(&row->vals[at], &row->vals[at + 1],
+                        sizeof(*row->vals)
+                            * (apr_size_t)(row->ncols - at - 1));
+                row->ncols--;
+            }
+            continue;
+        }
+        if (at < 0) {
+            at = row->ncols++;
+            row->cols[at] = set->col;
+        }
+        if ((rc = set_value(q, set, &row->vals[at])) != OK) {
+            return rc;
+        }
+    }
+    return OK;
+}
+
 /* An insert between its steps (on the stack: nothing allocated for it). */
 typedef struct {
     be_rows_t rows;
@@ -739,6 +857,7 @@ typedef struct {
 static int insert_rows(be_req_t *q, const be_jdoc_t *doc, insert_t *in)
 {
     request_rec *r = q->r;
+    int rc;
     apr_array_header_t *errs = new_errs(q);
 
     if (in->back && in->view && q->upsert != BE_UPSERT_NONE) {
@@ -758,6 +877,9 @@ static int insert_rows(be_req_t *q, const be_jdoc_t *doc, insert_t *in)
                          q->q->columns, q->has_owner ? q->plan->owner : NULL,
                          &in->rows, errs)) {
         return invalid(q, errs);
+    }
+    if (q->res->sets && (rc = set_rows(q, &in->rows)) != OK) {
+        return rc;
     }
     return q->has_owner ? own_rows(q, &in->rows) : OK;
 }
@@ -937,6 +1059,9 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
             && (rc = own_value(q, &row.vals[i])) != OK) {
             return rc;
         }
+    }
+    if (q->res->sets && (rc = set_row(q, &row)) != OK) {
+        return rc;
     }
     for (i = 0; item && i < row.ncols; i++) {
         if (row.cols[i] == key && !same_key(&row.vals[i], &q->key)) {

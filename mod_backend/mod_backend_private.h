@@ -25,6 +25,16 @@ extern module AP_MODULE_DECLARE_DATA backend_module;
 /* One BackendResource line.  Declared in a <Location>; the schema and the
  * SQL are filled in at startup, before children fork, or by the first
  * request when the database was unreachable at startup. */
+/* BackendSet NAME COLUMN on=insert|update|both :user|:claim.NAME|now */
+typedef enum { BE_SET_USER, BE_SET_CLAIM, BE_SET_NOW } be_set_e;
+typedef struct {
+    const char *column;     /* as configured */
+    const be_column_t *col; /* when the schema is read */
+    unsigned on;            /* BE_W_INSERT and/or BE_W_UPDATE */
+    be_set_e kind;
+    const char *claim; /* BE_SET_CLAIM: its name */
+} be_set_t;
+
 typedef struct {
     const char *name; /* URL segment */
     const char *table;
@@ -33,6 +43,7 @@ typedef struct {
     const char *owner;            /* owner=COLUMN: rows belong to r->user */
     apr_array_header_t *hide;     /* BackendHide columns (const char*) */
     apr_array_header_t *readonly; /* BackendReadOnly columns (const char*) */
+    apr_array_header_t *sets;     /* BackendSet (be_set_t) */
     const char *path;   /* <Location> + "/" + name: the collection URL */
     server_rec *server; /* whose DBDriver/DBDParams apply */
     const char *where;  /* "file:line", for messages */
