@@ -545,6 +545,12 @@ const char *be_query_parse(apr_pool_t *p, const char *args, be_query_t **qp)
             return apr_psprintf(
                 p, "bad percent-encoding in the query parameter '%s'", key);
         }
+        if (be_utf8_valid(key, strlen(key)) < strlen(key)
+            || be_utf8_valid(val, strlen(val)) < strlen(val)) {
+            /* (SQLite compared the bytes and matched nothing; PostgreSQL
+             * refused them) */
+            return "a query parameter is not valid UTF-8";
+        }
         if (!*key) {
             continue;
         }

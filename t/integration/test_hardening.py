@@ -461,3 +461,14 @@ def test_an_encoded_slash_in_a_key_is_a_problem(fresh):
         assert_problem(r, 404, "Not Found", "products: a key in the path "
                        "cannot hold an encoded slash (%2F)")
     assert fresh.db.value("SELECT count(*) FROM products") == 3
+
+
+def test_invalid_utf8_in_the_query_is_400(fresh):
+    # SQLite answered 200 [] (the bytes matched nothing), PostgreSQL 400
+    for q in ("name=eq.%C0%AF", "name=like.%ED%A0%80*", "n%FFame=eq.x",
+              "select=%F4%90%80%80", "or=(name.eq.%80)"):
+        r = get(fresh, q)
+        assert_problem(r, 400, "Bad Request",
+                       "a query parameter is not valid UTF-8")
+    r = get(fresh, "name=eq.%C3%A9t%C3%A9")  # valid: été
+    assert r.status_code == 200 and r.json() == []
