@@ -306,13 +306,38 @@ static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* The resource NAME declared above in this <Location>, or NULL. */
+static be_resource_t *declared(cmd_parms *cmd, const char *name)
+{
+    const char *path = collection_path(cmd, name);
+    int i;
+
+    for (i = 0; i < registry->nelts; i++) {
+        be_resource_t *res = APR_ARRAY_IDX(registry, i, be_resource_t *);
+        if (res->server == cmd->server && strcmp(res->path, path) == 0) {
+            return res;
+        }
+    }
+    return NULL;
+}
+
+static const char *undeclared(cmd_parms *cmd, const char *name)
+{
+    return apr_psprintf(cmd->pool,
+                        "%s %s: no BackendResource %s is declared above it "
+                        "in this <Location>",
+                        cmd->cmd->name, name, name);
+}
+
 /* BackendHide NAME COLUMN... and BackendReadOnly NAME COLUMN...: on a
  * resource declared above, in this <Location>. */
 static const char *set_columns(cmd_parms *cmd, void *dconf, int argc,
                                char *const argv[])
 {
-    const char *name = cmd->cmd->name, *path, *err;
-    int hide = strcmp(name, "BackendHide") == 0, i, j;
+    const char *name = cmd->cmd->name, *err;
+    int hide = strcmp(name, "BackendHide") == 0, j;
+    apr_array_header_t **list;
+    be_resource_t *res;
 
     (void)dconf;
     if (argc < 2) {
@@ -323,33 +348,26 @@ static const char *set_columns(cmd_parms *cmd, void *dconf, int argc,
     if ((err = in_location(cmd)) != NULL) {
         return err;
     }
-    path = collection_path(cmd, argv[0]);
-    for (i = 0; i < registry->nelts; i++) {
-        be_resource_t *res = APR_ARRAY_IDX(registry, i, be_resource_t *);
-        apr_array_header_t **list = hide ? &res->hide : &res->readonly;
-        if (res->server == cmd->server && strcmp(res->path, path) == 0) {
-            if (!*list) {
-                *list = apr_array_make(cmd->pool, 4, sizeof(char *));
-            }
-            for (j = 1; j < argc; j++) {
-                APR_ARRAY_PUSH(*list, const char *) = argv[j];
-            }
-            return NULL;
-        }
+    if (!(res = declared(cmd, argv[0]))) {
+        return undeclared(cmd, argv[0]);
     }
-    return apr_psprintf(cmd->pool,
-                        "%s %s: no BackendResource %s is declared above it "
-                        "in this <Location>",
-                        name, argv[0], argv[0]);
+    list = hide ? &res->hide : &res->readonly;
+    if (!*list) {
+        *list = apr_array_make(cmd->pool, 4, sizeof(char *));
+    }
+    for (j = 1; j < argc; j++) {
+        APR_ARRAY_PUSH(*list, const char *) = argv[j];
+    }
+    return NULL;
 }
 
 /* BackendSet NAME COLUMN on=insert|update|both VALUE */
 static const char *set_set(cmd_parms *cmd, void *dconf, int argc,
                            char *const argv[])
 {
-    const char *path, *err;
+    const char *err;
     be_set_t set;
-    int i;
+    be_resource_t *res;
 
     (void)dconf;
     if (argc != 4 || strncmp(argv[2], "on=", 3) != 0) {
@@ -386,21 +404,14 @@ static const char *set_set(cmd_parms *cmd, void *dconf, int argc,
                             ":claim.NAME or now, not '%s'",
                             argv[0], argv[1], argv[3]);
     }
-    path = collection_path(cmd, argv[0]);
-    for (i = 0; i < registry->nelts; i++) {
-        be_resource_t *res = APR_ARRAY_IDX(registry, i, be_resource_t *);
-        if (res->server == cmd->server && strcmp(res->path, path) == 0) {
-            if (!res->sets) {
-                res->sets = apr_array_make(cmd->pool, 2, sizeof(be_set_t));
-            }
-            *(be_set_t *)apr_array_push(res->sets) = set;
-            return NULL;
-        }
+    if (!(res = declared(cmd, argv[0]))) {
+        return undeclared(cmd, argv[0]);
     }
-    return apr_psprintf(cmd->pool,
-                        "BackendSet %s: no BackendResource %s is declared "
-                        "above it in this <Location>",
-                        argv[0], argv[0]);
+    if (!res->sets) {
+        res->sets = apr_array_make(cmd->pool, 2, sizeof(be_set_t));
+    }
+    *(be_set_t *)apr_array_push(res->sets) = set;
+    return NULL;
 }
 
 static const char *set_token_key(cmd_parms *cmd, void *dconf, int argc,

@@ -444,6 +444,23 @@ static apr_array_header_t *new_errs(be_req_t *q)
     return apr_array_make(q->r->pool, 4, sizeof(be_field_error_t));
 }
 
+/* The answer of an UPDATE or DELETE that touched rows rows: 404 for an
+ * item that is not there, 204 without a body, 200 with one. */
+static int write_answer(be_req_t *q, long rows, be_sink_t *sink, be_buf_t *out)
+{
+    if (q->id && rows == 0) {
+        return not_found(q);
+    }
+    if (q->ret != BE_RET_DEFAULT) {
+        applied(q, return_names[q->ret]);
+    }
+    if (!out) {
+        return be_send_json(q->r, HTTP_NO_CONTENT, NULL);
+    }
+    be_sink_end(sink);
+    return reply(q, HTTP_OK, out);
+}
+
 /* Runs an UPDATE or DELETE (or the SELECT of an empty PATCH) and answers:
  * 404 for an item that is not there, 204 without a body, 200 with one.
  * The single-object media type makes it one transaction that stands
@@ -466,17 +483,7 @@ static int write_and_answer(be_req_t *q, const be_stmt_t *st, be_sink_t *sink,
     if (q->want_object && (rc = one_object_or_undo(q, rows)) != OK) {
         return rc;
     }
-    if (q->id && rows == 0) {
-        return not_found(q);
-    }
-    if (q->ret != BE_RET_DEFAULT) {
-        applied(q, return_names[q->ret]);
-    }
-    if (!out) {
-        return be_send_json(q->r, HTTP_NO_CONTENT, NULL);
-    }
-    be_sink_end(sink);
-    return reply(q, HTTP_OK, out);
+    return write_answer(q, rows, sink, out);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -486,30 +493,6 @@ static int write_and_answer(be_req_t *q, const be_stmt_t *st, be_sink_t *sink,
  * an AFTER trigger then changed, and nothing true of a view written by
  * its INSTEAD OF triggers.  Such writes run in a transaction that finds
  * the keys of the rows first, writes, and reads those rows back. */
-
-/* Appends the key text of every row that w matches to keys. */
-static int find_keys(be_req_t *q, const be_where_t *w,
-                     apr_array_header_t *keys)
-{
-    apr_array_header_t *one =
-        apr_array_make(q->r->pool, 1, sizeof(be_select_t));
-    be_select_t *sel = apr_array_push(one);
-    const be_shape_t *shape;
-    be_sink_t sink;
-    be_stmt_t st;
-    const char *err;
-    long n;
-
-    sel->column = sel->alias = key_column(q)->name;
-    shape = be_shape_make(q->r->pool, q->plan, one, 1);
-    start(q, &sink, shape, 1);
-    sink.key_list = keys;
-    if ((err = be_sql_select(q->r->pool, q->plan, shape, w, NULL, -1, -1,
-                             &st))) {
-        return be_problem(q->r, HTTP_BAD_REQUEST, err, NULL);
-    }
-    return run(q, &st, &sink, &n, 0);
-}
 
 /* Where the rows of these keys are (and only the user's, when scoped). */
 static be_where_t keys_where(be_req_t *q, apr_array_header_t *keys)
@@ -542,6 +525,33 @@ static int read_rows(be_req_t *q, const be_where_t *w, const be_shape_t *shape,
         return be_problem(q->r, HTTP_BAD_REQUEST, err, NULL);
     }
     return run(q, &st, sink, &n, 0);
+}
+
+/* A sink that keeps the key text of every row in keys, and the shape of
+ * the key alone that feeds it. */
+static const be_shape_t *key_sink(be_req_t *q, be_sink_t *sink,
+                                  apr_array_header_t *keys)
+{
+    apr_array_header_t *one =
+        apr_array_make(q->r->pool, 1, sizeof(be_select_t));
+    be_select_t *sel = apr_array_push(one);
+    const be_shape_t *shape;
+
+    sel->column = sel->alias = key_column(q)->name;
+    shape = be_shape_make(q->r->pool, q->plan, one, 1);
+    start(q, sink, shape, 1);
+    sink->key_list = keys;
+    return shape;
+}
+
+/* Appends the key text of every row that w matches to keys. */
+static int find_keys(be_req_t *q, const be_where_t *w,
+                     apr_array_header_t *keys)
+{
+    be_sink_t sink;
+    const be_shape_t *shape = key_sink(q, &sink, keys);
+
+    return read_rows(q, w, shape, &sink);
 }
 
 /* The text of a key value, as a filter takes it, or NULL. */
@@ -636,17 +646,7 @@ static int write_read_back(be_req_t *q, const be_row_t *row,
         tx(q, BE_TX_ROLLBACK);
         return rc;
     }
-    if (q->id && keys->nelts == 0) {
-        return not_found(q);
-    }
-    if (q->ret != BE_RET_DEFAULT) {
-        applied(q, return_names[q->ret]);
-    }
-    if (!out) {
-        return be_send_json(q->r, HTTP_NO_CONTENT, NULL);
-    }
-    be_sink_end(sink);
-    return reply(q, HTTP_OK, out);
+    return write_answer(q, keys->nelts, sink, out);
 }
 
 static int same_key(const be_value_t *a, const be_value_t *b)
@@ -684,12 +684,32 @@ static int own_value(be_req_t *q, be_value_t *v)
     return same_key(v, &q->owner) || !q->where.owner ? OK : not_yours(q);
 }
 
+/* Adds col to the columns of an insert (every row's value to be set by
+ * the caller); its index. */
+static int add_column(be_req_t *q, be_rows_t *rows, const be_column_t *col)
+{
+    int n = rows->ncols, j;
+    const be_column_t **cols =
+        apr_palloc(q->r->pool, sizeof(*cols) * (apr_size_t)(n + 1));
+    be_value_t *vals = apr_palloc(
+        q->r->pool, sizeof(*vals) * (apr_size_t)((n + 1) * rows->nrows + 1));
+
+    memcpy(cols, rows->cols, sizeof(*cols) * (apr_size_t)n);
+    cols[n] = col;
+    for (j = 0; j < rows->nrows; j++) {
+        memcpy(&vals[j * (n + 1)], &rows->vals[j * n],
+               sizeof(*vals) * (apr_size_t)n);
+    }
+    rows->cols = cols;
+    rows->vals = vals;
+    rows->ncols = n + 1;
+    return n;
+}
+
 static int own_rows(be_req_t *q, be_rows_t *rows)
 {
     const be_column_t *oc = q->plan->owner;
     int i, j, at = -1, rc, n = rows->ncols;
-    const be_column_t **cols;
-    be_value_t *vals;
 
     for (i = 0; i < n; i++) {
         at = rows->cols[i] == oc ? i : at;
@@ -703,19 +723,10 @@ static int own_rows(be_req_t *q, be_rows_t *rows)
         return OK;
     }
     /* the owner column joins the insert */
-    cols = apr_palloc(q->r->pool, sizeof(*cols) * (apr_size_t)(n + 1));
-    vals = apr_palloc(q->r->pool,
-                      sizeof(*vals) * (apr_size_t)((n + 1) * rows->nrows + 1));
-    memcpy(cols, rows->cols, sizeof(*cols) * (apr_size_t)n);
-    cols[n] = oc;
+    at = add_column(q, rows, oc);
     for (j = 0; j < rows->nrows; j++) {
-        memcpy(&vals[j * (n + 1)], &rows->vals[j * n],
-               sizeof(*vals) * (apr_size_t)n);
-        vals[j * (n + 1) + n] = q->owner;
+        rows->vals[j * (n + 1) + at] = q->owner;
     }
-    rows->cols = cols;
-    rows->vals = vals;
-    rows->ncols = n + 1;
     return OK;
 }
 
@@ -778,21 +789,8 @@ static int set_rows(be_req_t *q, be_rows_t *rows)
             return rc;
         }
         if (at < 0) {
-            const be_column_t **cols =
-                apr_palloc(q->r->pool, sizeof(*cols) * (apr_size_t)(n + 1));
-            be_value_t *vals = apr_palloc(
-                q->r->pool,
-                sizeof(*vals) * (apr_size_t)((n + 1) * rows->nrows + 1));
-            memcpy(cols, rows->cols, sizeof(*cols) * (apr_size_t)n);
-            cols[n] = set->col;
-            for (j = 0; j < rows->nrows; j++) {
-                memcpy(&vals[j * (n + 1)], &rows->vals[j * n],
-                       sizeof(*vals) * (apr_size_t)n);
-            }
-            rows->cols = cols;
-            rows->vals = vals;
-            at = n++;
-            rows->ncols = n;
+            at = add_column(q, rows, set->col);
+            n++;
         }
         for (j = 0; j < rows->nrows; j++) {
             rows->vals[j * n + at] = v;
@@ -917,13 +915,7 @@ static void insert_prepare(be_req_t *q, insert_t *in)
         }
     }
     if (!in->view && in->out) {
-        apr_array_header_t *one =
-            apr_array_make(r->pool, 1, sizeof(be_select_t));
-        be_select_t *sel = apr_array_push(one);
-        sel->column = sel->alias = key_column(q)->name;
-        in->returning = be_shape_make(r->pool, q->plan, one, 1);
-        start(q, &in->ksink, in->returning, 1);
-        in->ksink.key_list = in->keys;
+        in->returning = key_sink(q, &in->ksink, in->keys);
     }
     else {
         in->returning = NULL;
