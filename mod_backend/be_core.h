@@ -103,6 +103,9 @@ int be_max_len_from_decl(const char *decl);
 be_table_t *be_table_make(apr_pool_t *p, const char *name);
 be_column_t *be_table_add(be_table_t *t);
 const be_column_t *be_table_col(const be_table_t *t, const char *name);
+/* A table of result columns without a key (a function's): indexes the
+ * names; NULL, or the message when two columns share one. */
+const char *be_table_index(be_table_t *t, apr_pool_t *p);
 /* Picks the key: the named column, the single primary key, or an error. */
 const char *be_table_set_key(be_table_t *t, apr_pool_t *p, const char *key);
 
@@ -253,6 +256,11 @@ typedef struct {
     const char *sql_list; /* SELECT all ... ORDER BY key LIMIT ?1 OFFSET ?2 */
     const char *sql_get;  /* SELECT all ... WHERE key = ?1 */
     const be_column_t *owner; /* owner=: rows belong to a user, or NULL */
+    /* A function's: its statements in the dialect; the table is the last
+     * one's rows, and the plan a subquery of it when it only reads */
+    const char **fn_sql;
+    int fn_nsql;
+    int fn_subquery;
 } be_plan_t;
 
 typedef enum {
@@ -263,6 +271,11 @@ typedef enum {
 
 be_plan_t *be_plan_make(apr_pool_t *p, const be_table_t *t,
                         be_dialect_e dialect);
+/* A plan whose rows are those of a query (a function's last statement):
+ * t has its result columns and no key; its parameters are bound first,
+ * from be_where_t.from. */
+be_plan_t *be_plan_subquery(apr_pool_t *p, const be_table_t *t,
+                            be_dialect_e dialect, const char *sql);
 /* The shape of select= (a be_select_t array; NULL for every column).  With
  * need_key, the key is appended unrendered when select= left it out. */
 be_shape_t *be_shape_make(apr_pool_t *p, const be_plan_t *pl,
@@ -280,6 +293,8 @@ typedef struct {
     const be_value_t *key;
     const apr_array_header_t *filters;
     const be_value_t *owner;
+    const be_value_t *const *from; /* a subquery plan: its parameters */
+    int nfrom;
 } be_where_t;
 
 /* Statements; a NULL shape means no RETURNING.  Functions returning a

@@ -141,6 +141,23 @@ const be_column_t *be_table_col(const be_table_t *t, const char *name)
     return c && !c->hidden ? c : NULL;
 }
 
+const char *be_table_index(be_table_t *t, apr_pool_t *p)
+{
+    int i;
+
+    for (i = 0; i < t->cols->nelts; i++) {
+        be_column_t *c = &APR_ARRAY_IDX(t->cols, i, be_column_t);
+        if (apr_hash_get(t->by_name, c->name, APR_HASH_KEY_STRING)) {
+            return apr_psprintf(p,
+                                "two result columns are named '%s' (name "
+                                "them apart with AS)",
+                                c->name);
+        }
+        apr_hash_set(t->by_name, c->name, APR_HASH_KEY_STRING, c);
+    }
+    return NULL;
+}
+
 const char *be_table_set_key(be_table_t *t, apr_pool_t *p, const char *key)
 {
     int i, found = -1, npk = 0;

@@ -78,7 +78,7 @@ static void shape_add(apr_pool_t *p, be_shape_t *s, be_buf_t *list,
     be_sql_column(list, c);
     s->cols[s->ncols] = c;
     s->keys[s->ncols] = alias ? json_key(p, alias) : NULL;
-    if (c == key_of(t) && s->key_col < 0) {
+    if (t->key >= 0 && c == key_of(t) && s->key_col < 0) {
         s->key_col = s->ncols;
     }
     s->ncols++;
@@ -92,7 +92,7 @@ be_shape_t *be_shape_make(apr_pool_t *p, const be_plan_t *pl,
     be_buf_t list;
     int i, j, max;
 
-    if (!select && (pl->all.key_col >= 0 || !need_key)) {
+    if (!select && pl->all.sql_list && (pl->all.key_col >= 0 || !need_key)) {
         return (be_shape_t *)&pl->all;
     }
     max = t->cols->nelts + 1;
@@ -133,31 +133,51 @@ be_shape_t *be_shape_make(apr_pool_t *p, const be_plan_t *pl,
     return s;
 }
 
+static be_plan_t *plan_from(apr_pool_t *p, const be_table_t *t,
+                            be_dialect_e dialect, const char *from);
+
 be_plan_t *be_plan_make(apr_pool_t *p, const be_table_t *t,
                         be_dialect_e dialect)
+{
+    be_buf_t b;
+
+    be_buf_init(&b, p, 64);
+    quote_table(&b, t->name, dialect);
+    return plan_from(p, t, dialect, be_buf_cstr(&b));
+}
+
+be_plan_t *be_plan_subquery(apr_pool_t *p, const be_table_t *t,
+                            be_dialect_e dialect, const char *sql)
+{
+    return plan_from(p, t, dialect,
+                     apr_pstrcat(p, "(", sql, ") AS \"_\"", NULL));
+}
+
+static be_plan_t *plan_from(apr_pool_t *p, const be_table_t *t,
+                            be_dialect_e dialect, const char *from)
 {
     be_plan_t *pl = apr_pcalloc(p, sizeof(*pl));
     be_shape_t *all;
     be_stmt_t st;
     be_value_t one = {BE_V_INT, 0, 0, NULL, 0};
-    be_buf_t b;
 
     pl->table = t;
     pl->dialect = dialect;
-    be_buf_init(&b, p, 64);
-    quote_table(&b, t->name, dialect);
-    pl->qtable = be_buf_cstr(&b);
+    pl->qtable = from;
 
-    pl->all.key_col = -1; /* be_shape_make builds, not reuses */
-    all = be_shape_make(p, pl, NULL, 1);
+    /* pl->all has no list yet: be_shape_make builds it */
+    all = be_shape_make(p, pl, NULL, t->key >= 0);
     pl->all = *all;
 
     {
-        be_where_t none = {NULL, NULL, NULL}, by_key = {&one, NULL, NULL};
+        be_where_t none = {NULL, NULL, NULL, NULL, 0},
+                   by_key = {&one, NULL, NULL, NULL, 0};
         be_sql_select(p, pl, &pl->all, &none, NULL, 1, 0, &st);
         pl->sql_list = st.sql;
-        be_sql_select(p, pl, &pl->all, &by_key, NULL, -1, -1, &st);
-        pl->sql_get = st.sql;
+        if (t->key >= 0) {
+            be_sql_select(p, pl, &pl->all, &by_key, NULL, -1, -1, &st);
+            pl->sql_get = st.sql;
+        }
     }
     return pl;
 }
@@ -176,6 +196,16 @@ static void sqlb_init(sqlb_t *q, apr_pool_t *p, const be_plan_t *pl)
     be_buf_init(&q->b, p, 256);
     q->args = apr_array_make(p, 8, sizeof(const be_value_t *));
     q->d = pl->dialect;
+}
+
+/* The values a subquery plan's own SQL binds come first. */
+static void sqlb_from(sqlb_t *q, const be_where_t *w)
+{
+    int i;
+
+    for (i = 0; i < w->nfrom; i++) {
+        APR_ARRAY_PUSH(q->args, const be_value_t *) = w->from[i];
+    }
 }
 
 static void sqlb_bind(sqlb_t *q, const be_value_t *v)
@@ -233,6 +263,7 @@ const char *be_sql_select(apr_pool_t *p, const be_plan_t *pl,
     be_value_t *v;
 
     sqlb_init(&q, p, pl);
+    sqlb_from(&q, w);
     be_buf_adds(&q.b, "SELECT ");
     be_buf_adds(&q.b, shape->sql_list);
     be_buf_adds(&q.b, " FROM ");
@@ -274,6 +305,7 @@ static const char *head_where(apr_pool_t *p, const be_plan_t *pl,
     const char *err;
 
     sqlb_init(&q, p, pl);
+    sqlb_from(&q, w);
     be_buf_printf(&q.b, "%s %s", head, pl->qtable);
     if ((err = where(&q, pl, w))) {
         return err;

@@ -346,9 +346,13 @@ const char *be_sql_where(apr_pool_t *p, be_buf_t *b, const be_table_t *t,
 void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
                   const apr_array_header_t *order)
 {
-    const be_column_t *key = &APR_ARRAY_IDX(t->cols, t->key, be_column_t);
-    int i, has_key = 0;
+    const be_column_t *key =
+        t->key >= 0 ? &APR_ARRAY_IDX(t->cols, t->key, be_column_t) : NULL;
+    int i, has_key = !key;
 
+    if (!key && !(order && order->nelts)) {
+        return; /* a function's rows come in the order it gives them */
+    }
     be_buf_adds(b, " ORDER BY ");
     for (i = 0; order && i < order->nelts; i++) {
         const be_order_t *o = &APR_ARRAY_IDX(order, i, be_order_t);

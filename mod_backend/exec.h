@@ -108,6 +108,12 @@ struct be_executor_t {
     /* Reads a table's columns, types, nullability, defaults and key. */
     be_dbrc_e (*introspect)(void *native, apr_pool_t *p, const char *table,
                             be_table_t **out, be_dberr_t *err);
+    /* Prepares a statement of the site's SQL (BackendFunction) without
+     * running it: an error when it does not prepare or binds other than
+     * nparams parameters; its result columns (none when it returns no
+     * rows) as a table without a key. */
+    be_dbrc_e (*describe)(void *native, apr_pool_t *p, const char *sql,
+                          int nparams, be_table_t **out, be_dberr_t *err);
 };
 
 const be_executor_t *be_executor_for(const char *driver);

@@ -583,6 +583,42 @@ static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
     return BE_DB_OK;
 }
 
+static be_dbrc_e pg_describe(void *native, apr_pool_t *p, const char *sql,
+                             int nparams, be_table_t **out, be_dberr_t *err)
+{
+    PGconn *conn = native;
+    PGresult *res = PQprepare(conn, "", sql, 0, NULL);
+    be_table_t *t = be_table_make(p, "");
+    int i;
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        return fail(err, p, conn, res);
+    }
+    PQclear(res);
+    res = PQdescribePrepared(conn, "");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        return fail(err, p, conn, res);
+    }
+    if (PQnparams(res) != nparams) {
+        PQclear(res);
+        err->rc = BE_DB_ERROR;
+        err->message = "parameters are written :name";
+        err->sqlstate = "";
+        return BE_DB_ERROR;
+    }
+    for (i = 0; i < PQnfields(res); i++) {
+        be_column_t *c = be_table_add(t);
+        c->name = apr_pstrdup(p, PQfname(res, i));
+        c->oid = (unsigned int)PQftype(res, i);
+        c->decl = "";
+        c->type = be_type_from_pg_oid(c->oid);
+    }
+    PQclear(res);
+    *out = t;
+    return BE_DB_OK;
+}
+
 const be_executor_t be_exec_pgsql = {
-    "pgsql", BE_DIALECT_PGSQL, pg_open,  pg_close,   NULL,  NULL,
-    NULL,    pg_conn_init,     pg_query, pg_strings, pg_tx, pg_introspect};
+    "pgsql",    BE_DIALECT_PGSQL, pg_open,  pg_close,   NULL,  NULL,
+    NULL,       pg_conn_init,     pg_query, pg_strings, pg_tx, pg_introspect,
+    pg_describe};

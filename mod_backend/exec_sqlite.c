@@ -954,7 +954,41 @@ static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
     return BE_DB_OK;
 }
 
+static be_dbrc_e sq_describe(void *native, apr_pool_t *p, const char *sql,
+                             int nparams, be_table_t **out, be_dberr_t *err)
+{
+    sqlite3 *db = native;
+    sqlite3_stmt *s;
+    const char *tail;
+    be_table_t *t = be_table_make(p, "");
+    int rc, i;
+
+    if ((rc = sqlite3_prepare_v2(db, sql, -1, &s, &tail)) != SQLITE_OK) {
+        return fail(err, p, db, rc);
+    }
+    if (!s || sqlite3_bind_parameter_count(s) != nparams) {
+        sqlite3_finalize(s);
+        err->rc = BE_DB_ERROR;
+        err->message = "parameters are written :name";
+        err->sqlstate = "";
+        return BE_DB_ERROR;
+    }
+    for (i = 0; i < sqlite3_column_count(s); i++) {
+        be_column_t *c = be_table_add(t);
+        const char *decl = sqlite3_column_decltype(s, i);
+        c->name = apr_pstrdup(p, sqlite3_column_name(s, i));
+        c->decl = apr_pstrdup(p, decl ? decl : "");
+        /* an expression has no declared type: its values say what they
+         * are */
+        c->type = decl ? be_type_from_sqlite_decl(decl) : BE_T_TEXT;
+    }
+    sqlite3_finalize(s);
+    *out = t;
+    return BE_DB_OK;
+}
+
 const be_executor_t be_exec_sqlite = {
     "sqlite3",       BE_DIALECT_SQLITE, sq_open,       sq_close,
     sq_library_init, sq_process_init,   sq_child_init, sq_conn_init,
-    sq_query,        sq_strings,        sq_tx,         sq_introspect};
+    sq_query,        sq_strings,        sq_tx,         sq_introspect,
+    sq_describe};

@@ -198,11 +198,41 @@ static const char *collection_path(cmd_parms *cmd, const char *name)
                        name, NULL);
 }
 
+static const char *add_resource(cmd_parms *cmd, be_dir_conf_t *c,
+                                be_resource_t *res);
+
+/* A file of SQL (BackendFunction file=), or NULL. */
+static const char *read_sql_file(apr_pool_t *p, const char *path)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    char *buf;
+    apr_size_t n;
+
+    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, p) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS
+        || fi.size > 1024 * 1024) {
+        apr_file_close(f);
+        return NULL;
+    }
+    n = (apr_size_t)fi.size;
+    buf = apr_palloc(p, n + 1);
+    if (apr_file_read_full(f, buf, n, NULL) != APR_SUCCESS) {
+        apr_file_close(f);
+        return NULL;
+    }
+    apr_file_close(f);
+    buf[n] = '\0';
+    return buf;
+}
+
 static const char *set_resource(cmd_parms *cmd, void *dconf, int argc,
                                 char *const argv[])
 {
     be_dir_conf_t *c = dconf;
-    be_resource_t *res, **seen;
+    be_resource_t *res;
     const char *err;
     int i;
 
@@ -263,20 +293,139 @@ static const char *set_resource(cmd_parms *cmd, void *dconf, int argc,
     }
 
     res->path = collection_path(cmd, res->name);
+    return add_resource(cmd, c, res);
+}
+
+/* Whether a's path is b's, or one under it (a function under rpc/ and a
+ * resource named rpc). */
+static int shadows(const be_resource_t *a, const be_resource_t *b)
+{
+    apr_size_t n = strlen(b->path);
+
+    return strncmp(a->path, b->path, n) == 0
+        && (a->path[n] == '\0' || (a->fn && !b->fn && a->path[n] == '/'));
+}
+
+/* A resource or a function joins the registry and its <Location>. */
+static const char *add_resource(cmd_parms *cmd, be_dir_conf_t *c,
+                                be_resource_t *res)
+{
+    int i;
 
     for (i = 0; i < registry->nelts; i++) {
-        seen = &APR_ARRAY_IDX(registry, i, be_resource_t *);
-        if (strcmp((*seen)->path, res->path) == 0
-            && (*seen)->server == res->server) {
-            return apr_psprintf(
-                cmd->pool,
-                "BackendResource %s: declared twice at %s (first at %s)",
-                res->name, res->path, (*seen)->where);
+        be_resource_t *seen = APR_ARRAY_IDX(registry, i, be_resource_t *);
+        if (seen->server == res->server
+            && (shadows(seen, res) || shadows(res, seen))) {
+            return strcmp(seen->path, res->path) == 0
+                ? apr_psprintf(
+                    cmd->pool, "%s %s: declared twice at %s (first at %s)",
+                    cmd->cmd->name, res->name, res->path, seen->where)
+                : apr_psprintf(cmd->pool,
+                               "%s %s: functions live under <Location>/rpc/, "
+                               "where a BackendResource rpc is (at %s)",
+                               cmd->cmd->name, res->name,
+                               seen->fn ? res->where : seen->where);
         }
     }
     APR_ARRAY_PUSH(registry, be_resource_t *) = res;
     apr_hash_set(c->resources, res->path, APR_HASH_KEY_STRING, res);
     return NULL;
+}
+
+/* BackendFunction NAME [returns=many|one|none] [file=PATH] [ARG:TYPE...]
+ * ["SQL; ..."]: POST (and GET when it only reads) LOCATION/rpc/NAME. */
+static const char *set_function(cmd_parms *cmd, void *dconf, int argc,
+                                char *const argv[])
+{
+    be_resource_t *res;
+    be_function_t *fn;
+    const char *err, *sql = NULL, *file = NULL, *what;
+    int i, j;
+
+    if ((err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS)) != NULL
+        || (err = in_location(cmd)) != NULL) {
+        return err;
+    }
+    if (argc < 1 || !valid_segment(argv[0])) {
+        return "BackendFunction needs a NAME (letters, digits, _ - .)";
+    }
+    res = apr_pcalloc(cmd->pool, sizeof(*res));
+    fn = apr_pcalloc(cmd->pool, sizeof(*fn));
+    res->name = argv[0];
+    res->table = argv[0];
+    res->fn = fn;
+    res->server = cmd->server;
+    res->where = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                              cmd->directive->line_num);
+    fn->args = apr_array_make(cmd->pool, 4, sizeof(be_arg_t));
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncasecmp(a, "returns=", 8) == 0) {
+            static const char *const names[] = {"many", "one", "none"};
+            for (j = 0; j < 3 && strcasecmp(a + 8, names[j]); j++) {
+            }
+            if (j == 3) {
+                return apr_psprintf(cmd->pool,
+                                    "BackendFunction %s: returns= is many, "
+                                    "one or none",
+                                    res->name);
+            }
+            fn->returns = (be_returns_e)j;
+        }
+        else if (strncasecmp(a, "file=", 5) == 0 && a[5] && !sql) {
+            file = ap_server_root_relative(cmd->pool, a + 5);
+            if (!file || !(sql = read_sql_file(cmd->pool, file))) {
+                return apr_psprintf(cmd->pool,
+                                    "BackendFunction %s: cannot read %s",
+                                    res->name, a + 5);
+            }
+        }
+        else if (i == argc - 1 && !sql && strpbrk(a, " \t\r\n")) {
+            /* an argument has no space; a statement does */
+            sql = a;
+        }
+        else {
+            be_arg_t arg;
+            if ((what = be_arg_parse(cmd->pool, a, &arg))) {
+                return apr_psprintf(cmd->pool, "BackendFunction %s: %s",
+                                    res->name, what);
+            }
+            for (j = 0; j < fn->args->nelts; j++) {
+                if (!strcmp(APR_ARRAY_IDX(fn->args, j, be_arg_t).name,
+                            arg.name)) {
+                    return apr_psprintf(cmd->pool,
+                                        "BackendFunction %s: argument '%s' "
+                                        "is declared twice",
+                                        res->name, arg.name);
+                }
+            }
+            if (fn->args->nelts >= BE_FN_MAX_ARGS) {
+                return apr_psprintf(cmd->pool,
+                                    "BackendFunction %s: more than %d "
+                                    "arguments",
+                                    res->name, BE_FN_MAX_ARGS);
+            }
+            *(be_arg_t *)apr_array_push(fn->args) = arg;
+        }
+    }
+    if (!sql) {
+        return apr_psprintf(cmd->pool,
+                            "BackendFunction %s: no SQL (the last argument, "
+                            "quoted, or file=PATH)",
+                            res->name);
+    }
+    if ((what =
+             be_sql_cut(cmd->pool, sql, fn->args, BE_CTX_ALL, &fn->stmts))) {
+        return apr_psprintf(cmd->pool, "BackendFunction %s: %s", res->name,
+                            what);
+    }
+    fn->reads = 1;
+    for (j = 0; j < fn->stmts->nelts; j++) {
+        fn->reads &= APR_ARRAY_IDX(fn->stmts, j, be_sqltext_t *)->reads;
+    }
+    res->path = apr_pstrcat(cmd->pool, collection_path(cmd, "rpc"), "/",
+                            res->name, NULL);
+    return add_resource(cmd, dconf, res);
 }
 
 static const char *set_max_rows(cmd_parms *cmd, void *dconf, const char *arg)
@@ -520,6 +669,10 @@ const command_rec be_cmds[] = {
     AP_INIT_TAKE_ARGV("BackendResource", set_resource, NULL, ACCESS_CONF,
                       "NAME [table=TABLE] [key=COLUMN] [bulk=all]: expose a "
                       "table at <Location>/NAME and <Location>/NAME/KEY"),
+    AP_INIT_TAKE_ARGV(
+        "BackendFunction", set_function, NULL, ACCESS_CONF,
+        "NAME [returns=many|one|none] [ARG:TYPE[?|=DEFAULT]...] \"SQL; ...\" "
+        "| file=PATH: SQL the API calls at <Location>/rpc/NAME"),
     AP_INIT_TAKE1("BackendMaxRows", set_max_rows, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "N: most rows a collection GET returns (default " BE_STR(

@@ -72,6 +72,47 @@ static dbd_target_t find_dbd(apr_pool_t *p, server_rec *s)
 /* ---------------------------------------------------------------------- */
 /* Schema at startup                                                       */
 
+/* A function: each statement prepared (not run) as the dialect writes
+ * it, and the last one's result columns. */
+static const char *plan_function(apr_pool_t *p, be_resource_t *res,
+                                 void *native, int *deferred)
+{
+    const be_function_t *fn = res->fn;
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0};
+    int i, n = fn->stmts->nelts;
+    const char **sql = apr_palloc(p, sizeof(*sql) * (apr_size_t)n);
+    const be_sqltext_t *st = NULL;
+    be_table_t *t = NULL;
+    be_plan_t *plan;
+    const char *msg;
+
+    *deferred = 0;
+    for (i = 0; i < n; i++) {
+        st = APR_ARRAY_IDX(fn->stmts, i, const be_sqltext_t *);
+        sql[i] = be_sqltext_render(p, st, fn->args, res->ex->dialect);
+        if (res->ex->describe(native, p, sql[i], st->params->nelts, &t, &err)
+            != BE_DB_OK) {
+            *deferred = err.rc == BE_DB_UNAVAILABLE;
+            return apr_psprintf(p, "BackendFunction %s (%s): statement %d: %s",
+                                res->name, res->where, i + 1,
+                                err.message ? err.message : "error");
+        }
+    }
+    t->name = t->resource = res->name;
+    if ((msg = be_table_index(t, p))) {
+        return apr_psprintf(p, "BackendFunction %s (%s): %s", res->name,
+                            res->where, msg);
+    }
+    plan = st->reads && t->cols->nelts
+        ? be_plan_subquery(p, t, res->ex->dialect, sql[n - 1])
+        : be_plan_make(p, t, res->ex->dialect);
+    plan->fn_sql = sql;
+    plan->fn_nsql = n;
+    plan->fn_subquery = st->reads && t->cols->nelts;
+    atomic_store(&res->plan, plan);
+    return NULL;
+}
+
 static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
                                  void *native, int *deferred)
 {
@@ -82,6 +123,9 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
     be_plan_t *plan;
     int i;
 
+    if (res->fn) {
+        return plan_function(p, res, native, deferred);
+    }
     *deferred = 0;
     if (res->ex->introspect(native, p, res->table, &t, &err) != BE_DB_OK) {
         *deferred = err.rc == BE_DB_UNAVAILABLE;
@@ -200,6 +244,8 @@ static apr_status_t close_startup_conn(void *data)
     return APR_SUCCESS;
 }
 
+#define DIRECTIVE(res) ((res)->fn ? "BackendFunction" : "BackendResource")
+
 /* Reads every resource's table.  Returns the first error that must stop
  * startup, or NULL.  An unreachable PostgreSQL only defers the schema to
  * the first request: a database may come up after the web tier. */
@@ -230,15 +276,16 @@ static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
         atomic_store(&res->plan, NULL);
         if (!t.driver || !t.params) {
             return apr_psprintf(ptemp,
-                                "BackendResource %s (%s): no database: set "
+                                "%s %s (%s): no database: set "
                                 "DBDriver and DBDParams for this server",
-                                res->name, res->where);
+                                DIRECTIVE(res), res->name, res->where);
         }
         if (!(res->ex = be_executor_for(t.driver))) {
             return apr_psprintf(ptemp,
-                                "BackendResource %s (%s): DBDriver '%s' is "
+                                "%s %s (%s): DBDriver '%s' is "
                                 "not supported; use sqlite3 or pgsql",
-                                res->name, res->where, t.driver);
+                                DIRECTIVE(res), res->name, res->where,
+                                t.driver);
         }
         key = apr_pstrcat(ptemp, t.driver, "\n", t.params, NULL);
         if (!(sc = apr_hash_get(conns, key, APR_HASH_KEY_STRING))) {
@@ -249,7 +296,7 @@ static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
             apr_pool_cleanup_register(ptemp, sc, close_startup_conn,
                                       apr_pool_cleanup_null);
             if (!sc->native && res->ex->dialect == BE_DIALECT_SQLITE) {
-                return apr_psprintf(ptemp, "BackendResource %s (%s): %s",
+                return apr_psprintf(ptemp, "%s %s (%s): %s", DIRECTIVE(res),
                                     res->name, res->where, err);
             }
             if (!sc->native) {

@@ -472,18 +472,13 @@ static int parse_method(be_req_t *q)
     return OK;
 }
 
-/* Step 1, no database: route, method, query string, Accept, Prefer,
- * Range and the body.  OK, or the answer is sent. */
-static int parse_request(be_req_t *q)
+/* The query string (args: what of it is not a function's arguments),
+ * Accept, Prefer and Range.  OK, or the answer is sent. */
+static int parse_query(be_req_t *q, const char *args)
 {
     request_rec *r = q->r;
-    int m = r->method_number, rc;
     const char *msg;
 
-    q->dc = ap_get_module_config(r->per_dir_config, &backend_module);
-    if ((rc = parse_route(q)) != OK || (rc = parse_method(q)) != OK) {
-        return rc;
-    }
     if (r->args && strlen(r->args) > BE_MAX_QUERY) {
         return be_problem(
             r, HTTP_REQUEST_URI_TOO_LARGE,
@@ -491,7 +486,7 @@ static int parse_request(be_req_t *q)
                          BE_MAX_QUERY),
             NULL);
     }
-    if ((msg = be_query_parse(r->pool, r->args, &q->q))) {
+    if ((msg = be_query_parse(r->pool, args, &q->q))) {
         return be_problem(r, HTTP_BAD_REQUEST, msg, NULL);
     }
     if (!negotiate(r, q)) {
@@ -502,6 +497,143 @@ static int parse_request(be_req_t *q)
     }
     prefer(r, q);
     range(r, q);
+    return OK;
+}
+
+/* GET of a function: the query-string pairs whose decoded name is an
+ * argument's are its arguments (names, texts); the rest, as written, is
+ * the query (*rest).  OK, or the answer is sent. */
+static int split_args(be_req_t *q, apr_array_header_t *names,
+                      apr_array_header_t *texts, const char **rest)
+{
+    request_rec *r = q->r;
+    const apr_array_header_t *args = q->res->fn->args;
+    char *all = apr_pstrdup(r->pool, r->args ? r->args : ""), *pair, *last;
+    be_buf_t keep;
+    int i;
+
+    be_buf_init(&keep, r->pool, strlen(all) + 1);
+    for (pair = apr_strtok(all, "&", &last); pair;
+         pair = apr_strtok(NULL, "&", &last)) {
+        char *eq = strchr(pair, '='), *name, *text;
+        name = apr_pstrndup(r->pool, pair,
+                            eq ? (apr_size_t)(eq - pair) : strlen(pair));
+        text = apr_pstrdup(r->pool, eq ? eq + 1 : "");
+        if (!be_url_decode(name) || !be_url_decode(text)) {
+            return be_problem(r, HTTP_BAD_REQUEST,
+                              "the query string has a bad %-escape", NULL);
+        }
+        for (i = 0; i < args->nelts; i++) {
+            if (!strcmp(APR_ARRAY_IDX(args, i, be_arg_t).name, name)) {
+                break;
+            }
+        }
+        if (i < args->nelts) {
+            APR_ARRAY_PUSH(names, const char *) = name;
+            APR_ARRAY_PUSH(texts, const char *) = text;
+        }
+        else {
+            be_buf_printf(&keep, "%s%s", keep.len ? "&" : "", pair);
+        }
+    }
+    *rest = be_buf_cstr(&keep);
+    return OK;
+}
+
+/* A function's arguments: from the JSON object of a POST (none when it
+ * has no body), or from the query string of a GET.  OK, or the answer
+ * is sent (422 names every argument that is wrong). */
+static int parse_call_args(be_req_t *q)
+{
+    request_rec *r = q->r;
+    const apr_array_header_t *args = q->res->fn->args;
+    apr_array_header_t *names = NULL, *texts = NULL, *errs;
+    const be_jobject_t *obj = NULL;
+    const char *rest = r->args;
+    int rc;
+
+    if (r->method_number == M_POST) {
+        if (apr_table_get(r->headers_in, "Content-Type")
+            || (apr_table_get(r->headers_in, "Content-Length")
+                && strcmp(apr_table_get(r->headers_in, "Content-Length"), "0"))
+            || apr_table_get(r->headers_in, "Transfer-Encoding")) {
+            if ((rc = parse_body(r, q->dc, q->res, 0, &q->doc)) != OK) {
+                return rc;
+            }
+            obj = APR_ARRAY_IDX(q->doc->objects, 0, be_jobject_t *);
+        }
+    }
+    else {
+        names = apr_array_make(r->pool, 4, sizeof(const char *));
+        texts = apr_array_make(r->pool, 4, sizeof(const char *));
+        if ((rc = split_args(q, names, texts, &rest)) != OK) {
+            return rc;
+        }
+    }
+    if ((rc = parse_query(q, rest)) != OK) {
+        return rc;
+    }
+    errs = apr_array_make(r->pool, 4, sizeof(be_field_error_t));
+    q->call_vals = apr_pcalloc(
+        r->pool, sizeof(be_value_t) * (apr_size_t)(args->nelts + 1));
+    if (be_args_bind(r->pool, args, obj, names, texts, q->call_vals, errs)) {
+        const be_field_error_t *e = &APR_ARRAY_IDX(errs, 0, be_field_error_t);
+        return be_problem(
+            r, HTTP_UNPROCESSABLE_ENTITY,
+            errs->nelts == 1
+                ? apr_psprintf(r->pool, "%s: %s", e->field, e->message)
+                : apr_psprintf(r->pool, "%d arguments of %s are not valid",
+                               errs->nelts, q->res->name),
+            errs);
+    }
+    return OK;
+}
+
+/* Allow, 405 and OPTIONS of a function: POST, and GET when it only
+ * reads. */
+static int parse_call(be_req_t *q)
+{
+    request_rec *r = q->r;
+    int m = r->method_number, reads = q->res->fn->reads;
+    const char *allow = reads ? "GET, HEAD, POST, OPTIONS" : "POST, OPTIONS";
+
+    if (q->id) {
+        return be_problem(r, HTTP_NOT_FOUND, "no resource at this path", NULL);
+    }
+    r->allowed = (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_OPTIONS)
+        | (reads ? AP_METHOD_BIT << M_GET : 0);
+    if (m == M_OPTIONS || !(m == M_POST || (m == M_GET && reads))) {
+        apr_table_setn(r->headers_out, "Allow", allow);
+        if (m == M_OPTIONS) {
+            r->status = HTTP_NO_CONTENT;
+            return DONE;
+        }
+        return be_problem(r, HTTP_METHOD_NOT_ALLOWED,
+                          apr_psprintf(r->pool, "%s is not allowed on %s (%s)",
+                                       r->method, r->uri,
+                                       reads ? "GET or POST" : "POST"),
+                          NULL);
+    }
+    return parse_call_args(q);
+}
+
+/* Step 1, no database: route, method, query string, Accept, Prefer,
+ * Range and the body.  OK, or the answer is sent. */
+static int parse_request(be_req_t *q)
+{
+    request_rec *r = q->r;
+    int m = r->method_number, rc;
+
+    q->dc = ap_get_module_config(r->per_dir_config, &backend_module);
+    if ((rc = parse_route(q)) != OK) {
+        return rc;
+    }
+    if (q->res->fn) {
+        return parse_call(q);
+    }
+    if ((rc = parse_method(q)) != OK || (rc = parse_query(q, r->args)) != OK) {
+        return rc;
+    }
     if ((m == M_POST || m == M_PUT || m == M_PATCH)
         && (rc = parse_body(r, q->dc, q->res, m == M_POST, &q->doc)) != OK) {
         return rc;
@@ -549,6 +681,31 @@ static int bind_owner(be_req_t *q)
     return OK;
 }
 
+/* A function's query string against the rows of its last statement:
+ * they can be chosen, filtered, ordered and paged when it is a query. */
+static int bind_call(be_req_t *q)
+{
+    const be_query_t *qq = q->q;
+    const char *msg;
+
+    if (!q->plan->fn_subquery
+        && (qq->filters->nelts || qq->order || qq->select || qq->limit >= 0
+            || qq->offset >= 0 || q->range_from >= 0)) {
+        return be_problem(
+            q->r, HTTP_BAD_REQUEST,
+            apr_psprintf(q->r->pool,
+                         "the rows of %s cannot be chosen, filtered, ordered "
+                         "or paged: its last statement is not a query",
+                         q->res->name),
+            NULL);
+    }
+    if ((msg = be_query_check(q->r->pool, q->plan->table, qq))) {
+        return be_problem(q->r, HTTP_BAD_REQUEST, msg, NULL);
+    }
+    q->where.filters = qq->filters;
+    return OK;
+}
+
 /* Step 2, the parsed request against the database: the connection, the
  * plan, what the table takes, the query's names, the key and the owner
  * scope.  OK, or the answer is sent. */
@@ -567,6 +724,9 @@ static int bind_request(be_req_t *q)
         return be_db_problem(q, &err, 0);
     }
     t = q->plan->table;
+    if (q->res->fn) {
+        return bind_call(q);
+    }
     if (writes_of(r->method_number) & ~t->writes) {
         return not_allowed(r, q->id != NULL, t->writes);
     }
@@ -589,6 +749,9 @@ static int bind_request(be_req_t *q)
 /* Step 3: the operation that answers the method. */
 static int dispatch(be_req_t *q)
 {
+    if (q->res->fn) {
+        return be_op_call(q);
+    }
     switch (q->r->method_number) {
     case M_GET:
         return be_op_read(q);

@@ -11,6 +11,8 @@
 #include <http_protocol.h>
 #include <http_log.h>
 #include <apr_buckets.h>
+#include <apr_general.h>
+#include <apr_md5.h>
 #include <util_filter.h>
 
 #include "mod_backend_private.h"
@@ -115,6 +117,16 @@ static int reply(be_req_t *q, int status, be_buf_t *out)
     return be_send_typed(q->r, status, out,
                          q->want_object ? "application/vnd.pgrst.object+json"
                                         : "application/json");
+}
+
+static int not_one(be_req_t *q, long rows)
+{
+    return be_problem(q->r, HTTP_NOT_ACCEPTABLE,
+                      apr_psprintf(q->r->pool,
+                                   "application/vnd.pgrst.object+json needs "
+                                   "exactly one row; %s matched",
+                                   rows ? "several" : "none"),
+                      NULL);
 }
 
 static int not_found(be_req_t *q)
@@ -318,13 +330,14 @@ static void read_window(be_req_t *q, long long *limit, long long *offset,
 }
 
 /* A collection's page: the count when asked for (or needed for a 416),
- * Content-Range, 206 for part of the rows, Link. */
-static int read_answer(be_req_t *q, be_buf_t *out, long rows, long long limit,
-                       long long offset, int paged)
+ * Content-Range, 206 for part of the rows, Link.  OK with the *status to
+ * send the page with, or DONE once a problem is sent. */
+static int read_answer(be_req_t *q, long rows, long long limit,
+                       long long offset, int paged, int *status)
 {
     request_rec *r = q->r;
     long long total = -1;
-    int rc, status = HTTP_OK;
+    int rc;
 
     if (q->count_exact || (rows == 0 && offset > 0)) {
         if ((rc = count_rows(q, &total)) != OK) {
@@ -349,14 +362,14 @@ static int read_answer(be_req_t *q, be_buf_t *out, long rows, long long limit,
                     rows ? fmt(r, "%lld-%lld", offset, offset + rows - 1)
                          : "*",
                     "/", total >= 0 ? fmt(r, "%lld", total) : "*", NULL));
-    if (total >= 0 ? rows < total && (rows > 0 || offset > 0)
-                   : q->range_from >= 0) {
-        status = HTTP_PARTIAL_CONTENT;
-    }
+    *status = (total >= 0 ? rows < total && (rows > 0 || offset > 0)
+                          : q->range_from >= 0)
+        ? HTTP_PARTIAL_CONTENT
+        : HTTP_OK;
     if (paged || rows == limit) {
         links(q, limit, offset, rows, total);
     }
-    return be_send_json(r, status, out);
+    return OK;
 }
 
 int be_op_read(be_req_t *q)
@@ -371,7 +384,7 @@ int be_op_read(be_req_t *q)
     be_buf_t *out;
     const char *err;
     long rows;
-    int rc, paged;
+    int rc, paged, status;
 
     if (q->id) {
         return read_item(q, shape);
@@ -395,17 +408,10 @@ int be_op_read(be_req_t *q)
     }
     be_sink_end(&sink);
     if (q->want_object) {
-        if (rows != 1) {
-            return be_problem(r, HTTP_NOT_ACCEPTABLE,
-                              apr_psprintf(r->pool,
-                                           "application/vnd.pgrst.object+json "
-                                           "needs exactly one row; %s matched",
-                                           rows ? "several" : "none"),
-                              NULL);
-        }
-        return reply(q, HTTP_OK, out);
+        return rows != 1 ? not_one(q, rows) : reply(q, HTTP_OK, out);
     }
-    return read_answer(q, out, rows, limit, offset, paged);
+    rc = read_answer(q, rows, limit, offset, paged, &status);
+    return rc != OK ? rc : be_send_json(r, status, out);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -419,12 +425,7 @@ static int one_object_or_undo(be_req_t *q, long rows)
 
     if (rows != 1) {
         tx(q, BE_TX_ROLLBACK);
-        return be_problem(q->r, HTTP_NOT_ACCEPTABLE,
-                          apr_psprintf(q->r->pool,
-                                       "application/vnd.pgrst.object+json "
-                                       "needs exactly one row; %s matched",
-                                       rows ? "several" : "none"),
-                          NULL);
+        return not_one(q, rows);
     }
     return (rc = tx(q, BE_TX_COMMIT)) != OK ? rc : OK;
 }
@@ -500,14 +501,13 @@ static be_where_t keys_where(be_req_t *q, apr_array_header_t *keys)
     be_filter_t *f = apr_pcalloc(q->r->pool, sizeof(*f));
     apr_array_header_t *filters =
         apr_array_make(q->r->pool, 1, sizeof(be_filter_t *));
-    be_where_t w;
+    be_where_t w = {NULL, NULL, NULL, NULL, 0};
 
     f->kind = BE_F_COND;
     f->column = key_column(q)->name;
     f->op = BE_OP_IN;
     f->list = keys;
     APR_ARRAY_PUSH(filters, be_filter_t *) = f;
-    w.key = NULL;
     w.filters = filters;
     w.owner = q->where.owner;
     return w;
@@ -1105,4 +1105,216 @@ int be_op_delete(be_req_t *q)
         return write_read_back(q, NULL, shape, &sink, out);
     }
     return write_and_answer(q, &st, &sink, out);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Functions (BackendFunction)                                             */
+
+/* :NAME!bcrypt: the text hashed as mod_authn_dbd and htpasswd check it. */
+static const be_value_t *bcrypt_value(be_req_t *q, const be_value_t *in)
+{
+    unsigned char salt[16];
+    char *hash = apr_palloc(q->r->pool, 64);
+    be_value_t *v;
+
+    if (in->kind != BE_V_TEXT) {
+        return in; /* NULL stays NULL */
+    }
+    if (apr_generate_random_bytes(salt, sizeof(salt)) != APR_SUCCESS
+        || apr_bcrypt_encode(in->s, BE_BCRYPT_COST, salt, sizeof(salt), hash,
+                             64)
+            != APR_SUCCESS) {
+        return NULL;
+    }
+    v = apr_pcalloc(q->r->pool, sizeof(*v));
+    v->kind = BE_V_TEXT;
+    v->s = hash;
+    v->len = strlen(hash);
+    return v;
+}
+
+static const be_value_t *text_or_null(request_rec *r, const char *s)
+{
+    be_value_t *v = apr_pcalloc(r->pool, sizeof(*v));
+
+    v->kind = s ? BE_V_TEXT : BE_V_NULL;
+    v->s = s;
+    v->len = s ? strlen(s) : 0;
+    return v;
+}
+
+/* The roles of the user as a JSON array, or NULL when they could not be
+ * looked up. */
+static const char *roles_json(request_rec *r)
+{
+    apr_array_header_t *roles = be_user_roles(r);
+    be_buf_t b;
+    int i;
+
+    if (!roles) {
+        return NULL;
+    }
+    be_buf_init(&b, r->pool, 64);
+    be_buf_addc(&b, '[');
+    for (i = 0; i < roles->nelts; i++) {
+        const char *role = APR_ARRAY_IDX(roles, i, const char *);
+        if (i) {
+            be_buf_addc(&b, ',');
+        }
+        be_json_escape(&b, role, strlen(role));
+    }
+    be_buf_addc(&b, ']');
+    return be_buf_cstr(&b);
+}
+
+/* Statement i of the call with its parameters' values.  OK, or DONE once
+ * the problem is sent. */
+static int call_stmt(be_req_t *q, int i, be_stmt_t *st)
+{
+    request_rec *r = q->r;
+    const be_sqltext_t *text =
+        APR_ARRAY_IDX(q->res->fn->stmts, i, const be_sqltext_t *);
+    const be_claims_t *claims = be_rctx(r)->claims;
+    int n = text->params->nelts, j;
+    const be_value_t **args =
+        apr_palloc(r->pool, sizeof(*args) * (apr_size_t)(n + 1));
+    const char *roles;
+
+    for (j = 0; j < n; j++) {
+        const be_param_t *prm = &APR_ARRAY_IDX(text->params, j, be_param_t);
+        switch (prm->kind) {
+        case BE_P_ARG:
+            args[j] = &q->call_vals[prm->arg];
+            if (prm->bcrypt && !(args[j] = bcrypt_value(q, args[j]))) {
+                return be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
+                                  "a password could not be hashed", NULL);
+            }
+            break;
+        case BE_P_USER:
+            args[j] = text_or_null(r, r->user);
+            break;
+        case BE_P_CLAIM:
+            args[j] = text_or_null(
+                r, claims ? apr_table_get(claims->claims, prm->name) : NULL);
+            break;
+        case BE_P_HEADER:
+            args[j] = text_or_null(r, apr_table_get(r->headers_in, prm->name));
+            break;
+        default:
+            if (!(roles = roles_json(r))) {
+                return be_problem(r, be_rctx(r)->roles_failed,
+                                  "the user's roles could not be read", NULL);
+            }
+            args[j] = text_or_null(r, roles);
+            break;
+        }
+    }
+    st->sql = q->plan->fn_sql[i];
+    st->nargs = n;
+    st->args = args;
+    return OK;
+}
+
+/* The last statement's rows, through select=, filters, order and the
+ * window when it is a query.  OK, or DONE once the problem is sent. */
+static int call_rows(be_req_t *q, be_sink_t *sink, be_buf_t **out, long *rows,
+                     long long *limit, long long *offset, int *paged)
+{
+    const be_function_t *fn = q->res->fn;
+    const be_plan_t *pl = q->plan;
+    int as_array = fn->returns == BE_RETURNS_MANY && !q->want_object;
+    const be_shape_t *shape = &pl->all;
+    be_stmt_t st;
+    const char *err;
+    int rc;
+
+    if ((rc = call_stmt(q, pl->fn_nsql - 1, &st)) != OK) {
+        return rc;
+    }
+    *limit = *offset = -1;
+    *paged = 0;
+    if (pl->fn_subquery) {
+        q->where.from = st.args;
+        q->where.nfrom = st.nargs;
+        shape = be_shape_make(q->r->pool, pl, q->q->select, 0);
+        if (as_array) {
+            read_window(q, limit, offset, paged);
+        }
+        if ((err = be_sql_select(q->r->pool, pl, shape, &q->where, q->q->order,
+                                 as_array ? *limit : 2,
+                                 as_array ? *offset : -1, &st))) {
+            return be_problem(q->r, HTTP_BAD_REQUEST, err, NULL);
+        }
+    }
+    *out = start(q, sink, shape, as_array);
+    if ((rc = run(q, &st, sink, rows, q->q->filters->nelts > 0)) != OK) {
+        return rc;
+    }
+    be_sink_end(sink);
+    return OK;
+}
+
+int be_op_call(be_req_t *q)
+{
+    request_rec *r = q->r;
+    const be_function_t *fn = q->res->fn;
+    int in_tx = !fn->reads, i, rc, status = HTTP_OK;
+    long long limit, offset;
+    be_buf_t *out = NULL;
+    be_sink_t sink;
+    be_stmt_t st;
+    long rows = 0;
+    int paged;
+
+    /* a function that writes runs whole or not at all */
+    if (in_tx && (rc = tx(q, BE_TX_BEGIN)) != OK) {
+        return rc;
+    }
+    for (i = 0; i < q->plan->fn_nsql - 1; i++) {
+        if ((rc = call_stmt(q, i, &st)) != OK
+            || (rc = run(q, &st, NULL, &rows, 0)) != OK) {
+            goto undo;
+        }
+    }
+    if ((rc = call_rows(q, &sink, &out, &rows, &limit, &offset, &paged))
+        != OK) {
+        goto undo;
+    }
+    if (q->want_object || fn->returns == BE_RETURNS_ONE) {
+        if (rows == 0 && !q->want_object) {
+            rc = be_problem(
+                r, HTTP_NOT_FOUND,
+                apr_psprintf(r->pool, "%s found no row", q->res->name), NULL);
+            goto undo;
+        }
+        if (rows != 1) {
+            rc = q->want_object
+                ? not_one(q, rows)
+                : be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
+                             apr_psprintf(r->pool,
+                                          "%s returned several rows; it is "
+                                          "declared returns=one",
+                                          q->res->name),
+                             NULL);
+            goto undo;
+        }
+    }
+    else if (fn->returns == BE_RETURNS_MANY && q->plan->fn_subquery
+             && (rc = read_answer(q, rows, limit, offset, paged, &status))
+                 != OK) {
+        goto undo;
+    }
+    if (in_tx && (rc = tx(q, BE_TX_COMMIT)) != OK) {
+        return rc;
+    }
+    if (fn->returns == BE_RETURNS_NONE || q->plan->all.ncols == 0) {
+        return be_send_json(r, HTTP_NO_CONTENT, NULL);
+    }
+    return reply(q, status, out);
+undo:
+    if (in_tx) {
+        be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0};
+        q->conn->ex->tx(q->conn, r->pool, BE_TX_ROLLBACK, &err);
+    }
+    return rc;
 }

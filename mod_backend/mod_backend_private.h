@@ -17,6 +17,7 @@
 #include "be_core.h"
 #include "exec.h"
 #include "be_query.h"
+#include "be_fn.h"
 
 extern module AP_MODULE_DECLARE_DATA backend_module;
 
@@ -35,6 +36,19 @@ typedef struct {
     const char *claim; /* BE_SET_CLAIM: its name */
 } be_set_t;
 
+/* BackendFunction NAME [returns=...] [ARG:TYPE...] "SQL; SQL..." */
+typedef enum {
+    BE_RETURNS_MANY = 0,
+    BE_RETURNS_ONE,
+    BE_RETURNS_NONE
+} be_returns_e;
+typedef struct {
+    apr_array_header_t *args;  /* be_arg_t */
+    apr_array_header_t *stmts; /* be_sqltext_t* */
+    be_returns_e returns;
+    int reads; /* every statement only reads: GET may call it */
+} be_function_t;
+
 typedef struct {
     const char *name; /* URL segment */
     const char *table;
@@ -44,9 +58,10 @@ typedef struct {
     apr_array_header_t *hide;     /* BackendHide columns (const char*) */
     apr_array_header_t *readonly; /* BackendReadOnly columns (const char*) */
     apr_array_header_t *sets;     /* BackendSet (be_set_t) */
-    const char *path;   /* <Location> + "/" + name: the collection URL */
-    server_rec *server; /* whose DBDriver/DBDParams apply */
-    const char *where;  /* "file:line", for messages */
+    const be_function_t *fn; /* BackendFunction: this is LOCATION/rpc/NAME */
+    const char *path;        /* <Location> + "/" + name: the collection URL */
+    server_rec *server;      /* whose DBDriver/DBDParams apply */
+    const char *where;       /* "file:line", for messages */
     const be_executor_t *ex;
     _Atomic(be_plan_t *) plan;
 } be_resource_t;
@@ -152,10 +167,11 @@ typedef struct {
     int count_exact;
     int missing_default; /* Prefer: missing=default (what we do) */
     be_upsert_e upsert;
-    int want_object;      /* Accept: application/vnd.pgrst.object */
-    long long range_from; /* Range: items, or -1 */
-    long long range_to;   /* -1: open */
-    const char *applied;  /* Preference-Applied */
+    int want_object;       /* Accept: application/vnd.pgrst.object */
+    long long range_from;  /* Range: items, or -1 */
+    long long range_to;    /* -1: open */
+    const char *applied;   /* Preference-Applied */
+    be_value_t *call_vals; /* a function's arguments, in declared order */
 } be_req_t;
 
 /* mod_backend_ops.c: each sends its answer and returns DONE (or an
@@ -164,6 +180,10 @@ int be_op_read(be_req_t *q);
 int be_op_insert(be_req_t *q, be_jdoc_t *doc);
 int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode);
 int be_op_delete(be_req_t *q);
+/* BackendFunction: the call of q->res->fn with q->call_vals. */
+int be_op_call(be_req_t *q);
+/* the cost of :NAME!bcrypt hashes */
+#define BE_BCRYPT_COST 10
 int be_send_json(request_rec *r, int status, be_buf_t *body);
 int be_send_typed(request_rec *r, int status, be_buf_t *body,
                   const char *type);

@@ -1,0 +1,748 @@
+/*
+ * be_fn.c - a site's SQL functions: argument declarations, the SQL cut
+ * into statements and parameters, and argument values checked by type.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_lib.h>
+
+#include "be_fn.h"
+
+/* ---------------------------------------------------------------------- */
+/* Declarations                                                            */
+
+static const char *const type_names[] = {"int",  "bigint",    "number",
+                                         "text", "bool",      "json",
+                                         "date", "timestamp", "uuid"};
+
+const char *be_atype_name(be_atype_e t)
+{
+    return type_names[t];
+}
+
+static int is_name_start(char c)
+{
+    return apr_isalpha(c) || c == '_';
+}
+
+static int is_name_char(char c)
+{
+    return apr_isalnum(c) || c == '_';
+}
+
+const char *be_arg_parse(apr_pool_t *p, const char *spec, be_arg_t *out)
+{
+    const char *colon = strchr(spec, ':'), *t, *end;
+    apr_size_t i, n;
+
+    memset(out, 0, sizeof(*out));
+    if (!colon || colon == spec) {
+        return apr_psprintf(p, "'%s' is not NAME:TYPE", spec);
+    }
+    for (i = 0; spec + i < colon; i++) {
+        if (!(i ? is_name_char(spec[i]) : is_name_start(spec[i]))) {
+            return apr_psprintf(p,
+                                "'%s': an argument name is letters, "
+                                "digits and _",
+                                spec);
+        }
+    }
+    out->name = apr_pstrmemdup(p, spec, (apr_size_t)(colon - spec));
+    t = colon + 1;
+    for (end = t; apr_isalpha(*end); end++) {
+    }
+    n = (apr_size_t)(end - t);
+    for (i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++) {
+        if (strlen(type_names[i]) == n
+            && strncasecmp(t, type_names[i], n) == 0) {
+            break;
+        }
+    }
+    if (i == sizeof(type_names) / sizeof(type_names[0])) {
+        return apr_psprintf(p,
+                            "'%s': unknown type (int, bigint, number, text, "
+                            "bool, json, date, timestamp, uuid)",
+                            spec);
+    }
+    out->type = (be_atype_e)i;
+    if (*end == '?' && !end[1]) {
+        out->optional = 1;
+        out->dval.kind = BE_V_NULL;
+    }
+    else if (*end == '=') {
+        const char *why;
+        out->dflt = end + 1;
+        if ((why = be_arg_from_text(p, out, out->dflt, &out->dval))) {
+            return apr_psprintf(p, "'%s': the default: %s", spec, why);
+        }
+    }
+    else if (*end) {
+        return apr_psprintf(p, "'%s': after the type, ? or =DEFAULT", spec);
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The SQL, cut                                                            */
+
+typedef struct {
+    apr_pool_t *p;
+    const apr_array_header_t *args;
+    unsigned ctx;
+    be_sqltext_t *cur;
+    const char *lit; /* start of the literal text not yet added */
+    int words;       /* words seen in this statement */
+    int first_reads; /* its first word is SELECT, VALUES or WITH */
+    int writes;      /* a word that writes: INSERT, UPDATE, DELETE... */
+} cut_t;
+
+static void add_text(cut_t *c, const char *end)
+{
+    be_sqlpiece_t *pc;
+
+    if (end > c->lit) {
+        pc = apr_array_push(c->cur->pieces);
+        pc->text = apr_pstrmemdup(c->p, c->lit, (apr_size_t)(end - c->lit));
+        pc->param = -1;
+    }
+}
+
+static void new_stmt(cut_t *c)
+{
+    c->cur = apr_pcalloc(c->p, sizeof(*c->cur));
+    c->cur->pieces = apr_array_make(c->p, 8, sizeof(be_sqlpiece_t));
+    c->cur->params = apr_array_make(c->p, 4, sizeof(be_param_t));
+    c->words = c->first_reads = c->writes = 0;
+}
+
+static int word_is(const char *w, apr_size_t n, const char *kw)
+{
+    return strlen(kw) == n && strncasecmp(w, kw, n) == 0;
+}
+
+static const char *end_stmt(cut_t *c, const char *at,
+                            apr_array_header_t *stmts)
+{
+    add_text(c, at);
+    if (c->words > 0) {
+        if (stmts->nelts >= BE_FN_MAX_STMTS) {
+            return apr_psprintf(c->p, "more than %d statements",
+                                BE_FN_MAX_STMTS);
+        }
+        c->cur->reads = c->first_reads && !c->writes;
+        APR_ARRAY_PUSH(stmts, be_sqltext_t *) = c->cur;
+    }
+    new_stmt(c);
+    return NULL;
+}
+
+static const char *word(cut_t *c, const char *w, apr_size_t n)
+{
+    static const char *const tx[] = {"BEGIN",     "COMMIT",  "ROLLBACK", "END",
+                                     "SAVEPOINT", "RELEASE", "START"};
+    static const char *const writes[] = {"INSERT",  "UPDATE", "DELETE",
+                                         "REPLACE", "MERGE",  "CREATE",
+                                         "DROP",    "ALTER",  "TRUNCATE"};
+    apr_size_t i;
+
+    if (c->words++ == 0) {
+        for (i = 0; i < sizeof(tx) / sizeof(tx[0]); i++) {
+            if (word_is(w, n, tx[i])) {
+                return apr_psprintf(
+                    c->p, "%s: every call already runs in one transaction",
+                    tx[i]);
+            }
+        }
+        c->first_reads = word_is(w, n, "SELECT") || word_is(w, n, "VALUES")
+            || word_is(w, n, "WITH");
+    }
+    for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+        c->writes |= word_is(w, n, writes[i]);
+    }
+    return NULL;
+}
+
+/* :name at s (s[0] == ':'); *next is where the SQL goes on. */
+static const char *param(cut_t *c, const char *s, const char **next)
+{
+    be_param_t prm;
+    be_sqlpiece_t *pc;
+    const char *n = s + 1, *dot = NULL;
+    int i;
+
+    memset(&prm, 0, sizeof(prm));
+    while (is_name_char(*n)) {
+        n++;
+    }
+    if (*n == '.'
+        && (strncmp(s, ":claim.", 7) == 0 || strncmp(s, ":header.", 8) == 0)) {
+        dot = n++;
+        while (is_name_char(*n) || (s[1] == 'h' && *n == '-')) {
+            n++;
+        }
+        if (n == dot + 1) {
+            return apr_psprintf(c->p, "'%.*s' needs a name after the dot",
+                                (int)(n - s), s);
+        }
+        prm.kind = s[1] == 'c' ? BE_P_CLAIM : BE_P_HEADER;
+        prm.name = apr_pstrmemdup(c->p, dot + 1, (apr_size_t)(n - dot - 1));
+        if (!(c->ctx & (1u << prm.kind))) {
+            return apr_psprintf(c->p, "'%.*s' cannot be used here",
+                                (int)(n - s), s);
+        }
+    }
+    else {
+        const char *name =
+            apr_pstrmemdup(c->p, s + 1, (apr_size_t)(n - s - 1));
+        prm.kind = BE_P_ARG;
+        prm.arg = -1;
+        for (i = 0; c->args && i < c->args->nelts; i++) {
+            if (!strcmp(APR_ARRAY_IDX(c->args, i, be_arg_t).name, name)) {
+                prm.arg = i;
+            }
+        }
+        if (prm.arg < 0) {
+            if (!strcmp(name, "user") && (c->ctx & BE_CTX_USER)) {
+                prm.kind = BE_P_USER;
+            }
+            else if (!strcmp(name, "roles") && (c->ctx & BE_CTX_ROLES)) {
+                prm.kind = BE_P_ROLES;
+            }
+            else {
+                return apr_psprintf(c->p, "':%s' is not a declared argument",
+                                    name);
+            }
+        }
+    }
+    if (strncmp(n, "!bcrypt", 7) == 0 && !is_name_char(n[7])) {
+        if (prm.kind != BE_P_ARG
+            || APR_ARRAY_IDX(c->args, prm.arg, be_arg_t).type != BE_A_TEXT) {
+            return apr_psprintf(c->p, "'%.*s': !bcrypt hashes a text argument",
+                                (int)(n + 7 - s), s);
+        }
+        prm.bcrypt = 1;
+        n += 7;
+    }
+    add_text(c, s);
+    for (i = 0; i < c->cur->params->nelts; i++) {
+        const be_param_t *o = &APR_ARRAY_IDX(c->cur->params, i, be_param_t);
+        if (o->kind == prm.kind && o->arg == prm.arg && o->bcrypt == prm.bcrypt
+            && (o->name == prm.name
+                || (o->name && prm.name && !strcmp(o->name, prm.name)))) {
+            break;
+        }
+    }
+    if (i == c->cur->params->nelts) {
+        *(be_param_t *)apr_array_push(c->cur->params) = prm;
+    }
+    pc = apr_array_push(c->cur->pieces);
+    pc->text = NULL;
+    pc->param = i;
+    c->lit = *next = n;
+    return NULL;
+}
+
+/* The end of a quoted or commented run starting at s, or NULL when it
+ * does not end. */
+static const char *skip_quoted(const char *s)
+{
+    const char *e;
+
+    switch (*s) {
+    case '\'':
+    case '"':
+        /* a doubled quote inside is the quote itself: two runs */
+        e = strchr(s + 1, *s);
+        return e ? e + 1 : NULL;
+    case '-':
+        e = strchr(s, '\n');
+        return e ? e + 1 : s + strlen(s);
+    default: /* a block comment */
+        e = strstr(s + 2, "*/");
+        return e ? e + 2 : NULL;
+    }
+}
+
+/* $tag$...$tag$ at s, or NULL when s does not start one; *end is where it
+ * ends (NULL: never). */
+static int dollar_quote(const char *s, const char **end)
+{
+    const char *t = s + 1;
+    apr_size_t n;
+    const char *e;
+
+    if (is_name_start(*t)) {
+        while (is_name_char(*t)) {
+            t++;
+        }
+    }
+    if (*t != '$') {
+        return 0;
+    }
+    n = (apr_size_t)(t - s) + 1; /* the tag with both dollars */
+    for (e = t + 1; (e = strchr(e, '$')); e++) {
+        if (strncmp(e, s, n) == 0) {
+            *end = e + n;
+            return 1;
+        }
+    }
+    *end = NULL;
+    return 1;
+}
+
+const char *be_sql_cut(apr_pool_t *p, const char *sql,
+                       const apr_array_header_t *args, unsigned ctx,
+                       apr_array_header_t **stmts)
+{
+    cut_t c;
+    const char *s = sql, *err, *e;
+
+    memset(&c, 0, sizeof(c));
+    c.p = p;
+    c.args = args;
+    c.ctx = ctx;
+    c.lit = sql;
+    *stmts = apr_array_make(p, 2, sizeof(be_sqltext_t *));
+    new_stmt(&c);
+    while (*s) {
+        char ch = *s;
+        if (ch == '\'' || ch == '"' || (ch == '-' && s[1] == '-')
+            || (ch == '/' && s[1] == '*')) {
+            if (!(e = skip_quoted(s))) {
+                return ch == '/' ? "unterminated /* comment"
+                                 : "unterminated quote";
+            }
+            s = e;
+            continue;
+        }
+        if (ch == '$' && (s == sql || !is_name_char(s[-1]))) {
+            if (apr_isdigit(s[1])) {
+                return "write :name for a parameter, not $n";
+            }
+            if (dollar_quote(s, &e)) {
+                if (!e) {
+                    return "unterminated $$ quote";
+                }
+                s = e;
+                continue;
+            }
+        }
+        if (ch == ':' && s[1] == ':') {
+            s += 2; /* PostgreSQL's cast */
+            continue;
+        }
+        if (ch == ':' && is_name_start(s[1])
+            && (s == sql || !is_name_char(s[-1]))) {
+            if ((err = param(&c, s, &s))) {
+                return err;
+            }
+            continue;
+        }
+        if (ch == ';') {
+            if ((err = end_stmt(&c, s, *stmts))) {
+                return err;
+            }
+            c.lit = ++s;
+            continue;
+        }
+        if (is_name_start(ch)) {
+            const char *w = s;
+            while (is_name_char(*s) || *s == '$') {
+                s++;
+            }
+            if ((err = word(&c, w, (apr_size_t)(s - w)))) {
+                return err;
+            }
+            continue;
+        }
+        s++;
+    }
+    if ((err = end_stmt(&c, s, *stmts))) {
+        return err;
+    }
+    if ((*stmts)->nelts == 0) {
+        return "no SQL statement";
+    }
+    return NULL;
+}
+
+const char *be_sqltext_render(apr_pool_t *p, const be_sqltext_t *s,
+                              const apr_array_header_t *args, be_dialect_e d)
+{
+    static const char *const casts[] = {"integer", "bigint",      "numeric",
+                                        NULL,      "boolean",     NULL,
+                                        "date",    "timestamptz", "uuid"};
+    be_buf_t b;
+    int i;
+
+    be_buf_init(&b, p, 256);
+    for (i = 0; i < s->pieces->nelts; i++) {
+        const be_sqlpiece_t *pc = &APR_ARRAY_IDX(s->pieces, i, be_sqlpiece_t);
+        const be_param_t *prm;
+        const char *cast = NULL;
+        if (pc->text) {
+            be_buf_adds(&b, pc->text);
+            continue;
+        }
+        prm = &APR_ARRAY_IDX(s->params, pc->param, be_param_t);
+        if (d == BE_DIALECT_PGSQL && prm->kind == BE_P_ARG && !prm->bcrypt) {
+            cast = casts[APR_ARRAY_IDX(args, prm->arg, be_arg_t).type];
+        }
+        if (cast) {
+            be_buf_addc(&b, '(');
+        }
+        be_sql_placeholder(&b, d, pc->param + 1);
+        if (cast) {
+            be_buf_printf(&b, "::%s)", cast);
+        }
+    }
+    return be_buf_cstr(&b);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Values                                                                  */
+
+static int digits(const char *s, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (!apr_isdigit(s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int num(const char *s, int n)
+{
+    int v = 0, i;
+
+    for (i = 0; i < n; i++) {
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* YYYY-MM-DD, a day that exists; returns its length or 0 */
+static int is_date(const char *s)
+{
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, m, d;
+
+    if (!digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-'
+        || !digits(s + 8, 2)) {
+        return 0;
+    }
+    y = num(s, 4);
+    m = num(s + 5, 2);
+    d = num(s + 8, 2);
+    if (m < 1 || m > 12 || d < 1 || d > days[m - 1]) {
+        return 0;
+    }
+    if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) {
+        return 0;
+    }
+    return 10;
+}
+
+/* RFC 3339 date-time (a space for the T, seconds and zone optional) */
+static int is_timestamp(const char *s)
+{
+    const char *t;
+
+    if (!is_date(s) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ')) {
+        return 0;
+    }
+    t = s + 11;
+    if (!digits(t, 2) || t[2] != ':' || !digits(t + 3, 2) || num(t, 2) > 23
+        || num(t + 3, 2) > 59) {
+        return 0;
+    }
+    t += 5;
+    if (*t == ':') {
+        if (!digits(t + 1, 2) || num(t + 1, 2) > 60) {
+            return 0;
+        }
+        t += 3;
+        if (*t == '.') {
+            if (!apr_isdigit(t[1])) {
+                return 0;
+            }
+            for (t++; apr_isdigit(*t); t++) {
+            }
+        }
+    }
+    if (*t == 'Z' || *t == 'z') {
+        t++;
+    }
+    else if (*t == '+' || *t == '-') {
+        if (!digits(t + 1, 2) || num(t + 1, 2) > 23) {
+            return 0;
+        }
+        t += 3;
+        if (*t == ':') {
+            t++;
+        }
+        if (!digits(t, 2) || num(t, 2) > 59) {
+            return 0;
+        }
+        t += 2;
+    }
+    return *t == '\0';
+}
+
+static int is_uuid(const char *s)
+{
+    int i;
+
+    for (i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-'
+                                                    : !apr_isxdigit(s[i])) {
+            return 0;
+        }
+    }
+    return s[36] == '\0';
+}
+
+static void text_value(be_value_t *v, const char *s, apr_size_t len)
+{
+    v->kind = BE_V_TEXT;
+    v->s = s;
+    v->len = len;
+}
+
+static const char *integer(const be_arg_t *a, long long i, be_value_t *v)
+{
+    if (a->type == BE_A_INT && (i < -2147483648LL || i > 2147483647LL)) {
+        return "is out of range for int (-2147483648 to 2147483647)";
+    }
+    v->kind = BE_V_INT;
+    v->i = i;
+    return NULL;
+}
+
+/* A string for the text-like types: checked by format. */
+static const char *string(apr_pool_t *p, const be_arg_t *a, const char *s,
+                          apr_size_t len, be_value_t *v)
+{
+    if (memchr(s, '\0', len)) {
+        return "contains a NUL character";
+    }
+    switch (a->type) {
+    case BE_A_DATE:
+        if (len != 10 || !is_date(s)) {
+            return "is not a date (YYYY-MM-DD)";
+        }
+        break;
+    case BE_A_TIMESTAMP:
+        if (!is_timestamp(s)) {
+            return "is not a timestamp (YYYY-MM-DDTHH:MM:SS, a zone "
+                   "optional)";
+        }
+        break;
+    case BE_A_UUID:
+        if (len != 36 || !is_uuid(s)) {
+            return "is not a UUID";
+        }
+        break;
+    case BE_A_TEXT:
+        break;
+    default:
+        return apr_psprintf(p, "must be a %s", be_atype_name(a->type));
+    }
+    text_value(v, s, len);
+    return NULL;
+}
+
+const char *be_arg_from_json(apr_pool_t *p, const be_arg_t *a,
+                             const be_jfield_t *f, be_value_t *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (a->type == BE_A_JSON) {
+        be_buf_t b;
+        switch (f->kind) {
+        case BE_J_NESTED:
+            v->kind = BE_V_JSON;
+            v->s = f->s;
+            v->len = f->len;
+            return NULL;
+        case BE_J_STRING:
+            be_buf_init(&b, p, f->len + 8);
+            be_json_escape(&b, f->s, f->len);
+            v->kind = BE_V_JSON;
+            v->s = be_buf_cstr(&b);
+            v->len = b.len;
+            return NULL;
+        case BE_J_NULL:
+            break;
+        default:
+            v->kind = BE_V_JSON;
+            v->s = f->kind == BE_J_BOOL ? (f->i ? "true" : "false") : f->s;
+            v->len = strlen(v->s);
+            return NULL;
+        }
+    }
+    switch (f->kind) {
+    case BE_J_NULL:
+        if (!a->optional && !a->dflt) {
+            return "is required and cannot be null";
+        }
+        v->kind = BE_V_NULL;
+        return NULL;
+    case BE_J_INT:
+        if (a->type == BE_A_INT || a->type == BE_A_BIGINT) {
+            return integer(a, f->i, v);
+        }
+        if (a->type == BE_A_NUMBER) {
+            v->kind = BE_V_INT;
+            v->i = f->i;
+            return NULL;
+        }
+        break;
+    case BE_J_REAL:
+        if (a->type == BE_A_NUMBER && !f->wide && isfinite(f->d)) {
+            v->kind = BE_V_REAL;
+            v->d = f->d;
+            return NULL;
+        }
+        if (a->type == BE_A_NUMBER || a->type == BE_A_INT
+            || a->type == BE_A_BIGINT) {
+            return a->type == BE_A_NUMBER
+                ? "is out of range for a number"
+                : apr_psprintf(p, "must be an integer (%s)",
+                               be_atype_name(a->type));
+        }
+        break;
+    case BE_J_BOOL:
+        if (a->type == BE_A_BOOL) {
+            v->kind = BE_V_BOOL;
+            v->i = f->i != 0;
+            return NULL;
+        }
+        break;
+    case BE_J_STRING:
+        if (a->type >= BE_A_TEXT && a->type != BE_A_BOOL) {
+            return string(p, a, f->s, f->len, v);
+        }
+        break;
+    default:
+        break;
+    }
+    return apr_psprintf(p, "must be a%s %s",
+                        a->type == BE_A_INT || a->type == BE_A_UUID ? "n" : "",
+                        be_atype_name(a->type));
+}
+
+const char *be_arg_from_text(apr_pool_t *p, const be_arg_t *a,
+                             const char *text, be_value_t *v)
+{
+    char *end;
+
+    memset(v, 0, sizeof(*v));
+    switch (a->type) {
+    case BE_A_INT:
+    case BE_A_BIGINT: {
+        long long i;
+        errno = 0;
+        i = strtoll(text, &end, 10);
+        if (!*text || *end || errno || apr_isspace(*text)) {
+            return apr_psprintf(p, "must be an integer (%s)",
+                                be_atype_name(a->type));
+        }
+        return integer(a, i, v);
+    }
+    case BE_A_NUMBER: {
+        double d;
+        errno = 0;
+        d = strtod(text, &end);
+        if (!*text || *end || apr_isspace(*text) || !isfinite(d)
+            || !(apr_isdigit(*text) || *text == '-')) {
+            return "must be a number";
+        }
+        v->kind = BE_V_REAL;
+        v->d = d;
+        return NULL;
+    }
+    case BE_A_BOOL:
+        if (!strcmp(text, "true") || !strcmp(text, "false")) {
+            v->kind = BE_V_BOOL;
+            v->i = text[0] == 't';
+            return NULL;
+        }
+        return "must be true or false";
+    case BE_A_JSON:
+        if (!be_json_is_valid(text, strlen(text))) {
+            return "is not JSON";
+        }
+        v->kind = BE_V_JSON;
+        v->s = text;
+        v->len = strlen(text);
+        return NULL;
+    default:
+        return string(p, a, text, strlen(text), v);
+    }
+}
+
+static void arg_error(apr_array_header_t *errs, const char *field,
+                      const char *msg)
+{
+    be_field_error_t *e = apr_array_push(errs);
+
+    e->field = field;
+    e->message = msg;
+}
+
+int be_args_bind(apr_pool_t *p, const apr_array_header_t *args,
+                 const be_jobject_t *obj, const apr_array_header_t *names,
+                 const apr_array_header_t *texts, be_value_t *vals,
+                 apr_array_header_t *errs)
+{
+    int i, j, n = names ? names->nelts : obj ? obj->fields->nelts : 0;
+    char *seen = apr_pcalloc(p, (apr_size_t)args->nelts + 1);
+    const char *why;
+
+    for (j = 0; j < n; j++) {
+        const char *key = names
+            ? APR_ARRAY_IDX(names, j, const char *)
+            : APR_ARRAY_IDX(obj->fields, j, be_jfield_t).key;
+        for (i = 0; i < args->nelts; i++) {
+            if (!strcmp(APR_ARRAY_IDX(args, i, be_arg_t).name, key)) {
+                break;
+            }
+        }
+        if (i == args->nelts) {
+            arg_error(errs, key, "is not an argument of this function");
+            continue;
+        }
+        if (seen[i]++) {
+            arg_error(errs, key, "is given twice");
+            continue;
+        }
+        why = names
+            ? be_arg_from_text(p, &APR_ARRAY_IDX(args, i, be_arg_t),
+                               APR_ARRAY_IDX(texts, j, const char *), &vals[i])
+            : be_arg_from_json(p, &APR_ARRAY_IDX(args, i, be_arg_t),
+                               &APR_ARRAY_IDX(obj->fields, j, be_jfield_t),
+                               &vals[i]);
+        if (why) {
+            arg_error(errs, key, why);
+        }
+    }
+    for (i = 0; i < args->nelts; i++) {
+        const be_arg_t *a = &APR_ARRAY_IDX(args, i, be_arg_t);
+        if (seen[i]) {
+            continue;
+        }
+        if (a->optional || a->dflt) {
+            vals[i] = a->dval;
+        }
+        else {
+            arg_error(errs, a->name, "is required");
+        }
+    }
+    return errs->nelts ? 422 : 0;
+}
