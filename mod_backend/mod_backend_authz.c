@@ -19,112 +19,94 @@
 APLOG_USE_MODULE(backend);
 
 /* ---------------------------------------------------------------------- */
-/* SQL a site writes: :user and :claim.NAME                                */
+/* SQL a site writes: :user, :claim.NAME, :roles, :header.NAME             */
 
-const char *be_sqltpl_parse(apr_pool_t *p, const char *sql, be_sqltpl_t **out)
+const char *be_sqltpl_parse(apr_pool_t *p, const char *sql,
+                            const be_sqltext_t **out)
 {
-    be_sqltpl_t *t = apr_pcalloc(p, sizeof(*t));
-    const char *s = sql, *start = sql;
-    char quote = 0;
+    apr_array_header_t *stmts;
+    const char *err =
+        be_sql_cut(p, sql, NULL, BE_CTX_USER | BE_CTX_CLAIM, &stmts);
 
-    t->parts = apr_array_make(p, 4, sizeof(be_sqlpart_t));
-    for (; *s; s++) {
-        be_sqlpart_t *part;
-        if (quote) {
-            quote = *s == quote ? 0 : quote;
-            continue;
-        }
-        if (*s == '\'' || *s == '"') {
-            quote = *s;
-            continue;
-        }
-        if (*s != ':' || s[1] == ':' || (s > sql && s[-1] == ':')) {
-            continue;
-        }
-        if (strncmp(s, ":user", 5) == 0 && !apr_isalnum(s[5]) && s[5] != '_') {
-            part = apr_array_push(t->parts);
-            part->text = apr_pstrmemdup(p, start, (apr_size_t)(s - start));
-            part->claim = NULL;
-            part = apr_array_push(t->parts);
-            part->text = NULL;
-            part->claim = NULL;
-            s += 4;
-            start = s + 1;
-        }
-        else if (strncmp(s, ":claim.", 7) == 0) {
-            const char *n = s + 7;
-            while (apr_isalnum(*n) || *n == '_') {
-                n++;
-            }
-            if (n == s + 7) {
-                return "':claim.' needs a claim name";
-            }
-            part = apr_array_push(t->parts);
-            part->text = apr_pstrmemdup(p, start, (apr_size_t)(s - start));
-            part->claim = NULL;
-            part = apr_array_push(t->parts);
-            part->text = NULL;
-            part->claim = apr_pstrmemdup(p, s + 7, (apr_size_t)(n - s - 7));
-            s = n - 1;
-            start = n;
-        }
+    if (err) {
+        return err;
     }
-    if (quote) {
-        return "unterminated quote";
+    if (stmts->nelts != 1) {
+        return "one statement, please";
     }
-    {
-        be_sqlpart_t *part = apr_array_push(t->parts);
-        part->text = apr_pstrdup(p, start);
-        part->claim = NULL;
-    }
-    *out = t;
+    *out = APR_ARRAY_IDX(stmts, 0, const be_sqltext_t *);
     return NULL;
 }
 
-int be_sqltpl_nargs(const be_sqltpl_t *t)
+static const be_value_t *text_or_null(request_rec *r, const char *s)
 {
-    int i, n = 0;
+    be_value_t *v = apr_pcalloc(r->pool, sizeof(*v));
 
-    for (i = 0; i < t->parts->nelts; i++) {
-        n += APR_ARRAY_IDX(t->parts, i, be_sqlpart_t).text == NULL;
+    v->kind = s ? BE_V_TEXT : BE_V_NULL;
+    v->s = s;
+    v->len = s ? strlen(s) : 0;
+    return v;
+}
+
+/* The user's roles as a JSON array, or NULL when they could not be read. */
+static const char *roles_json(request_rec *r)
+{
+    apr_array_header_t *roles = be_user_roles(r);
+    be_buf_t b;
+    int i;
+
+    if (!roles) {
+        return NULL;
     }
-    return n;
+    be_buf_init(&b, r->pool, 64);
+    be_buf_addc(&b, '[');
+    for (i = 0; i < roles->nelts; i++) {
+        const char *role = APR_ARRAY_IDX(roles, i, const char *);
+        if (i) {
+            be_buf_addc(&b, ',');
+        }
+        be_json_escape(&b, role, strlen(role));
+    }
+    be_buf_addc(&b, ']');
+    return be_buf_cstr(&b);
+}
+
+const be_value_t *be_context_value(request_rec *r, const be_param_t *prm)
+{
+    const be_claims_t *claims = be_rctx(r)->claims;
+    const char *roles;
+
+    switch (prm->kind) {
+    case BE_P_USER:
+        return text_or_null(r, r->user);
+    case BE_P_CLAIM:
+        return text_or_null(
+            r, claims ? apr_table_get(claims->claims, prm->name) : NULL);
+    case BE_P_HEADER:
+        return text_or_null(r, apr_table_get(r->headers_in, prm->name));
+    case BE_P_ROLES:
+        return (roles = roles_json(r)) ? text_or_null(r, roles) : NULL;
+    default:
+        return NULL;
+    }
 }
 
 /* The statement for one request: parameters bound to the user and the
  * claims of its token. */
-static void sqltpl_stmt(request_rec *r, const be_sqltpl_t *t, be_dialect_e d,
+static void sqltpl_stmt(request_rec *r, const be_sqltext_t *t, be_dialect_e d,
                         be_stmt_t *st)
 {
-    be_rctx_t *x = be_rctx(r);
-    const be_claims_t *claims = x->claims;
-    apr_array_header_t *args =
-        apr_array_make(r->pool, 2, sizeof(const be_value_t *));
-    be_buf_t b;
-    int i;
+    int i, n = t->params->nelts;
+    const be_value_t **args =
+        apr_palloc(r->pool, sizeof(*args) * (apr_size_t)(n + 1));
 
-    be_buf_init(&b, r->pool, 128);
-    for (i = 0; i < t->parts->nelts; i++) {
-        const be_sqlpart_t *part = &APR_ARRAY_IDX(t->parts, i, be_sqlpart_t);
-        be_value_t *v;
-        const char *val;
-        if (part->text) {
-            be_buf_adds(&b, part->text);
-            continue;
-        }
-        val = part->claim
-            ? (claims ? apr_table_get(claims->claims, part->claim) : NULL)
-            : r->user;
-        v = apr_pcalloc(r->pool, sizeof(*v));
-        v->kind = val ? BE_V_TEXT : BE_V_NULL;
-        v->s = val;
-        v->len = val ? strlen(val) : 0;
-        APR_ARRAY_PUSH(args, const be_value_t *) = v;
-        be_sql_placeholder(&b, d, args->nelts);
+    for (i = 0; i < n; i++) {
+        args[i] =
+            be_context_value(r, &APR_ARRAY_IDX(t->params, i, be_param_t));
     }
-    st->sql = be_buf_cstr(&b);
-    st->nargs = args->nelts;
-    st->args = (const be_value_t **)args->elts;
+    st->sql = be_sqltext_render(r->pool, t, NULL, d);
+    st->nargs = n;
+    st->args = args;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -618,11 +618,11 @@ static const char *set_role_query(cmd_parms *cmd, void *dconf, const char *arg)
     if ((err = be_sqltpl_parse(cmd->pool, arg, &c->role_query)) != NULL) {
         return apr_pstrcat(cmd->pool, "BackendRoleQuery: ", err, NULL);
     }
-    if (be_sqltpl_nargs(c->role_query) > BE_SITE_SQL_MAX_ARGS) {
+    if (c->role_query->params->nelts > BE_SITE_SQL_MAX_ARGS) {
         return apr_psprintf(cmd->pool,
                             "BackendRoleQuery: %d parameters (:user, "
                             ":claim.NAME); at most %d can be bound",
-                            be_sqltpl_nargs(c->role_query),
+                            c->role_query->params->nelts,
                             BE_SITE_SQL_MAX_ARGS);
     }
     if (!be_dbd_acquire_fn) {

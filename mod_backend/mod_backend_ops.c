@@ -1133,40 +1133,6 @@ static const be_value_t *bcrypt_value(be_req_t *q, const be_value_t *in)
     return v;
 }
 
-static const be_value_t *text_or_null(request_rec *r, const char *s)
-{
-    be_value_t *v = apr_pcalloc(r->pool, sizeof(*v));
-
-    v->kind = s ? BE_V_TEXT : BE_V_NULL;
-    v->s = s;
-    v->len = s ? strlen(s) : 0;
-    return v;
-}
-
-/* The roles of the user as a JSON array, or NULL when they could not be
- * looked up. */
-static const char *roles_json(request_rec *r)
-{
-    apr_array_header_t *roles = be_user_roles(r);
-    be_buf_t b;
-    int i;
-
-    if (!roles) {
-        return NULL;
-    }
-    be_buf_init(&b, r->pool, 64);
-    be_buf_addc(&b, '[');
-    for (i = 0; i < roles->nelts; i++) {
-        const char *role = APR_ARRAY_IDX(roles, i, const char *);
-        if (i) {
-            be_buf_addc(&b, ',');
-        }
-        be_json_escape(&b, role, strlen(role));
-    }
-    be_buf_addc(&b, ']');
-    return be_buf_cstr(&b);
-}
-
 /* Statement i of the call with its parameters' values.  OK, or DONE once
  * the problem is sent. */
 static int call_stmt(be_req_t *q, int i, be_stmt_t *st)
@@ -1174,39 +1140,23 @@ static int call_stmt(be_req_t *q, int i, be_stmt_t *st)
     request_rec *r = q->r;
     const be_sqltext_t *text =
         APR_ARRAY_IDX(q->res->fn->stmts, i, const be_sqltext_t *);
-    const be_claims_t *claims = be_rctx(r)->claims;
     int n = text->params->nelts, j;
     const be_value_t **args =
         apr_palloc(r->pool, sizeof(*args) * (apr_size_t)(n + 1));
-    const char *roles;
 
     for (j = 0; j < n; j++) {
         const be_param_t *prm = &APR_ARRAY_IDX(text->params, j, be_param_t);
-        switch (prm->kind) {
-        case BE_P_ARG:
-            args[j] = &q->call_vals[prm->arg];
-            if (prm->bcrypt && !(args[j] = bcrypt_value(q, args[j]))) {
-                return be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
-                                  "a password could not be hashed", NULL);
-            }
-            break;
-        case BE_P_USER:
-            args[j] = text_or_null(r, r->user);
-            break;
-        case BE_P_CLAIM:
-            args[j] = text_or_null(
-                r, claims ? apr_table_get(claims->claims, prm->name) : NULL);
-            break;
-        case BE_P_HEADER:
-            args[j] = text_or_null(r, apr_table_get(r->headers_in, prm->name));
-            break;
-        default:
-            if (!(roles = roles_json(r))) {
+        if (prm->kind != BE_P_ARG) {
+            if (!(args[j] = be_context_value(r, prm))) {
                 return be_problem(r, be_rctx(r)->roles_failed,
                                   "the user's roles could not be read", NULL);
             }
-            args[j] = text_or_null(r, roles);
-            break;
+            continue;
+        }
+        args[j] = &q->call_vals[prm->arg];
+        if (prm->bcrypt && !(args[j] = bcrypt_value(q, args[j]))) {
+            return be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
+                              "a password could not be hashed", NULL);
         }
     }
     st->sql = q->plan->fn_sql[i];

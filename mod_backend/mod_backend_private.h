@@ -66,17 +66,6 @@ typedef struct {
     _Atomic(be_plan_t *) plan;
 } be_resource_t;
 
-/* SQL a site writes (BackendRoleQuery), with :user and :claim.NAME turned
- * into bound parameters when it runs. */
-typedef struct {
-    apr_array_header_t *parts; /* be_sqlpart_t */
-} be_sqltpl_t;
-
-typedef struct {
-    const char *text;  /* literal SQL, or NULL for a parameter */
-    const char *claim; /* parameter: a claim name, or NULL for :user */
-} be_sqlpart_t;
-
 typedef struct {
     apr_hash_t *resources; /* collection path -> be_resource_t* */
     int max_rows;          /* -1: unset */
@@ -86,10 +75,10 @@ typedef struct {
     const char *issuer;
     const char *audience;
     const char *user_claim;
-    int leeway;   /* -1: unset */
-    int lifetime; /* -1: unset */
-    be_sqltpl_t *role_query;
-    apr_array_header_t *bypass; /* BackendOwnerBypass roles, or NULL */
+    int leeway;                     /* -1: unset */
+    int lifetime;                   /* -1: unset */
+    const be_sqltext_t *role_query; /* one statement: :user, :claim.NAME */
+    apr_array_header_t *bypass;     /* BackendOwnerBypass roles, or NULL */
     apr_array_header_t *cache_providers; /* BackendAuthnCache, or NULL */
     const char *cache_where; /* its section's file:line, for the scope */
     int cache_ttl;           /* BackendAuthnCacheTTL, -1: unset */
@@ -203,9 +192,12 @@ int be_token_handler(request_rec *r);
  * the SQL of BackendRoleQuery */
 extern const authz_provider be_role_provider;  /* Require backend-role */
 extern const authz_provider be_claim_provider; /* Require backend-claim */
-const char *be_sqltpl_parse(apr_pool_t *p, const char *sql, be_sqltpl_t **out);
-/* How many parameters the statement binds. */
-int be_sqltpl_nargs(const be_sqltpl_t *t);
+const char *be_sqltpl_parse(apr_pool_t *p, const char *sql,
+                            const be_sqltext_t **out);
+/* The request's value of a context parameter (:user, :claim.NAME,
+ * :roles, :header.NAME); NULL when the roles could not be read (the
+ * status is be_rctx(r)->roles_failed). */
+const be_value_t *be_context_value(request_rec *r, const be_param_t *prm);
 /* The user's roles: the token's, or BackendRoleQuery's (looked up once per
  * request); NULL when the lookup failed (logged). */
 apr_array_header_t *be_user_roles(request_rec *r);

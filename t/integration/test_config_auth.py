@@ -128,7 +128,7 @@ def test_unknown_authn_cache_provider_is_refused(db):
 
 def test_role_query_with_too_many_parameters_is_refused(db, keyfile):
     def conf(n):
-        where = " OR ".join(["username = :user"] * n)
+        where = " OR ".join("username = :claim.c%d" % i for i in range(n))
         return loc("/api", "SetHandler backend", "BackendResource products",
                    'BackendTokenKey hs256 "%s"' % keyfile,
                    'BackendRoleQuery "SELECT role FROM roles WHERE %s"'
