@@ -1,0 +1,179 @@
+/*
+ * fuzz_fn.c - libFuzzer target for BackendFunction: the bytes are, line
+ * by line, an argument declaration, the function's SQL, query-string
+ * text for every argument, and the rest a JSON body of arguments.  The
+ * SQL is cut and rendered in both dialects; the arguments are checked
+ * from the text and from the body.  Besides crashes, it aborts when a
+ * parameter points nowhere, when a statement does not render, or when a
+ * value that got through does not fit its argument's type.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+
+#include "be_fn.h"
+
+static const char *const decls[] = {
+    "i:int",        "b:bigint", "n:number", "t:text?",
+    "f:bool=false", "j:json?",  "d:date",   "ts:timestamp?",
+    "u:uuid?",      "x:text=x", NULL};
+
+static void check_value(const be_arg_t *a, const be_value_t *v)
+{
+    switch (v->kind) {
+    case BE_V_NULL:
+        return;
+    case BE_V_INT:
+        if (a->type == BE_A_INT
+            && (v->i < -2147483648LL || v->i > 2147483647LL)) {
+            abort(); /* out of int's range */
+        }
+        if (a->type != BE_A_INT && a->type != BE_A_BIGINT
+            && a->type != BE_A_NUMBER) {
+            abort();
+        }
+        return;
+    case BE_V_REAL:
+        if (a->type != BE_A_NUMBER || !isfinite(v->d)) {
+            abort();
+        }
+        return;
+    case BE_V_BOOL:
+        if (a->type != BE_A_BOOL) {
+            abort();
+        }
+        return;
+    case BE_V_JSON:
+        if (a->type != BE_A_JSON || !be_json_is_valid(v->s, v->len)) {
+            abort(); /* a json argument that is not JSON */
+        }
+        return;
+    case BE_V_TEXT:
+        if (a->type < BE_A_TEXT || a->type == BE_A_BOOL || a->type == BE_A_JSON
+            || memchr(v->s, '\0', v->len) || strlen(v->s) != v->len) {
+            abort();
+        }
+        return;
+    default:
+        abort();
+    }
+}
+
+static void check_stmts(apr_pool_t *p, const apr_array_header_t *stmts,
+                        const apr_array_header_t *args)
+{
+    int i, j, d;
+
+    for (i = 0; i < stmts->nelts; i++) {
+        const be_sqltext_t *s = APR_ARRAY_IDX(stmts, i, const be_sqltext_t *);
+        for (j = 0; j < s->pieces->nelts; j++) {
+            const be_sqlpiece_t *pc =
+                &APR_ARRAY_IDX(s->pieces, j, be_sqlpiece_t);
+            if (!pc->text
+                && (pc->param < 0 || pc->param >= s->params->nelts)) {
+                abort(); /* a parameter that points nowhere */
+            }
+        }
+        for (j = 0; j < s->params->nelts; j++) {
+            const be_param_t *prm = &APR_ARRAY_IDX(s->params, j, be_param_t);
+            if (prm->kind == BE_P_ARG
+                && (prm->arg < 0 || prm->arg >= args->nelts)) {
+                abort();
+            }
+        }
+        for (d = BE_DIALECT_SQLITE; d <= BE_DIALECT_PGSQL; d++) {
+            if (!be_sqltext_render(p, s, args, (be_dialect_e)d)) {
+                abort();
+            }
+        }
+    }
+}
+
+static const char *line(apr_pool_t *p, const char **at, const char *end)
+{
+    const char *nl = memchr(*at, '\n', (size_t)(end - *at));
+    const char *s;
+
+    if (!nl) {
+        nl = end;
+    }
+    s = apr_pstrmemdup(p, *at, (apr_size_t)(nl - *at));
+    *at = nl < end ? nl + 1 : end;
+    return s;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static int ready;
+    apr_pool_t *p;
+    apr_array_header_t *args, *stmts, *errs, *names, *texts;
+    const char *at = (const char *)data, *end = at + size, *spec, *sql, *text;
+    be_arg_t extra;
+    be_value_t *vals;
+    be_jdoc_t *doc;
+    const char *err;
+    int i;
+
+    if (!ready) {
+        apr_initialize();
+        ready = 1;
+    }
+    apr_pool_create(&p, NULL);
+    args = apr_array_make(p, 12, sizeof(be_arg_t));
+    for (i = 0; decls[i]; i++) {
+        if (be_arg_parse(p, decls[i], apr_array_push(args))) {
+            abort();
+        }
+    }
+    spec = line(p, &at, end);
+    if (!be_arg_parse(p, spec, &extra) && extra.dflt) {
+        check_value(&extra, &extra.dval);
+    }
+    sql = line(p, &at, end);
+    if (!be_sql_cut(p, sql, args, BE_CTX_ALL, &stmts)) {
+        check_stmts(p, stmts, args);
+    }
+    /* the same text for every argument, as a GET would give it */
+    text = line(p, &at, end);
+    names = apr_array_make(p, 12, sizeof(const char *));
+    texts = apr_array_make(p, 12, sizeof(const char *));
+    for (i = 0; i < args->nelts; i++) {
+        be_value_t v;
+        const be_arg_t *a = &APR_ARRAY_IDX(args, i, be_arg_t);
+        if (!be_arg_from_text(p, a, text, &v)) {
+            check_value(a, &v);
+        }
+        APR_ARRAY_PUSH(names, const char *) = a->name;
+        APR_ARRAY_PUSH(texts, const char *) = text;
+    }
+    vals = apr_pcalloc(p, sizeof(*vals) * (apr_size_t)args->nelts);
+    errs = apr_array_make(p, 4, sizeof(be_field_error_t));
+    if (!be_args_bind(p, args, NULL, names, texts, vals, errs)) {
+        for (i = 0; i < args->nelts; i++) {
+            check_value(&APR_ARRAY_IDX(args, i, be_arg_t), &vals[i]);
+        }
+    }
+    /* the rest: a POST body */
+    text = apr_pstrmemdup(p, at, (apr_size_t)(end - at));
+    if (be_json_parse_body(p, text, (apr_size_t)(end - at), 32, 0, &doc, &err)
+        == BE_JSON_OK) {
+        apr_array_clear(errs);
+        if (!be_args_bind(p, args,
+                          APR_ARRAY_IDX(doc->objects, 0, be_jobject_t *), NULL,
+                          NULL, vals, errs)) {
+            for (i = 0; i < args->nelts; i++) {
+                check_value(&APR_ARRAY_IDX(args, i, be_arg_t), &vals[i]);
+            }
+        }
+        else if (errs->nelts == 0) {
+            abort(); /* a refusal names what is wrong */
+        }
+    }
+    apr_pool_destroy(p);
+    return 0;
+}
