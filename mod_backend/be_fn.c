@@ -103,6 +103,10 @@ static void add_text(cut_t *c, const char *end)
 {
     be_sqlpiece_t *pc;
 
+    while (c->cur->pieces->nelts == 0 && c->lit < end
+           && apr_isspace(*c->lit)) {
+        c->lit++; /* a statement starts at its first word */
+    }
     if (end > c->lit) {
         pc = apr_array_push(c->cur->pieces);
         pc->text = apr_pstrmemdup(c->p, c->lit, (apr_size_t)(end - c->lit));
