@@ -101,7 +101,13 @@ int be_post_read_request(request_rec *r)
         const be_resource_t *res = APR_ARRAY_IDX(all, i, be_resource_t *);
         apr_size_t n = strlen(res->path);
         if (strncmp(path, res->path, n) == 0 && path[n] == '/') {
-            apr_table_setn(r->notes, BE_NOTE_SLASH, res->name);
+            apr_table_setn(
+                r->notes, BE_NOTE_SLASH,
+                res->fn ? "no resource at this path"
+                        : apr_psprintf(r->pool,
+                                       "%s: a key in the path cannot hold an "
+                                       "encoded slash (%%2F)",
+                                       res->name));
             break;
         }
     }

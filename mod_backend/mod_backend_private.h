@@ -225,7 +225,8 @@ int be_handler(request_rec *r);
 int be_translate_name(request_rec *r);
 int be_map_to_storage(request_rec *r);
 /* An encoded slash under a resource: httpd's 404 comes back to it. */
-/* r->notes: the resource under which httpd refused an encoded slash */
+/* r->notes: the detail of httpd's 404 for an encoded slash under a
+ * resource */
 #define BE_NOTE_SLASH "backend-slash"
 int be_post_read_request(request_rec *r);
 /* Finds the resource and item id for r->uri; NULL when none. */

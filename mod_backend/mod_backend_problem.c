@@ -102,13 +102,7 @@ void be_insert_error_filter(request_rec *r)
 
     if (status == HTTP_NOT_FOUND && slash) {
         if (!ap_response_code_string(r, ap_index_of_response(status))) {
-            ap_custom_response(
-                r, status,
-                be_problem_text(r, status,
-                                apr_psprintf(r->pool,
-                                             "%s: a key in the path cannot "
-                                             "hold an encoded slash (%%2F)",
-                                             slash)));
+            ap_custom_response(r, status, be_problem_text(r, status, slash));
         }
         ap_add_output_filter(BE_PROBLEM_FILTER, NULL, r, r->connection);
         return;

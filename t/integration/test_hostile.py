@@ -46,6 +46,18 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
     BackendResource notes owner=owner
     BackendResource people table=users key=name
     BackendHide people password_hash
+    BackendFunction find_items q:text \
+        "SELECT id, name, qty FROM items WHERE name LIKE :q"
+    BackendFunction add_item returns=one name:text qty:int \
+        "INSERT INTO items (name, qty) VALUES (:name, :qty) \
+         RETURNING id, name, qty"
+    BackendFunction my_notes \
+        "SELECT id, owner, body FROM notes WHERE owner = :user"
+</Location>
+<Location /api/rpc/my_notes>
+    AuthType Bearer
+    BackendTokenKey hs256 {k.hs}
+    Require valid-user
 </Location>
 <Location /api/notes>
     AuthType Bearer
@@ -73,12 +85,20 @@ ROUTES = [
     ("items", "/api/items", "/api/items/1", False),
     ("notes", "/api/notes", "/api/notes/1", True),
     ("people", "/api/people", "/api/people/alice", True),
+    ("find_items", "/api/rpc/find_items", "/api/rpc/find_items/1", False),
+    ("add_item", "/api/rpc/add_item", "/api/rpc/add_item/1", False),
+    ("my_notes", "/api/rpc/my_notes", "/api/rpc/my_notes/1", True),
 ]
+# Functions have no items: a path under one is 404
+FUNCTIONS = {"find_items", "add_item", "my_notes"}
 # What each route's writes look like: a valid body for POST and PATCH
 WRITES = {
     "items": ({"name": "new", "qty": 1}, {"qty": 2}),
     "notes": ({"body": "new"}, {"body": "changed"}),
     "people": ({"name": "zed", "password_hash": "x"}, {"email": "e"}),
+    "find_items": ({"q": "o%"}, {"q": "x"}),
+    "add_item": ({"name": "new", "qty": 1}, {"qty": 2}),
+    "my_notes": ({}, {}),
 }
 HIDDEN = {"items": "secret", "people": "password_hash"}
 SECRETS = ("s3cr3t-item", "$2y$04$")   # values that must never come out
@@ -379,16 +399,18 @@ def test_bad_bodies_on_every_write(hostile, route):
                              ("PUT", item), ("PATCH", coll + "?id=eq.1")):
             r = requests.request(method, hostile.url + path, headers=h,
                                  data=body)
-            assert r.status_code in (400, 405, 415, 422), \
+            assert r.status_code in (400, 405, 415, 422) or (
+                name in FUNCTIONS and r.status_code == 404), \
                 (body, method, path, r.status_code, r.text)
             check_answer(r, route)
     for ctype in ("text/plain", "application/x-www-form-urlencoded",
                   "application/json; charset=latin1", ""):
         r = requests.post(hostile.url + coll, headers=dict(
             h, **{"Content-Type": ctype}), data=json.dumps(WRITES[name][0]))
-        assert r.status_code in (201, 400, 415, 422), (ctype, r.text)
+        assert r.status_code in (201, 400, 415, 422) or (
+            name in FUNCTIONS and r.status_code == 200), (ctype, r.text)
         check_answer(r, route)
-        if r.status_code == 201:
+        if r.status_code in (200, 201):
             hostile.reset()
     assert hostile.state() == before
 
@@ -406,9 +428,49 @@ def test_encoded_slash_without_a_token(hostile, route):
         assert "WWW-Authenticate" not in r.headers
         if method != "HEAD":
             assert r.json()["detail"] == (
+                "no resource at this path" if name in FUNCTIONS else
                 "%s: a key in the path cannot hold an encoded slash (%%2F)"
                 % name)
     # outside a resource, httpd's own 404 stays
     r = requests.get(hostile.url + "/elsewhere/a%2Fb")
     assert r.status_code == 404
     assert r.headers["Content-Type"].startswith("text/html")
+
+
+def test_functions_see_the_callers_rows_and_take_no_sql(hostile):
+    """:user is the caller, whatever the arguments say; an argument is a
+    value, never SQL."""
+    before = hostile.state()
+    u = hostile.url + "/api/rpc/my_notes"
+    for user, body in (("bob", "bob note"), ("alice", "alice note")):
+        r = requests.post(u, headers={
+            "Authorization": "Bearer " + hostile.token(user)},
+            json={}, params={"owner": "neq." + user})
+        assert r.status_code == 200, r.text
+        assert r.json() == []  # a filter narrows the caller's rows only
+        r = requests.get(u + "?or=(owner.eq.alice,owner.eq.bob)", headers={
+            "Authorization": "Bearer " + hostile.token(user)})
+        assert r.status_code == 200, r.text
+        assert [n["body"] for n in r.json()] == [body]
+    # arguments it does not declare are refused, not bound
+    r = requests.post(u, headers={
+        "Authorization": "Bearer " + hostile.token("bob")},
+        json={"user": "alice"})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [
+        {"field": "user", "message": "is not an argument of this function"}]
+    for p in PAYLOADS:
+        r = requests.get(hostile.url + "/api/rpc/find_items",
+                         params={"q": p})
+        check_answer(r, ROUTES[3])
+        # PostgreSQL refuses a LIKE pattern that ends in a backslash
+        assert r.status_code == 200 or (p == "\\" and r.status_code == 422), \
+            (p, r.text)
+        r = requests.post(hostile.url + "/api/rpc/add_item",
+                          json={"name": p, "qty": 1})
+        check_answer(r, ROUTES[4])
+        assert r.status_code == 200, (p, r.text)
+        assert r.json()["name"] == p
+    assert hostile.db.value("SELECT count(*) FROM items") == \
+        len(before[0]) + len(PAYLOADS)
+    assert hostile.state()[1:] == before[1:]
