@@ -82,6 +82,33 @@ await check('single and maybeSingle', async () => {
   assert.equal(data, null);
 });
 
+await check('rpc: arguments, a set result with filters, order and count', async () => {
+  let { data } = ok(await api.rpc('low_stock', { max: 3 }).order('id'));
+  assert.deepEqual(data, [{ id: 2, name: 'saw', stock: 0 }, { id: 3, name: 'kite', stock: 3 }]);
+  ({ data } = ok(await api.rpc('low_stock', { max: 3 }, { get: true }).select('name').eq('id', 3)));
+  assert.deepEqual(data, [{ name: 'kite' }]);
+  const res = ok(await api.rpc('low_stock', { max: 100 }, { count: 'exact' }).order('id').range(0, 0));
+  assert.deepEqual(res.data, [{ id: 1, name: 'hammer', stock: 10 }]);
+  assert.equal(res.count, 3);
+  const head = ok(await api.rpc('low_stock', { max: 3 }, { head: true, count: 'exact' }));
+  assert.equal(head.count, 2);
+  assert.equal(head.data, null);
+});
+
+await check('rpc: single, and a call that writes', async () => {
+  let { data } = ok(await api.rpc('low_stock', { max: 0 }).single());
+  assert.deepEqual(data, { id: 2, name: 'saw', stock: 0 });
+  ({ data } = ok(await api.rpc('set_stock', { id: 2, stock: 7 })));
+  assert.deepEqual(data, { id: 2, stock: 7 });
+  ({ data } = ok(await api.rpc('set_stock', { id: 2, stock: 0 })));
+  assert.deepEqual(data, { id: 2, stock: 0 });
+  const bad = await api.rpc('set_stock', { id: 'x' });
+  assert.equal(bad.status, 422);
+  assert.deepEqual(bad.error.errors, [
+    { field: 'id', message: 'must be an int' },
+    { field: 'stock', message: 'is required' }]);
+});
+
 await check('insert one and return it', async () => {
   const { data, status } = ok(await api.from('categories')
     .insert({ name: 'garden' }).select().single());

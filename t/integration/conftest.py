@@ -81,6 +81,10 @@ API_CONF = """
     BackendResource tags
     BackendResource items table=products
     BackendResource alltags table=tags bulk=all
+    BackendFunction low_stock max:int \
+        "SELECT id, name, stock FROM products WHERE stock <= :max"
+    BackendFunction set_stock returns=one id:int stock:int \
+        "UPDATE products SET stock = :stock WHERE id = :id RETURNING id, stock"
     BackendMaxRows 1000
 </Location>
 <Location /small>
