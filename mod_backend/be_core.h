@@ -48,6 +48,9 @@ static inline void be_buf_addc(be_buf_t *b, char c)
 /* ---------------------------------------------------------------------- */
 /* Schema: what the database says a table is                               */
 
+/* The SQL of which database */
+typedef enum { BE_DIALECT_SQLITE = 0, BE_DIALECT_PGSQL } be_dialect_e;
+
 typedef enum {
     BE_T_TEXT = 0, /* strings, and anything the database parses from text */
     BE_T_INT,      /* 64-bit integers */
@@ -82,9 +85,11 @@ typedef struct {
     apr_hash_t *by_name;      /* name -> be_column_t* */
     int key;                  /* index into cols */
     int is_view;
-    unsigned writes;   /* BE_W_*: what the database lets us write */
-    unsigned readback; /* BE_W_*: writes whose RETURNING may not
+    unsigned writes;    /* BE_W_*: what the database lets us write */
+    unsigned readback;  /* BE_W_*: writes whose RETURNING may not
                                   show what is stored (SQLite triggers) */
+    apr_hash_t *checks; /* CHECK constraint name -> its column names
+                           (apr_array_header_t* of const char*) */
 } be_table_t;
 
 #define BE_W_INSERT 1u
@@ -103,6 +108,17 @@ int be_max_len_from_decl(const char *decl);
 be_table_t *be_table_make(apr_pool_t *p, const char *name);
 be_column_t *be_table_add(be_table_t *t);
 const be_column_t *be_table_col(const be_table_t *t, const char *name);
+/* SQLite: the named CHECK constraints of a CREATE TABLE statement and
+ * the columns each covers, into t->checks (t's columns are read). */
+void be_sqlite_checks(apr_pool_t *p, be_table_t *t, const char *sql);
+/* The columns of the CHECK constraint a database reported failing (by
+ * name, or on SQLite by its expression when it has none), or NULL when
+ * unknown; *name is the constraint's name (PostgreSQL's for an unnamed
+ * SQLite one: TABLE_COLUMN_check, or TABLE_check over several). */
+const apr_array_header_t *be_check_columns(apr_pool_t *p, const be_table_t *t,
+                                           be_dialect_e d,
+                                           const char *reported,
+                                           const char **name);
 /* A table of result columns without a key (a function's): indexes the
  * names; NULL, or the message when two columns share one. */
 const char *be_table_index(be_table_t *t, apr_pool_t *p);
@@ -228,8 +244,6 @@ int be_key_value(apr_pool_t *p, const be_column_t *key, const char *text,
 /* ---------------------------------------------------------------------- */
 /* SQL planning                                                            */
 
-typedef enum { BE_DIALECT_SQLITE = 0, BE_DIALECT_PGSQL } be_dialect_e;
-
 typedef struct {
     const char *sql;
     int nargs;
@@ -329,6 +343,8 @@ const char *be_sql_delete(apr_pool_t *p, const be_plan_t *pl,
 apr_size_t be_utf8_seq(const char *s, apr_size_t avail);
 /* The length of the valid UTF-8 prefix of s: len when all of it is. */
 apr_size_t be_utf8_valid(const char *s, apr_size_t len);
+/* Characters (not bytes) in UTF-8 text. */
+apr_size_t be_utf8_chars(const char *s, apr_size_t len);
 
 /* Appends s as a JSON string (quotes included): quote, backslash and
  * control characters escaped, valid UTF-8 kept, invalid bytes replaced

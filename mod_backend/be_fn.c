@@ -750,3 +750,257 @@ int be_args_bind(apr_pool_t *p, const apr_array_header_t *args,
     }
     return errs->nelts ? 422 : 0;
 }
+
+/* ---------------------------------------------------------------------- */
+/* Declared rules                                                          */
+
+/* MIN..MAX, either side optional */
+static const char *bounds(apr_pool_t *p, const char *spec, const char *s,
+                          be_rule_t *r)
+{
+    const char *dots = strstr(s, "..");
+    char *end;
+
+    if (!dots || (dots == s && !dots[2])) {
+        return apr_psprintf(p, "'%s': MIN..MAX, either may be left out", spec);
+    }
+    if (dots > s) {
+        /* (strtod would read "2." of "2..20") */
+        r->min = strtod(apr_pstrmemdup(p, s, (apr_size_t)(dots - s)), &end);
+        if (*end || !isfinite(r->min)) {
+            return apr_psprintf(p, "'%s': MIN is not a number", spec);
+        }
+        r->has_min = 1;
+    }
+    if (dots[2]) {
+        r->max = strtod(dots + 2, &end);
+        if (*end || !isfinite(r->max)) {
+            return apr_psprintf(p, "'%s': MAX is not a number", spec);
+        }
+        r->has_max = 1;
+    }
+    if (r->has_min && r->has_max && r->min > r->max) {
+        return apr_psprintf(p, "'%s': MIN is above MAX", spec);
+    }
+    return NULL;
+}
+
+const char *be_rule_parse(apr_pool_t *p, const char *spec, be_rule_t *out)
+{
+    static const char *const formats[] = {"email", "uri", "uuid", "date",
+                                          "date-time"};
+    const char *eq = strchr(spec, '='), *v = eq ? eq + 1 : "";
+    apr_size_t n = eq ? (apr_size_t)(eq - spec) : strlen(spec);
+    int i;
+
+    memset(out, 0, sizeof(*out));
+    out->text = v;
+    if (!eq && strcasecmp(spec, "required") == 0) {
+        out->kind = BE_R_REQUIRED;
+        return NULL;
+    }
+    if (n == 6 && strncasecmp(spec, "length", 6) == 0) {
+        out->kind = BE_R_LENGTH;
+        return bounds(p, spec, v, out);
+    }
+    if (n == 5 && strncasecmp(spec, "range", 5) == 0) {
+        out->kind = BE_R_RANGE;
+        return bounds(p, spec, v, out);
+    }
+    if (n == 7 && strncasecmp(spec, "pattern", 7) == 0 && *v) {
+        out->kind = BE_R_PATTERN;
+        return NULL;
+    }
+    if (n == 6 && strncasecmp(spec, "format", 6) == 0) {
+        out->kind = BE_R_FORMAT;
+        for (i = 0; i < 5; i++) {
+            if (strcasecmp(v, formats[i]) == 0) {
+                out->format = (be_format_e)i;
+                return NULL;
+            }
+        }
+        return apr_psprintf(p,
+                            "'%s': format= is email, uri, uuid, date or "
+                            "date-time",
+                            spec);
+    }
+    if (n == 4 && strncasecmp(spec, "enum", 4) == 0 && *v) {
+        char *list = apr_pstrdup(p, v), *item, *last;
+        out->kind = BE_R_ENUM;
+        out->values = apr_array_make(p, 4, sizeof(const char *));
+        for (item = apr_strtok(list, ",", &last); item;
+             item = apr_strtok(NULL, ",", &last)) {
+            APR_ARRAY_PUSH(out->values, const char *) = item;
+        }
+        return NULL;
+    }
+    return apr_psprintf(p,
+                        "'%s' is not a rule (length=MIN..MAX, range=MIN..MAX, "
+                        "pattern=REGEX, format=F, enum=A,B or required)",
+                        spec);
+}
+
+static int is_email(const char *s)
+{
+    const char *at = strchr(s, '@'), *dot;
+
+    if (!at || at == s || strchr(at + 1, '@')
+        || strpbrk(s, " \t\r\n<>()[],;:\"")) {
+        return 0;
+    }
+    dot = strrchr(at + 1, '.');
+    return dot && dot > at + 1 && dot[1] != '\0';
+}
+
+static int is_uri(const char *s)
+{
+    const char *c = s;
+
+    if (!apr_isalpha(*c)) {
+        return 0;
+    }
+    while (apr_isalnum(*c) || *c == '+' || *c == '-' || *c == '.') {
+        c++;
+    }
+    if (*c != ':' || !c[1]) {
+        return 0;
+    }
+    for (; *c; c++) {
+        if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '"' || *c == '<'
+            || *c == '>' || *c == '\\' || *c == '^' || *c == '`' || *c == '{'
+            || *c == '|' || *c == '}') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static const char *bounds_text(apr_pool_t *p, const be_rule_t *r,
+                               const char *unit)
+{
+    if (r->has_min && r->has_max) {
+        return apr_psprintf(p, "%g to %g%s", r->min, r->max, unit);
+    }
+    return apr_psprintf(p, "%s %g%s", r->has_min ? "at least" : "at most",
+                        r->has_min ? r->min : r->max, unit);
+}
+
+static int outside(const be_rule_t *r, double x)
+{
+    return (r->has_min && x < r->min) || (r->has_max && x > r->max);
+}
+
+const char *be_rule_check(apr_pool_t *p, const be_rule_t *r,
+                          const be_value_t *v, be_match_fn match)
+{
+    const char *text = NULL;
+    double x;
+    char *end;
+    int i;
+
+    if (!v || v->kind == BE_V_NULL || v->kind == BE_V_DEFAULT) {
+        return r->kind == BE_R_REQUIRED ? "is required" : NULL;
+    }
+    if (v->kind == BE_V_TEXT) {
+        text = apr_pstrmemdup(p, v->s, v->len);
+    }
+    switch (r->kind) {
+    case BE_R_LENGTH:
+        if (text && outside(r, (double)be_utf8_chars(text, v->len))) {
+            return apr_pstrcat(p, "must be ",
+                               bounds_text(p, r, " characters long"), NULL);
+        }
+        return NULL;
+    case BE_R_RANGE:
+        if (v->kind == BE_V_INT) {
+            x = (double)v->i;
+        }
+        else if (v->kind == BE_V_REAL) {
+            x = v->d;
+        }
+        else if (text && *text && ((x = strtod(text, &end)), !*end)) {
+            /* a number kept as text (numeric columns) */
+        }
+        else {
+            return NULL;
+        }
+        return outside(r, x)
+            ? apr_pstrcat(p, "must be ",
+                          r->has_min && r->has_max ? "from " : "",
+                          bounds_text(p, r, ""), NULL)
+            : NULL;
+    case BE_R_PATTERN:
+        return text && !match(r->re, text)
+            ? apr_psprintf(p, "must match %s", r->text)
+            : NULL;
+    case BE_R_FORMAT:
+        if (!text) {
+            return NULL;
+        }
+        switch (r->format) {
+        case BE_FMT_EMAIL:
+            return is_email(text) ? NULL : "is not an email address";
+        case BE_FMT_URI:
+            return is_uri(text) ? NULL : "is not a URI";
+        case BE_FMT_UUID:
+            return v->len == 36 && is_uuid(text) ? NULL : "is not a UUID";
+        case BE_FMT_DATE:
+            return v->len == 10 && is_date(text)
+                ? NULL
+                : "is not a date (YYYY-MM-DD)";
+        default:
+            return is_timestamp(text)
+                ? NULL
+                : "is not a date-time (YYYY-MM-DDTHH:MM:SS, a zone optional)";
+        }
+    case BE_R_ENUM:
+        if (v->kind == BE_V_INT) {
+            text = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v->i);
+        }
+        else if (!text && v->s) {
+            text = apr_pstrmemdup(p, v->s, v->len); /* a number's literal */
+        }
+        for (i = 0; text && i < r->values->nelts; i++) {
+            if (strcmp(text, APR_ARRAY_IDX(r->values, i, const char *)) == 0) {
+                return NULL;
+            }
+        }
+        return apr_pstrcat(p, "must be one of ",
+                           apr_array_pstrcat(p, r->values, ','), NULL);
+    default:
+        return NULL;
+    }
+}
+
+void be_rules_check_row(apr_pool_t *p, const apr_array_header_t *fields,
+                        const char *const *names, const be_value_t *vals,
+                        int n, int partial, const char *prefix,
+                        be_match_fn match, apr_array_header_t *errs)
+{
+    int f, i, j;
+
+    for (f = 0; f < fields->nelts; f++) {
+        const be_rules_t *fr = &APR_ARRAY_IDX(fields, f, be_rules_t);
+        const be_value_t *v = NULL;
+        for (i = 0; i < n; i++) {
+            if (strcmp(names[i], fr->field) == 0) {
+                v = &vals[i];
+                break;
+            }
+        }
+        if (!v && partial) {
+            continue;
+        }
+        for (j = 0; j < fr->rules->nelts; j++) {
+            const char *why = be_rule_check(
+                p, &APR_ARRAY_IDX(fr->rules, j, be_rule_t), v, match);
+            if (why) {
+                be_field_error_t *e = apr_array_push(errs);
+                e->field = prefix ? apr_pstrcat(p, prefix, fr->field, NULL)
+                                  : fr->field;
+                e->message = why;
+                break; /* one message per field */
+            }
+        }
+    }
+}

@@ -101,4 +101,61 @@ int be_args_bind(apr_pool_t *p, const apr_array_header_t *args,
                  const apr_array_header_t *texts, be_value_t *vals,
                  apr_array_header_t *errs);
 
+/* ---------------------------------------------------------------------- */
+/* Declared rules (BackendValidate) on a column or an argument             */
+
+typedef enum {
+    BE_R_REQUIRED = 0,
+    BE_R_LENGTH,  /* length=MIN..MAX characters */
+    BE_R_RANGE,   /* range=MIN..MAX */
+    BE_R_PATTERN, /* pattern=REGEX */
+    BE_R_FORMAT,  /* format=email|uri|uuid|date|date-time */
+    BE_R_ENUM     /* enum=A,B,C */
+} be_rkind_e;
+
+typedef enum {
+    BE_FMT_EMAIL = 0,
+    BE_FMT_URI,
+    BE_FMT_UUID,
+    BE_FMT_DATE,
+    BE_FMT_DATETIME
+} be_format_e;
+
+typedef struct {
+    be_rkind_e kind;
+    int has_min, has_max;
+    double min, max;            /* length, range */
+    be_format_e format;         /* format */
+    apr_array_header_t *values; /* enum: const char* */
+    const char *text;           /* as written (pattern: the regex) */
+    void *re;                   /* pattern: compiled by whoever matches */
+} be_rule_t;
+
+/* The rules of one column or argument. */
+typedef struct {
+    const char *field;
+    apr_array_header_t *rules; /* be_rule_t */
+} be_rules_t;
+
+/* Matches a pattern rule's compiled regex (the glue's ap_regex). */
+typedef int (*be_match_fn)(const void *re, const char *s);
+
+/* Parses length=, range=, pattern=, format=, enum= or required; NULL or
+ * why not. */
+const char *be_rule_parse(apr_pool_t *p, const char *spec, be_rule_t *out);
+
+/* What is wrong with v (NULL: absent) under the rule, or NULL.  Only
+ * required looks at an absent or NULL value. */
+const char *be_rule_check(apr_pool_t *p, const be_rule_t *r,
+                          const be_value_t *v, be_match_fn match);
+
+/* Checks a row of n values, vals[i] named names[i], against the rules of
+ * every field (be_rules_t): a field the row does not have is absent, or
+ * with partial (a PATCH) not checked at all.  Each failure is added to
+ * errs, its field written "PREFIXfield". */
+void be_rules_check_row(apr_pool_t *p, const apr_array_header_t *fields,
+                        const char *const *names, const be_value_t *vals,
+                        int n, int partial, const char *prefix,
+                        be_match_fn match, apr_array_header_t *errs);
+
 #endif /* BE_FN_H */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "be_core.h"
 
@@ -201,7 +202,7 @@ static void add_error(apr_array_header_t *errs, const char *field,
     e->message = msg;
 }
 
-static apr_size_t utf8_chars(const char *s, apr_size_t len)
+apr_size_t be_utf8_chars(const char *s, apr_size_t len)
 {
     apr_size_t i, n = 0;
 
@@ -353,7 +354,7 @@ static const char *convert(apr_pool_t *p, const be_column_t *c,
             return apr_pstrcat(p, "must be ", type_word(c->type), NULL);
         }
         if (c->max_len >= 0
-            && utf8_chars(f->s, f->len) > (apr_size_t)c->max_len) {
+            && be_utf8_chars(f->s, f->len) > (apr_size_t)c->max_len) {
             return apr_psprintf(p, "must be at most %d characters",
                                 c->max_len);
         }
@@ -549,4 +550,179 @@ int be_key_value(apr_pool_t *p, const be_column_t *key, const char *text,
     out->s = apr_pstrdup(p, text);
     out->len = strlen(text);
     return 1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* CHECK constraints: which columns a failed one covers                    */
+
+/* The column of t an identifier names (SQLite's are case-insensitive),
+ * or NULL. */
+static const be_column_t *column_named(const be_table_t *t, const char *s,
+                                       apr_size_t n)
+{
+    int i;
+
+    for (i = 0; i < t->cols->nelts; i++) {
+        const be_column_t *c = &APR_ARRAY_IDX(t->cols, i, be_column_t);
+        if (strlen(c->name) == n && strncasecmp(c->name, s, n) == 0
+            && !c->synthetic) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+static void add_name(apr_array_header_t *cols, const char *name)
+{
+    int i;
+
+    for (i = 0; i < cols->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(cols, i, const char *), name) == 0) {
+            return;
+        }
+    }
+    APR_ARRAY_PUSH(cols, const char *) = name;
+}
+
+/* One token of SQL at s: a word or a quoted identifier (*ident set, its
+ * text in *w and *n), a string, or one other character.  Returns where the
+ * next one starts. */
+static const char *sql_token(const char *s, const char **w, apr_size_t *n,
+                             int *ident)
+{
+    char close;
+
+    *ident = 0;
+    while (isspace((unsigned char)*s)) {
+        s++;
+    }
+    *w = s;
+    if (isalpha((unsigned char)*s) || *s == '_') {
+        while (isalnum((unsigned char)*s) || *s == '_' || *s == '$') {
+            s++;
+        }
+        *n = (apr_size_t)(s - *w);
+        *ident = 1;
+        return s;
+    }
+    close = *s == '"' ? '"' : *s == '`' ? '`' : *s == '[' ? ']' : 0;
+    if (close || *s == '\'') {
+        const char *e = strchr(s + 1, close ? close : '\'');
+        e = e ? e : s + strlen(s) - 1;
+        *w = s + 1;
+        *n = (apr_size_t)(e - s - 1);
+        *ident = close != 0;
+        return *e ? e + 1 : e;
+    }
+    *n = *s ? 1 : 0;
+    return *s ? s + 1 : s;
+}
+
+/* The columns an expression names, added to cols. */
+static void expr_columns(const be_table_t *t, const char *expr, apr_size_t len,
+                         apr_array_header_t *cols)
+{
+    const char *s = expr, *end = expr + len, *w;
+    apr_size_t n;
+    int ident;
+
+    while (s < end && *s) {
+        const be_column_t *c;
+        s = sql_token(s, &w, &n, &ident);
+        if (ident && w + n <= end && (c = column_named(t, w, n))) {
+            add_name(cols, c->name);
+        }
+        if (n == 0) {
+            break;
+        }
+    }
+}
+
+void be_sqlite_checks(apr_pool_t *p, be_table_t *t, const char *sql)
+{
+    const char *s = sql, *w, *open, *prev_w = NULL, *name = NULL,
+               *name_w = NULL;
+    const be_column_t *column = NULL;
+    apr_size_t n, prev_n = 0;
+    int ident, depth = 0, first = 0;
+
+    t->checks = apr_hash_make(p);
+    while (*s) {
+        s = sql_token(s, &w, &n, &ident);
+        if (n == 1 && !ident && (*w == '(' || *w == ')' || *w == ',')) {
+            depth += *w == '(' ? 1 : *w == ')' ? -1 : 0;
+            if (depth == 1 && *w != ')') {
+                first = 1; /* a column or a table constraint begins */
+                column = NULL;
+            }
+            continue;
+        }
+        if (depth == 1 && first) {
+            first = 0;
+            column = ident ? column_named(t, w, n) : NULL;
+        }
+        if (ident && prev_w && prev_n == 10
+            && strncasecmp(prev_w, "CONSTRAINT", 10) == 0) {
+            name = apr_pstrmemdup(p, w, n);
+            name_w = w;
+        }
+        if (depth == 1 && ident && n == 5 && strncasecmp(w, "CHECK", 5) == 0) {
+            /* CHECK (expr): its parentheses, balanced */
+            int d = 0;
+            s = sql_token(s, &open, &n, &ident);
+            if (n != 1 || *open != '(') {
+                break;
+            }
+            for (d = 1; *s && d > 0;) {
+                s = sql_token(s, &w, &n, &ident);
+                if (n == 1 && !ident) {
+                    d += *w == '(' ? 1 : *w == ')' ? -1 : 0;
+                }
+                if (n == 0) {
+                    break;
+                }
+            }
+            if (name && prev_w == name_w) {
+                apr_array_header_t *cols =
+                    apr_array_make(p, 2, sizeof(const char *));
+                if (column) {
+                    add_name(cols, column->name);
+                }
+                expr_columns(t, open + 1, (apr_size_t)(s - open - 2), cols);
+                apr_hash_set(t->checks, name, APR_HASH_KEY_STRING, cols);
+            }
+            name = NULL;
+            prev_w = NULL;
+            continue;
+        }
+        prev_w = w;
+        prev_n = n;
+        if (n == 0) {
+            break;
+        }
+    }
+}
+
+const apr_array_header_t *be_check_columns(apr_pool_t *p, const be_table_t *t,
+                                           be_dialect_e d,
+                                           const char *reported,
+                                           const char **name)
+{
+    apr_array_header_t *cols = t->checks
+        ? apr_hash_get(t->checks, reported, APR_HASH_KEY_STRING)
+        : NULL;
+
+    *name = reported;
+    if (cols || d != BE_DIALECT_SQLITE || t->cols->nelts == 0) {
+        return cols;
+    }
+    /* SQLite names an unnamed CHECK by its expression: its columns, and
+     * the name PostgreSQL would have given it */
+    cols = apr_array_make(p, 2, sizeof(const char *));
+    expr_columns(t, reported, strlen(reported), cols);
+    *name = cols->nelts == 1
+        ? apr_pstrcat(p, t->name, "_", APR_ARRAY_IDX(cols, 0, const char *),
+                      "_check", NULL)
+        : apr_pstrcat(p, t->name, "_check", NULL);
+    return cols->nelts ? cols : NULL;
 }

@@ -26,10 +26,12 @@ typedef enum {
 
 typedef struct {
     be_dbrc_e rc;
-    const char *message;  /* the database's own words, for the log */
-    const char *sqlstate; /* PostgreSQL SQLSTATE, or SQLite's code */
-    const char *detail;   /* what the client is told, the same per driver */
-    int status;           /* BE_DB_RAISED: the status the site chose */
+    const char *message;    /* the database's own words, for the log */
+    const char *sqlstate;   /* PostgreSQL SQLSTATE, or SQLite's code */
+    const char *detail;     /* what the client is told, the same per driver */
+    int status;             /* BE_DB_RAISED: the status the site chose */
+    const char *constraint; /* a failed CHECK: its name as the database
+                               reports it (SQLite: or its expression) */
 } be_dberr_t;
 
 /* A message the site's own SQL raised (a trigger's RAISE on SQLite,
@@ -73,6 +75,8 @@ typedef struct {
     int session;           /* PostgreSQL backend pid the cache belongs to */
     void *batch;           /* PostgreSQL: queries shared with the other
                              * connections to the same database */
+    void *txc; /* SQLite: the writer connection (be_conn_t*) this one's
+                  transaction runs on, or NULL: its own */
 } be_conn_t;
 
 typedef enum { BE_TX_BEGIN = 0, BE_TX_COMMIT, BE_TX_ROLLBACK } be_tx_e;

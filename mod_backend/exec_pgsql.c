@@ -54,6 +54,7 @@ static be_dbrc_e fail(be_dberr_t *err, apr_pool_t *p, PGconn *conn,
     err->rc = kind_of_state(st, conn);
     err->detail = NULL;
     err->status = 0;
+    err->constraint = NULL;
     if (st
         && (strcmp(st, "P0001") == 0
             || (st[0] == 'P' && st[1] == 'T' && st[2] == '4'))) {
@@ -77,7 +78,9 @@ static be_dbrc_e fail(be_dberr_t *err, apr_pool_t *p, PGconn *conn,
         err->detail = BE_DETAIL_NOTNULL;
     }
     else if (st && strcmp(st, "23514") == 0) {
+        const char *name = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
         err->detail = BE_DETAIL_CHECK;
+        err->constraint = name ? apr_pstrdup(p, name) : NULL;
     }
     else if (err->rc == BE_DB_INVALID) {
         err->detail = BE_DETAIL_DATA;
@@ -523,6 +526,38 @@ static be_dbrc_e view_writes(PGconn *conn, apr_pool_t *p,
     return BE_DB_OK;
 }
 
+/* The CHECK constraints of a table and the columns each covers. */
+static be_dbrc_e checks(PGconn *conn, apr_pool_t *p, const char **params,
+                        be_table_t *t, be_dberr_t *err)
+{
+    static const char sql[] =
+        "SELECT c.conname, a.attname FROM pg_constraint c JOIN pg_attribute "
+        "a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) WHERE "
+        "c.conrelid = to_regclass($1) AND c.contype = 'c' ORDER BY "
+        "c.conname, array_position(c.conkey, a.attnum)";
+    PGresult *res = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
+    int r;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        return fail(err, p, conn, res);
+    }
+    t->checks = apr_hash_make(p);
+    for (r = 0; r < PQntuples(res); r++) {
+        const char *name = PQgetvalue(res, r, 0);
+        apr_array_header_t *cols =
+            apr_hash_get(t->checks, name, APR_HASH_KEY_STRING);
+        if (!cols) {
+            cols = apr_array_make(p, 2, sizeof(const char *));
+            apr_hash_set(t->checks, apr_pstrdup(p, name), APR_HASH_KEY_STRING,
+                         cols);
+        }
+        APR_ARRAY_PUSH(cols, const char *) =
+            apr_pstrdup(p, PQgetvalue(res, r, 1));
+    }
+    PQclear(res);
+    return BE_DB_OK;
+}
+
 static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
                                be_table_t **out, be_dberr_t *err)
 {
@@ -576,7 +611,8 @@ static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
         }
     }
     PQclear(res);
-    if (view_writes(conn, p, params, t, err) != BE_DB_OK) {
+    if (view_writes(conn, p, params, t, err) != BE_DB_OK
+        || checks(conn, p, params, t, err) != BE_DB_OK) {
         return err->rc;
     }
     *out = t;

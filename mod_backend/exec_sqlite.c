@@ -191,8 +191,8 @@ static apr_status_t checkpointer_end(void *data)
  * is thrown away whenever it finds that another connection has written,
  * so a write on the request's own pooled connection read its B-tree pages
  * again with pread (3.6 a write under load); this one only ever sees its
- * own changes and keeps its pages.  Statements inside a transaction stay
- * on the request's connection, which holds the writer lock throughout. */
+ * own changes and keeps its pages.  A transaction runs there too, every
+ * statement of it, under the writer lock from BEGIN to its end. */
 #if APR_HAS_THREADS
 typedef struct {
     char *file;
@@ -414,6 +414,7 @@ static be_dbrc_e fail(be_dberr_t *err, apr_pool_t *p, sqlite3 *db, int rc)
     be_dbrc_e kind;
 
     err->detail = NULL;
+    err->constraint = NULL;
     if (ext == SQLITE_CONSTRAINT_TRIGGER && db) {
         /* RAISE(ABORT|FAIL|ROLLBACK, 'message') in the site's trigger */
         be_exec_raised(err, p, sqlite3_errmsg(db), 400);
@@ -435,10 +436,16 @@ static be_dbrc_e fail(be_dberr_t *err, apr_pool_t *p, sqlite3 *db, int rc)
         kind = BE_DB_INVALID;
         err->detail = BE_DETAIL_NOTNULL;
         break;
-    case SQLITE_CONSTRAINT_CHECK:
+    case SQLITE_CONSTRAINT_CHECK: {
+        static const char pre[] = "CHECK constraint failed: ";
+        const char *m = db ? sqlite3_errmsg(db) : NULL;
         kind = BE_DB_INVALID;
         err->detail = BE_DETAIL_CHECK;
+        if (m && strncmp(m, pre, sizeof(pre) - 1) == 0) {
+            err->constraint = apr_pstrdup(p, m + sizeof(pre) - 1);
+        }
         break;
+    }
     default:
         switch (ext & 0xff) {
         case SQLITE_CONSTRAINT:
@@ -655,6 +662,18 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     be_dbrc_e kind;
     int cached;
 
+#if APR_HAS_THREADS
+    if (c->in_tx && c->txc) {
+        /* inside a transaction on the writer connection */
+        be_conn_t *w = c->txc;
+        if (!(s = stmt_for(w, p, st, &cached, err))) {
+            return err->rc;
+        }
+        kind = run(w->native, s, p, st, sink, affected, err);
+        stmt_done(s, cached);
+        return kind;
+    }
+#endif
     if (!(s = stmt_for(c, p, st, &cached, err))) {
         return err->rc;
     }
@@ -734,21 +753,37 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
                        be_dberr_t *err)
 {
     static const char *const sql[] = {"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
-    sqlite3 *db = c->native;
+    be_conn_t *w = c;
+    sqlite3 *db;
     be_dbrc_e kind;
     int rc;
 
     if (op == BE_TX_BEGIN) {
-        /* the whole transaction holds this process's writer turn */
+        /* the whole transaction holds this process's writer turn, on the
+         * writer connection */
         writer_enter(c);
+#if APR_HAS_THREADS
+        if (writer_lock) {
+            w = writer_conn(c);
+        }
+#endif
+        db = w->native;
         c->in_tx = 1;
+        c->txc = w != c ? w : NULL;
         busy_since = 0;
         rc = sqlite3_exec(db, sql[op], NULL, NULL, NULL);
         busy_done(sql[op]);
         if (rc != SQLITE_OK) {
+            kind = fail(err, p, db, rc);
             c->in_tx = 0;
+            c->txc = NULL;
+#if APR_HAS_THREADS
+            if (w != c) {
+                writer_check(w, kind);
+            }
+#endif
             writer_leave(c);
-            return fail(err, p, db, rc);
+            return kind;
         }
         apr_pool_cleanup_register(p, c, tx_guard, apr_pool_cleanup_null);
         return BE_DB_OK;
@@ -759,6 +794,8 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
     if (p) {
         apr_pool_cleanup_kill(p, c, tx_guard);
     }
+    w = c->txc ? c->txc : c;
+    db = w->native;
     rc = SQLITE_OK;
     if (!sqlite3_get_autocommit(db)) {
         /* (after some errors SQLite has already rolled back itself) */
@@ -774,6 +811,12 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
         }
     }
     c->in_tx = 0;
+    c->txc = NULL;
+#if APR_HAS_THREADS
+    if (w != c) {
+        writer_check(w, kind);
+    }
+#endif
     writer_leave(c);
     return kind;
 }
@@ -848,6 +891,9 @@ static void table_writes(sqlite3 *db, apr_pool_t *p, be_table_t *t,
         }
         else if (type && sql && strcmp(type, "trigger") == 0) {
             trigger_writes(p, sql, &instead, &after);
+        }
+        else if (type && sql && strcmp(type, "table") == 0) {
+            be_sqlite_checks(p, t, sql);
         }
     }
     sqlite3_finalize(s);

@@ -119,7 +119,7 @@ apr_array_header_t *be_user_roles(request_rec *r)
     const be_claims_t *claims = x->claims;
     be_conn_t *c;
     be_stmt_t st;
-    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0};
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
 
     if (x->roles) {
         return x->roles;

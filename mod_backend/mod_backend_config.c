@@ -12,6 +12,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <ap_regex.h>
 
 #include "mod_backend_private.h"
 #include "be_jwt.h"
@@ -455,15 +456,21 @@ static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-/* The resource NAME declared above in this <Location>, or NULL. */
+/* The resource NAME declared above in this <Location> (or, for
+ * BackendValidate, the function NAME), or NULL. */
 static be_resource_t *declared(cmd_parms *cmd, const char *name)
 {
     const char *path = collection_path(cmd, name);
+    const char *fn = strcmp(cmd->cmd->name, "BackendValidate") == 0
+        ? apr_pstrcat(cmd->pool, collection_path(cmd, "rpc"), "/", name, NULL)
+        : NULL;
     int i;
 
     for (i = 0; i < registry->nelts; i++) {
         be_resource_t *res = APR_ARRAY_IDX(registry, i, be_resource_t *);
-        if (res->server == cmd->server && strcmp(res->path, path) == 0) {
+        if (res->server == cmd->server
+            && (strcmp(res->path, path) == 0
+                || (fn && strcmp(res->path, fn) == 0))) {
             return res;
         }
     }
@@ -506,6 +513,63 @@ static const char *set_columns(cmd_parms *cmd, void *dconf, int argc,
     }
     for (j = 1; j < argc; j++) {
         APR_ARRAY_PUSH(*list, const char *) = argv[j];
+    }
+    return NULL;
+}
+
+/* BackendValidate NAME FIELD RULE...: a column of a resource, or an
+ * argument of a function, declared above in this <Location>. */
+static const char *set_validate(cmd_parms *cmd, void *dconf, int argc,
+                                char *const argv[])
+{
+    be_resource_t *res;
+    be_rules_t *fr;
+    const char *err;
+    int i;
+
+    if (argc < 3) {
+        return "BackendValidate needs NAME FIELD RULE...";
+    }
+    if (!(res = declared(cmd, argv[0]))) {
+        return apr_psprintf(cmd->pool,
+                            "BackendValidate %s: no BackendResource or "
+                            "BackendFunction %s is declared above it in this "
+                            "<Location>",
+                            argv[0], argv[0]);
+    }
+    if (res->fn) {
+        for (i = 0; i < res->fn->args->nelts
+             && strcmp(APR_ARRAY_IDX(res->fn->args, i, be_arg_t).name,
+                       argv[1]);
+             i++) {
+        }
+        if (i == res->fn->args->nelts) {
+            return apr_psprintf(cmd->pool,
+                                "BackendValidate %s: the function has no "
+                                "argument '%s'",
+                                argv[0], argv[1]);
+        }
+    }
+    if (!res->validate) {
+        res->validate = apr_array_make(cmd->pool, 4, sizeof(be_rules_t));
+    }
+    fr = apr_array_push(res->validate);
+    fr->field = argv[1];
+    fr->rules = apr_array_make(cmd->pool, argc - 2, sizeof(be_rule_t));
+    for (i = 2; i < argc; i++) {
+        be_rule_t *rule = apr_array_push(fr->rules);
+        if ((err = be_rule_parse(cmd->pool, argv[i], rule))) {
+            return apr_psprintf(cmd->pool, "BackendValidate %s %s: %s",
+                                argv[0], argv[1], err);
+        }
+        if (rule->kind == BE_R_PATTERN
+            && !(rule->re = ap_pregcomp(cmd->pool, rule->text,
+                                        AP_REG_EXTENDED | AP_REG_NOSUB))) {
+            return apr_psprintf(cmd->pool,
+                                "BackendValidate %s %s: pattern=%s is not a "
+                                "regular expression",
+                                argv[0], argv[1], rule->text);
+        }
     }
     return NULL;
 }
@@ -683,6 +747,11 @@ const command_rec be_cmds[] = {
     AP_INIT_TAKE_ARGV("BackendReadOnly", set_columns, NULL, ACCESS_CONF,
                       "NAME COLUMN...: columns of resource NAME that are "
                       "read but never written through the API"),
+    AP_INIT_TAKE_ARGV(
+        "BackendValidate", set_validate, NULL, ACCESS_CONF,
+        "NAME FIELD RULE...: length=MIN..MAX, range=MIN..MAX, pattern=REGEX, "
+        "format=email|uri|uuid|date|date-time, enum=A,B,C or required, on a "
+        "column of resource NAME or an argument of function NAME"),
     AP_INIT_TAKE_ARGV("BackendSet", set_set, NULL, ACCESS_CONF,
                       "NAME COLUMN on=insert|update|both :user|:claim.NAME|"
                       "now: a column the server sets, whatever the body "

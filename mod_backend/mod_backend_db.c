@@ -78,7 +78,7 @@ static const char *plan_function(apr_pool_t *p, be_resource_t *res,
                                  void *native, int *deferred)
 {
     const be_function_t *fn = res->fn;
-    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0};
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
     int i, n = fn->stmts->nelts;
     const char **sql = apr_palloc(p, sizeof(*sql) * (apr_size_t)n);
     const be_sqltext_t *st = NULL;
@@ -117,7 +117,7 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
                                  void *native, int *deferred)
 {
     be_table_t *t = NULL;
-    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0};
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
     const char *msg;
     const be_column_t *owner = NULL;
     be_plan_t *plan;
@@ -167,6 +167,15 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
                                 res->name, name);
         }
         c->readonly = 1;
+    }
+    for (i = 0; res->validate && i < res->validate->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(res->validate, i, be_rules_t).field;
+        be_column_t *c = apr_hash_get(t->by_name, name, APR_HASH_KEY_STRING);
+        if (!c || c->hidden) {
+            return apr_psprintf(
+                p, "BackendValidate %s: table '%s' has no column '%s'",
+                res->name, res->table, name);
+        }
     }
     for (i = 0; res->sets && i < res->sets->nelts; i++) {
         be_set_t *set = &APR_ARRAY_IDX(res->sets, i, be_set_t);

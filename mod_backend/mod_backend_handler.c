@@ -718,7 +718,7 @@ static int bind_call(be_req_t *q)
 static int bind_request(be_req_t *q)
 {
     request_rec *r = q->r;
-    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0};
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
     const be_table_t *t;
     const char *msg;
 

@@ -13,6 +13,7 @@
 #include <apr_buckets.h>
 #include <apr_general.h>
 #include <apr_md5.h>
+#include <ap_regex.h>
 #include <util_filter.h>
 
 #include "mod_backend_private.h"
@@ -56,6 +57,35 @@ int be_send_typed(request_rec *r, int status, be_buf_t *body, const char *type)
         : AP_FILTER_ERROR;
 }
 
+/* A CHECK constraint refused a write: 422 naming it, with an errors
+ * entry for every column it covers. */
+static int check_problem(be_req_t *q, const char *reported)
+{
+    const char *name;
+    const apr_array_header_t *cols = be_check_columns(
+        q->r->pool, q->plan->table, q->plan->dialect, reported, &name);
+    const char *msg =
+        apr_psprintf(q->r->pool, "breaks the check constraint %s", name);
+    apr_array_header_t *errs;
+    int i;
+
+    if (!cols) {
+        return be_problem(q->r, HTTP_UNPROCESSABLE_ENTITY,
+                          apr_psprintf(q->r->pool, "a value %s", msg), NULL);
+    }
+    errs = apr_array_make(q->r->pool, cols->nelts, sizeof(be_field_error_t));
+    for (i = 0; i < cols->nelts; i++) {
+        be_field_error_t *e = apr_array_push(errs);
+        e->field = APR_ARRAY_IDX(cols, i, const char *);
+        e->message = msg;
+    }
+    return be_problem(q->r, HTTP_UNPROCESSABLE_ENTITY,
+                      apr_psprintf(q->r->pool, "%s: %s",
+                                   apr_array_pstrcat(q->r->pool, cols, ','),
+                                   msg),
+                      errs);
+}
+
 int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
 {
     request_rec *r = q->r;
@@ -69,9 +99,13 @@ int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
         return be_problem(r, HTTP_CONFLICT, err->detail, NULL);
     case BE_DB_INVALID:
         /* in a read, the database refused a filter value */
-        return reading
-            ? be_problem(r, HTTP_BAD_REQUEST,
-                         "a filter value is not valid for its column", NULL)
+        if (reading) {
+            return be_problem(r, HTTP_BAD_REQUEST,
+                              "a filter value is not valid for its column",
+                              NULL);
+        }
+        return err->constraint && q->plan && !q->res->fn
+            ? check_problem(q, err->constraint)
             : be_problem(r, HTTP_UNPROCESSABLE_ENTITY, err->detail, NULL);
     case BE_DB_RAISED:
         return be_problem(r, err->status ? err->status : HTTP_BAD_REQUEST,
@@ -167,7 +201,7 @@ static const char *const return_names[] = {
 static int run(be_req_t *q, const be_stmt_t *st, be_sink_t *sink, long *rows,
                int reading)
 {
-    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0};
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
 
     *rows = 0;
     if (q->conn->ex->query(q->conn, q->r->pool, st, sink, rows, &err)
@@ -179,7 +213,7 @@ static int run(be_req_t *q, const be_stmt_t *st, be_sink_t *sink, long *rows,
 
 static int tx(be_req_t *q, be_tx_e op)
 {
-    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0};
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
 
     if (q->conn->ex->tx(q->conn, q->r->pool, op, &err) != BE_DB_OK) {
         return be_db_problem(q, &err, 0);
@@ -443,6 +477,44 @@ static int invalid(be_req_t *q, apr_array_header_t *errs)
 static apr_array_header_t *new_errs(be_req_t *q)
 {
     return apr_array_make(q->r->pool, 4, sizeof(be_field_error_t));
+}
+
+/* ---------------------------------------------------------------------- */
+/* BackendValidate                                                         */
+
+static int regex_match(const void *re, const char *s)
+{
+    return ap_regexec((const ap_regex_t *)re, s, 0, NULL, 0) == 0;
+}
+
+/* The rules of the resource on n values of cols (absent ones with
+ * partial are not checked). */
+static void validate_values(be_req_t *q, const be_column_t *const *cols,
+                            const be_value_t *vals, int n, int partial,
+                            const char *prefix, apr_array_header_t *errs)
+{
+    const char **names =
+        apr_palloc(q->r->pool, sizeof(*names) * (apr_size_t)(n + 1));
+    int i;
+
+    for (i = 0; i < n; i++) {
+        names[i] = cols[i]->name;
+    }
+    be_rules_check_row(q->r->pool, q->res->validate, names, vals, n, partial,
+                       prefix, regex_match, errs);
+}
+
+static void validate_rows(be_req_t *q, const be_rows_t *rows, int is_array,
+                          apr_array_header_t *errs)
+{
+    int i;
+
+    for (i = 0; q->res->validate && i < rows->nrows; i++) {
+        validate_values(
+            q, rows->cols, rows->vals + (apr_size_t)i * rows->ncols,
+            rows->ncols, 0,
+            is_array ? apr_psprintf(q->r->pool, "[%d].", i) : NULL, errs);
+    }
 }
 
 /* The answer of an UPDATE or DELETE that touched rows rows: 404 for an
@@ -876,6 +948,10 @@ static int insert_rows(be_req_t *q, const be_jdoc_t *doc, insert_t *in)
                          &in->rows, errs)) {
         return invalid(q, errs);
     }
+    validate_rows(q, &in->rows, doc->is_array, errs);
+    if (errs->nelts) {
+        return invalid(q, errs);
+    }
     if (q->res->sets && (rc = set_rows(q, &in->rows)) != OK) {
         return rc;
     }
@@ -1045,6 +1121,13 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
     if (be_validate_row(r->pool, t, obj, mode,
                         q->has_owner ? q->plan->owner : NULL, &row, errs)) {
         return invalid(q, errs);
+    }
+    if (q->res->validate) {
+        validate_values(q, row.cols, row.vals, row.ncols,
+                        mode == BE_WRITE_UPDATE, NULL, errs);
+        if (errs->nelts) {
+            return invalid(q, errs);
+        }
     }
     for (i = 0; q->has_owner && i < row.ncols; i++) {
         if (row.cols[i] == q->plan->owner
@@ -1216,6 +1299,19 @@ int be_op_call(be_req_t *q)
     long rows = 0;
     int paged;
 
+    if (fn && q->res->validate) {
+        apr_array_header_t *errs = new_errs(q);
+        const char **names = apr_palloc(
+            r->pool, sizeof(*names) * (apr_size_t)(fn->args->nelts + 1));
+        for (i = 0; i < fn->args->nelts; i++) {
+            names[i] = APR_ARRAY_IDX(fn->args, i, be_arg_t).name;
+        }
+        be_rules_check_row(r->pool, q->res->validate, names, q->call_vals,
+                           fn->args->nelts, 0, NULL, regex_match, errs);
+        if (errs->nelts) {
+            return invalid(q, errs);
+        }
+    }
     /* a function that writes runs whole or not at all */
     if (in_tx && (rc = tx(q, BE_TX_BEGIN)) != OK) {
         return rc;
@@ -1263,7 +1359,7 @@ int be_op_call(be_req_t *q)
     return reply(q, status, out);
 undo:
     if (in_tx) {
-        be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0};
+        be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
         q->conn->ex->tx(q->conn, r->pool, BE_TX_ROLLBACK, &err);
     }
     return rc;

@@ -58,6 +58,7 @@ typedef struct {
     apr_array_header_t *hide;     /* BackendHide columns (const char*) */
     apr_array_header_t *readonly; /* BackendReadOnly columns (const char*) */
     apr_array_header_t *sets;     /* BackendSet (be_set_t) */
+    apr_array_header_t *validate; /* BackendValidate (be_rules_t) */
     const be_function_t *fn; /* BackendFunction: this is LOCATION/rpc/NAME */
     const char *path;        /* <Location> + "/" + name: the collection URL */
     server_rec *server;      /* whose DBDriver/DBDParams apply */
