@@ -84,6 +84,9 @@ static void register_hooks(apr_pool_t *p)
      * issues tokens to a user another authn provider accepted. */
     ap_hook_handler(be_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(be_token_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* ...also to a JSON login, whose credentials the authn providers
+     * check as Basic's */
+    ap_hook_header_parser(be_token_login, NULL, NULL, APR_HOOK_MIDDLE);
 
     /* Errors: httpd's own 401/403 pages on an API location become
      * problem+json (a body chosen here, its type fixed by the filter). */

@@ -188,6 +188,11 @@ void be_bearer_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* mod_backend_token.c: SetHandler backend-token */
 int be_token_handler(request_rec *r);
+/* header_parser: POST {"username","password"} to backend-token becomes
+ * Basic credentials for the authn providers */
+int be_token_login(request_rec *r);
+/* r->notes: a JSON login; its 401 has no Basic challenge */
+#define BE_NOTE_JSON_LOGIN "backend-json-login"
 
 /* mod_backend_authz.c: Require backend-role / backend-claim, roles, owners,
  * the SQL of BackendRoleQuery */

@@ -116,6 +116,10 @@ void be_insert_error_filter(request_rec *r)
     if (!ap_auth_type(r) && !x->api) {
         return;
     }
+    if (status == HTTP_UNAUTHORIZED
+        && apr_table_get(r->notes, BE_NOTE_JSON_LOGIN)) {
+        apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+    }
     if (!ap_response_code_string(r, ap_index_of_response(status))) {
         ap_custom_response(
             r, status, status == HTTP_UNAUTHORIZED ? unauthorized : forbidden);

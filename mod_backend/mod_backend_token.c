@@ -9,6 +9,9 @@
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <http_core.h>
+#include <apr_base64.h>
+#include <ap_expr.h>
 
 #include "mod_backend_private.h"
 #include "be_jwt.h"
@@ -109,6 +112,108 @@ static int issue_token(request_rec *r)
     be_buf_printf(&b, "\",\"token_type\":\"Bearer\",\"expires_in\":%d}", life);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     return be_send_json(r, HTTP_OK, &b);
+}
+
+/* The longest JSON login body read */
+#define BE_LOGIN_MAX 8192
+
+/* The body of a JSON login, or NULL when it is not one that fits. */
+static const char *login_body(request_rec *r, apr_size_t *len)
+{
+    apr_bucket_brigade *bb =
+        apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    char *buf = apr_palloc(r->pool, BE_LOGIN_MAX + 1);
+    apr_size_t n = 0;
+    int eos = 0;
+
+    while (!eos) {
+        apr_bucket *b;
+        if (ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
+                           APR_BLOCK_READ, BE_LOGIN_MAX)
+            != APR_SUCCESS) {
+            return NULL;
+        }
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b)) {
+            const char *d;
+            apr_size_t k;
+            if (APR_BUCKET_IS_EOS(b)) {
+                eos = 1;
+                break;
+            }
+            if (apr_bucket_read(b, &d, &k, APR_BLOCK_READ) != APR_SUCCESS
+                || n + k > BE_LOGIN_MAX) {
+                return NULL;
+            }
+            memcpy(buf + n, d, k);
+            n += k;
+        }
+        apr_brigade_cleanup(bb);
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* A member of a JSON login: a string without NUL, or NULL. */
+static const char *login_member(const be_jobject_t *obj, const char *key)
+{
+    int i;
+
+    for (i = 0; i < obj->fields->nelts; i++) {
+        const be_jfield_t *f = &APR_ARRAY_IDX(obj->fields, i, be_jfield_t);
+        if (strcmp(f->key, key) == 0 && f->kind == BE_J_STRING
+            && strlen(f->s) == f->len) {
+            return f->s;
+        }
+    }
+    return NULL;
+}
+
+int be_token_login(request_rec *r)
+{
+    core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    const char *handler = NULL, *err = NULL, *body, *user, *pass, *plain;
+    be_jdoc_t *doc;
+    apr_size_t len;
+    char *coded;
+
+    if (r->method_number != M_POST || r->main
+        || apr_table_get(r->headers_in, "Authorization") || !ct
+        || strncasecmp(ct, "application/json", 16) != 0) {
+        return DECLINED;
+    }
+    if (cd->expr_handler) {
+        handler = ap_expr_str_exec(r, cd->expr_handler, &err);
+    }
+    if (!handler || strcmp(handler, "backend-token") != 0) {
+        return DECLINED;
+    }
+    /* from here on, a failure is a 401 without a Basic challenge, which
+     * would open a browser's login dialog */
+    apr_table_setn(r->notes, BE_NOTE_JSON_LOGIN, "1");
+    if (!(body = login_body(r, &len))
+        || be_json_parse_body(r->pool, body, len, 4, 0, &doc, &err)
+            != BE_JSON_OK) {
+        return DECLINED;
+    }
+    user = login_member(APR_ARRAY_IDX(doc->objects, 0, be_jobject_t *),
+                        "username");
+    pass = login_member(APR_ARRAY_IDX(doc->objects, 0, be_jobject_t *),
+                        "password");
+    if (!user || !pass || !*user || strchr(user, ':')) {
+        return DECLINED;
+    }
+    /* the credentials go the way Basic's do: AuthBasicProvider, and
+     * backend-cache, check them */
+    plain = apr_pstrcat(r->pool, user, ":", pass, NULL);
+    coded = apr_palloc(r->pool,
+                       (apr_size_t)apr_base64_encode_len((int)strlen(plain)));
+    apr_base64_encode(coded, plain, (int)strlen(plain));
+    apr_table_setn(r->headers_in, "Authorization",
+                   apr_pstrcat(r->pool, "Basic ", coded, NULL));
+    return DECLINED;
 }
 
 int be_token_handler(request_rec *r)

@@ -1,9 +1,12 @@
 /*
- * fuzz_fn.c - libFuzzer target for BackendFunction: the bytes are, line
- * by line, an argument declaration, the function's SQL, query-string
- * text for every argument, and the rest a JSON body of arguments.  The
- * SQL is cut and rendered in both dialects; the arguments are checked
- * from the text and from the body.  Besides crashes, it aborts when a
+ * fuzz_fn.c - libFuzzer target for the SQL and rules a site writes: the
+ * bytes are, line by line, an argument declaration (also read as a
+ * BackendValidate rule), the function's SQL (also read as a SQLite
+ * CREATE TABLE for its CHECK constraints), query-string text for every
+ * argument (also a reported CHECK failure), and the rest a JSON body of
+ * arguments.  The SQL is cut and rendered in both dialects; the
+ * arguments are checked from the text and from the body, and every rule
+ * against every value that got through.  Besides crashes, it aborts when a
  * parameter points nowhere, when a statement does not render, or when a
  * value that got through does not fit its argument's type.
  */
@@ -59,6 +62,68 @@ static void check_value(const be_arg_t *a, const be_value_t *v)
         return;
     default:
         abort();
+    }
+}
+
+static int match_all(const void *re, const char *s)
+{
+    (void)re;
+    return s[0] != 'x'; /* (no regex here: the rule's plumbing is fuzzed) */
+}
+
+static void rules(apr_pool_t *p, const char *spec, const be_value_t *vals,
+                  int n)
+{
+    be_rule_t r;
+    int i;
+
+    if (be_rule_parse(p, spec, &r)) {
+        return;
+    }
+    if ((r.kind == BE_R_LENGTH || r.kind == BE_R_RANGE) && r.has_min
+        && r.has_max && r.min > r.max) {
+        abort(); /* refused when read */
+    }
+    for (i = 0; i < n; i++) {
+        const char *why = be_rule_check(p, &r, &vals[i], match_all);
+        if (why && !*why) {
+            abort(); /* a failure says why */
+        }
+    }
+    if (!be_rule_check(p, &r, NULL, match_all) != (r.kind != BE_R_REQUIRED)) {
+        abort(); /* only required looks at an absent value */
+    }
+}
+
+/* SQLite's CHECK constraints, read from sql; reported as text fails. */
+static void checks(apr_pool_t *p, const char *sql, const char *reported)
+{
+    static const char *const names[] = {"id", "qty", "lo", "hi", NULL};
+    be_table_t *t = be_table_make(p, "t");
+    const apr_array_header_t *cols;
+    const char *name;
+    apr_hash_index_t *hi;
+    int i, d;
+
+    for (i = 0; names[i]; i++) {
+        be_column_t *c = be_table_add(t);
+        c->name = names[i];
+    }
+    be_table_set_key(t, p, "id");
+    be_sqlite_checks(p, t, sql);
+    for (hi = apr_hash_first(p, t->checks); hi; hi = apr_hash_next(hi)) {
+        const apr_array_header_t *a = apr_hash_this_val(hi);
+        for (i = 0; i < a->nelts; i++) {
+            if (!be_table_col(t, APR_ARRAY_IDX(a, i, const char *))) {
+                abort(); /* a check covers columns of the table only */
+            }
+        }
+    }
+    for (d = BE_DIALECT_SQLITE; d <= BE_DIALECT_PGSQL; d++) {
+        cols = be_check_columns(p, t, (be_dialect_e)d, reported, &name);
+        if (!name || (cols && cols->nelts == 0)) {
+            abort();
+        }
     }
 }
 
@@ -140,6 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* the same text for every argument, as a GET would give it */
     text = line(p, &at, end);
+    checks(p, sql, text);
     names = apr_array_make(p, 12, sizeof(const char *));
     texts = apr_array_make(p, 12, sizeof(const char *));
     for (i = 0; i < args->nelts; i++) {
@@ -157,6 +223,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (i = 0; i < args->nelts; i++) {
             check_value(&APR_ARRAY_IDX(args, i, be_arg_t), &vals[i]);
         }
+        rules(p, spec, vals, args->nelts);
     }
     /* the rest: a POST body */
     text = apr_pstrmemdup(p, at, (apr_size_t)(end - at));
@@ -169,6 +236,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (i = 0; i < args->nelts; i++) {
                 check_value(&APR_ARRAY_IDX(args, i, be_arg_t), &vals[i]);
             }
+            rules(p, spec, vals, args->nelts);
         }
         else if (errs->nelts == 0) {
             abort(); /* a refusal names what is wrong */

@@ -146,8 +146,12 @@ def test_foreign_key_violation_is_409(fresh):
 
 
 def test_check_constraint_is_422(fresh):
+    # the constraint by its name (PostgreSQL's for an unnamed one, on
+    # SQLite too) and the columns it covers
     r = post(fresh, {"name": "neg", "price": -1})
-    assert_problem(r, 422, UNPROC, "a value breaks a check constraint")
+    msg = "breaks the check constraint products_price_check"
+    assert_problem(r, 422, UNPROC, "price: " + msg,
+                   [{"field": "price", "message": msg}])
     unchanged(fresh)
 
 

@@ -240,3 +240,36 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
         "BE00050: BackendAuthnCache needs the socache provider 'shmcb' "
         "(LoadModule socache_shmcb_module; a2enmod socache_shmcb)",
         start=True)
+
+
+@pytest.mark.allow_log("AH01617", "AH01618")
+@pytest.mark.parametrize("path", ["/rs-token", "/es-token"])
+def test_json_login(site, path):
+    """POST {"username","password"}: checked by the same AuthBasicProvider
+    list (and backend-cache) as Basic; a refusal is a 401 problem without
+    the Basic challenge that would open a browser's dialog."""
+    r = requests.post(site.url + path,
+                      json={"username": "ann", "password": "secret"})
+    assert r.status_code == 200, r.text
+    head, claims = parts(r.json()["access_token"])
+    assert claims["sub"] == "ann"
+    # the token it gives opens the API
+    r2 = requests.get(site.url + "/api/notes", headers={
+        "Authorization": "Bearer " + r.json()["access_token"]})
+    assert r2.status_code == 200, r2.text
+    for body in ({"username": "ann", "password": "wrong"},
+                 {"username": "nobody", "password": "secret"},
+                 {"username": "ann"}, {"username": "ann:x", "password": "x"},
+                 {"username": "ann", "password": 5}, [1], "x"):
+        r = requests.post(site.url + path, json=body)
+        assert_problem(r, 401, "Unauthorized", "authentication is required")
+        assert "WWW-Authenticate" not in r.headers, body
+    r = requests.post(site.url + path, data=b"{" * 9000,
+                      headers={"Content-Type": "application/json"})
+    assert r.status_code == 401
+    assert "WWW-Authenticate" not in r.headers
+    # Basic still challenges as it did
+    r = requests.post(site.url + path, auth=("ann", "wrong"))
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"].startswith("Basic")
+    assert "secret" not in site.httpd.log_text()
