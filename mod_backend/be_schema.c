@@ -584,9 +584,9 @@ static void add_name(apr_array_header_t *cols, const char *name)
     APR_ARRAY_PUSH(cols, const char *) = name;
 }
 
-/* One token of SQL at s: a word or a quoted identifier (*ident set, its
- * text in *w and *n), a string, or one other character.  Returns where the
- * next one starts. */
+/* One token of SQL at s: a word or a quoted identifier (*ident 1), a
+ * string (*ident 2), or one other character (*ident 0); its text in *w
+ * and *n.  Returns where the next one starts. */
 static const char *sql_token(const char *s, const char **w, apr_size_t *n,
                              int *ident)
 {
@@ -608,11 +608,14 @@ static const char *sql_token(const char *s, const char **w, apr_size_t *n,
     close = *s == '"' ? '"' : *s == '`' ? '`' : *s == '[' ? ']' : 0;
     if (close || *s == '\'') {
         const char *e = strchr(s + 1, close ? close : '\'');
-        e = e ? e : s + strlen(s) - 1;
         *w = s + 1;
+        *ident = close ? 1 : 2;
+        if (!e) { /* unterminated: the rest */
+            *n = strlen(s + 1);
+            return s + 1 + *n;
+        }
         *n = (apr_size_t)(e - s - 1);
-        *ident = close != 0;
-        return *e ? e + 1 : e;
+        return e + 1;
     }
     *n = *s ? 1 : 0;
     return *s ? s + 1 : s;
@@ -629,11 +632,8 @@ static void expr_columns(const be_table_t *t, const char *expr, apr_size_t len,
     while (s < end && *s) {
         const be_column_t *c;
         s = sql_token(s, &w, &n, &ident);
-        if (ident && w + n <= end && (c = column_named(t, w, n))) {
+        if (ident == 1 && w + n <= end && (c = column_named(t, w, n))) {
             add_name(cols, c->name);
-        }
-        if (n == 0) {
-            break;
         }
     }
 }
@@ -659,14 +659,15 @@ void be_sqlite_checks(apr_pool_t *p, be_table_t *t, const char *sql)
         }
         if (depth == 1 && first) {
             first = 0;
-            column = ident ? column_named(t, w, n) : NULL;
+            column = ident == 1 ? column_named(t, w, n) : NULL;
         }
-        if (ident && prev_w && prev_n == 10
+        if (ident == 1 && prev_w && prev_n == 10
             && strncasecmp(prev_w, "CONSTRAINT", 10) == 0) {
             name = apr_pstrmemdup(p, w, n);
             name_w = w;
         }
-        if (depth == 1 && ident && n == 5 && strncasecmp(w, "CHECK", 5) == 0) {
+        if (depth == 1 && ident == 1 && n == 5
+            && strncasecmp(w, "CHECK", 5) == 0) {
             /* CHECK (expr): its parentheses, balanced */
             int d = 0;
             s = sql_token(s, &open, &n, &ident);
@@ -678,9 +679,6 @@ void be_sqlite_checks(apr_pool_t *p, be_table_t *t, const char *sql)
                 if (n == 1 && !ident) {
                     d += *w == '(' ? 1 : *w == ')' ? -1 : 0;
                 }
-                if (n == 0) {
-                    break;
-                }
             }
             if (name && prev_w == name_w) {
                 apr_array_header_t *cols =
@@ -688,7 +686,9 @@ void be_sqlite_checks(apr_pool_t *p, be_table_t *t, const char *sql)
                 if (column) {
                     add_name(cols, column->name);
                 }
-                expr_columns(t, open + 1, (apr_size_t)(s - open - 2), cols);
+                /* (without its closing parenthesis, when it has one) */
+                expr_columns(t, open + 1,
+                             (apr_size_t)(s - (open + 1)) - (d == 0), cols);
                 apr_hash_set(t->checks, name, APR_HASH_KEY_STRING, cols);
             }
             name = NULL;
@@ -697,9 +697,6 @@ void be_sqlite_checks(apr_pool_t *p, be_table_t *t, const char *sql)
         }
         prev_w = w;
         prev_n = n;
-        if (n == 0) {
-            break;
-        }
     }
 }
 
@@ -714,7 +711,7 @@ const apr_array_header_t *be_check_columns(apr_pool_t *p, const be_table_t *t,
 
     *name = reported;
     if (cols || d != BE_DIALECT_SQLITE || t->cols->nelts == 0) {
-        return cols;
+        return cols && cols->nelts ? cols : NULL; /* CHECK (1): none */
     }
     /* SQLite names an unnamed CHECK by its expression: its columns, and
      * the name PostgreSQL would have given it */
