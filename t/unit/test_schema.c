@@ -214,9 +214,51 @@ static void test_types(void)
     }
 }
 
+/* CHECK constraints read from SQLite's CREATE TABLE text */
+static const char *check_of(be_table_t *t, be_dialect_e d,
+                            const char *reported)
+{
+    const char *name;
+    const apr_array_header_t *cols =
+        be_check_columns(pool, t, d, reported, &name);
+
+    return apr_pstrcat(pool, name, ":",
+                       cols ? apr_array_pstrcat(pool, cols, ',') : "-", NULL);
+}
+
+static void test_checks(void)
+{
+    be_table_t *t = be_table_make(pool, "items");
+    static const char *const names[] = {"id", "qty", "lo", "hi", NULL};
+    int i;
+
+    for (i = 0; names[i]; i++) {
+        be_table_add(t)->name = names[i];
+    }
+    be_table_set_key(t, pool, "id");
+    be_sqlite_checks(pool, t,
+                     "CREATE TABLE items (id INTEGER PRIMARY KEY, qty INT "
+                     "CONSTRAINT qty_ok CHECK (qty >= 0 AND qty <> ')'), "
+                     "lo INT, hi INT, CONSTRAINT \"order\" CHECK ([lo] <= "
+                     "`hi`), CONSTRAINT none CHECK (1), UNIQUE (lo))");
+    IS_STR(check_of(t, BE_DIALECT_SQLITE, "qty_ok"), "qty_ok:qty",
+           "a named column check: its column");
+    IS_STR(check_of(t, BE_DIALECT_SQLITE, "order"), "order:lo,hi",
+           "a named table check: the columns it names, quoted any way");
+    IS_STR(check_of(t, BE_DIALECT_SQLITE, "none"), "none:-",
+           "a check over no column");
+    IS_STR(check_of(t, BE_DIALECT_SQLITE, "qty > 0"), "items_qty_check:qty",
+           "unnamed: PostgreSQL's name, from the expression SQLite reports");
+    IS_STR(check_of(t, BE_DIALECT_SQLITE, "lo < hi + 1"), "items_check:lo,hi",
+           "unnamed over two columns");
+    IS_STR(check_of(t, BE_DIALECT_PGSQL, "items_qty_check"),
+           "items_qty_check:-", "PostgreSQL: by name only");
+}
+
 int main(void)
 {
     unit_start();
+    test_checks();
     test_validate();
     test_hostile_numbers();
     test_types();
