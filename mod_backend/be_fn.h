@@ -30,6 +30,7 @@ typedef struct {
     int optional;
     const char *dflt; /* the default as written, or NULL */
     be_value_t dval;  /* and as a value */
+    int in_path;      /* BackendRoute: a {name} of the path */
 } be_arg_t;
 
 /* Parses one argument declaration; NULL, or why it is not one. */

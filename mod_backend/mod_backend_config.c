@@ -12,6 +12,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <http_protocol.h>
 #include <ap_regex.h>
 
 #include "mod_backend_private.h"
@@ -139,6 +140,9 @@ void *be_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     be_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
 
     c->resources = apr_hash_overlay(p, add->resources, base->resources);
+    c->routes = !add->routes ? base->routes
+        : !base->routes      ? add->routes
+                             : apr_array_append(p, base->routes, add->routes);
     c->max_rows = add->max_rows != -1 ? add->max_rows : base->max_rows;
     c->max_body = add->max_body != -1 ? add->max_body : base->max_body;
     c->keys = add->keys ? add->keys : base->keys;
@@ -201,6 +205,8 @@ static const char *collection_path(cmd_parms *cmd, const char *name)
 
 static const char *add_resource(cmd_parms *cmd, be_dir_conf_t *c,
                                 be_resource_t *res);
+static int route_shadows(cmd_parms *cmd, const be_route_t *rt,
+                         const be_resource_t *res);
 
 /* A file of SQL (BackendFunction file=), or NULL. */
 static const char *read_sql_file(apr_pool_t *p, const char *path)
@@ -315,7 +321,15 @@ static const char *add_resource(cmd_parms *cmd, be_dir_conf_t *c,
 
     for (i = 0; i < registry->nelts; i++) {
         be_resource_t *seen = APR_ARRAY_IDX(registry, i, be_resource_t *);
-        if (seen->server == res->server
+        if (seen->route && seen->server == res->server
+            && route_shadows(cmd, seen->route, res)) {
+            return apr_psprintf(cmd->pool,
+                                "%s %s: its path is that of BackendRoute %s "
+                                "(at %s)",
+                                cmd->cmd->name, res->name, seen->name,
+                                seen->where);
+        }
+        if (!seen->route && seen->server == res->server
             && (shadows(seen, res) || shadows(res, seen))) {
             return strcmp(seen->path, res->path) == 0
                 ? apr_psprintf(
@@ -335,31 +349,54 @@ static const char *add_resource(cmd_parms *cmd, be_dir_conf_t *c,
 
 /* BackendFunction NAME [returns=many|one|none] [file=PATH] [ARG:TYPE...]
  * ["SQL; ..."]: POST (and GET when it only reads) LOCATION/rpc/NAME. */
-static const char *set_function(cmd_parms *cmd, void *dconf, int argc,
-                                char *const argv[])
+/* A function (or a route) as an httpd resource, for messages. */
+static be_resource_t *new_function(cmd_parms *cmd, const char *name)
 {
-    be_resource_t *res;
-    be_function_t *fn;
-    const char *err, *sql = NULL, *file = NULL, *what;
-    int i, j;
+    be_resource_t *res = apr_pcalloc(cmd->pool, sizeof(*res));
+    be_function_t *fn = apr_pcalloc(cmd->pool, sizeof(*fn));
 
-    if ((err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS)) != NULL
-        || (err = in_location(cmd)) != NULL) {
-        return err;
-    }
-    if (argc < 1 || !valid_segment(argv[0])) {
-        return "BackendFunction needs a NAME (letters, digits, _ - .)";
-    }
-    res = apr_pcalloc(cmd->pool, sizeof(*res));
-    fn = apr_pcalloc(cmd->pool, sizeof(*fn));
-    res->name = argv[0];
-    res->table = argv[0];
+    res->name = name;
+    res->table = name;
     res->fn = fn;
     res->server = cmd->server;
     res->where = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
                               cmd->directive->line_num);
     fn->args = apr_array_make(cmd->pool, 4, sizeof(be_arg_t));
-    for (i = 1; i < argc; i++) {
+    return res;
+}
+
+static const char *add_arg(cmd_parms *cmd, be_resource_t *res,
+                           const be_arg_t *arg)
+{
+    apr_array_header_t *args = ((be_function_t *)res->fn)->args;
+    int j;
+
+    for (j = 0; j < args->nelts; j++) {
+        if (!strcmp(APR_ARRAY_IDX(args, j, be_arg_t).name, arg->name)) {
+            return apr_psprintf(cmd->pool,
+                                "%s %s: argument '%s' is declared twice",
+                                cmd->cmd->name, res->name, arg->name);
+        }
+    }
+    if (args->nelts >= BE_FN_MAX_ARGS) {
+        return apr_psprintf(cmd->pool, "%s %s: more than %d arguments",
+                            cmd->cmd->name, res->name, BE_FN_MAX_ARGS);
+    }
+    *(be_arg_t *)apr_array_push(args) = *arg;
+    return NULL;
+}
+
+/* What BackendFunction and BackendRoute share, argv[from..]: returns=,
+ * status= (a route's, when status is not NULL), file=, the arguments and
+ * the SQL. */
+static const char *function_body(cmd_parms *cmd, be_resource_t *res, int argc,
+                                 char *const argv[], int from, int *status)
+{
+    be_function_t *fn = (be_function_t *)res->fn;
+    const char *sql = NULL, *file, *what, *d = cmd->cmd->name;
+    int i, j;
+
+    for (i = from; i < argc; i++) {
         const char *a = argv[i];
         if (strncasecmp(a, "returns=", 8) == 0) {
             static const char *const names[] = {"many", "one", "none"};
@@ -367,17 +404,24 @@ static const char *set_function(cmd_parms *cmd, void *dconf, int argc,
             }
             if (j == 3) {
                 return apr_psprintf(cmd->pool,
-                                    "BackendFunction %s: returns= is many, "
-                                    "one or none",
+                                    "%s %s: returns= is many, one or none", d,
                                     res->name);
             }
             fn->returns = (be_returns_e)j;
         }
+        else if (status && strncasecmp(a, "status=", 7) == 0) {
+            char *end;
+            long v = strtol(a + 7, &end, 10);
+            if (*end || v < 200 || v > 299) {
+                return apr_psprintf(
+                    cmd->pool, "%s %s: status= is a 2xx status", d, res->name);
+            }
+            *status = (int)v;
+        }
         else if (strncasecmp(a, "file=", 5) == 0 && a[5] && !sql) {
             file = ap_server_root_relative(cmd->pool, a + 5);
             if (!file || !(sql = read_sql_file(cmd->pool, file))) {
-                return apr_psprintf(cmd->pool,
-                                    "BackendFunction %s: cannot read %s",
+                return apr_psprintf(cmd->pool, "%s %s: cannot read %s", d,
                                     res->name, a + 5);
             }
         }
@@ -388,45 +432,218 @@ static const char *set_function(cmd_parms *cmd, void *dconf, int argc,
         else {
             be_arg_t arg;
             if ((what = be_arg_parse(cmd->pool, a, &arg))) {
-                return apr_psprintf(cmd->pool, "BackendFunction %s: %s",
-                                    res->name, what);
+                return apr_psprintf(cmd->pool, "%s %s: %s", d, res->name,
+                                    what);
             }
-            for (j = 0; j < fn->args->nelts; j++) {
-                if (!strcmp(APR_ARRAY_IDX(fn->args, j, be_arg_t).name,
-                            arg.name)) {
-                    return apr_psprintf(cmd->pool,
-                                        "BackendFunction %s: argument '%s' "
-                                        "is declared twice",
-                                        res->name, arg.name);
-                }
+            if ((what = add_arg(cmd, res, &arg))) {
+                return what;
             }
-            if (fn->args->nelts >= BE_FN_MAX_ARGS) {
-                return apr_psprintf(cmd->pool,
-                                    "BackendFunction %s: more than %d "
-                                    "arguments",
-                                    res->name, BE_FN_MAX_ARGS);
-            }
-            *(be_arg_t *)apr_array_push(fn->args) = arg;
         }
     }
     if (!sql) {
         return apr_psprintf(cmd->pool,
-                            "BackendFunction %s: no SQL (the last argument, "
-                            "quoted, or file=PATH)",
-                            res->name);
+                            "%s %s: no SQL (the last argument, quoted, or "
+                            "file=PATH)",
+                            d, res->name);
     }
     if ((what =
              be_sql_cut(cmd->pool, sql, fn->args, BE_CTX_ALL, &fn->stmts))) {
-        return apr_psprintf(cmd->pool, "BackendFunction %s: %s", res->name,
-                            what);
+        return apr_psprintf(cmd->pool, "%s %s: %s", d, res->name, what);
     }
     fn->reads = 1;
     for (j = 0; j < fn->stmts->nelts; j++) {
         fn->reads &= APR_ARRAY_IDX(fn->stmts, j, be_sqltext_t *)->reads;
     }
+    return NULL;
+}
+
+/* BackendFunction NAME [returns=many|one|none] [file=PATH] [ARG:TYPE...]
+ * ["SQL; ..."]: POST (and GET when it only reads) LOCATION/rpc/NAME. */
+static const char *set_function(cmd_parms *cmd, void *dconf, int argc,
+                                char *const argv[])
+{
+    be_resource_t *res;
+    const char *err;
+
+    if ((err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS)) != NULL
+        || (err = in_location(cmd)) != NULL) {
+        return err;
+    }
+    if (argc < 1 || !valid_segment(argv[0])) {
+        return "BackendFunction needs a NAME (letters, digits, _ - .)";
+    }
+    res = new_function(cmd, argv[0]);
+    if ((err = function_body(cmd, res, argc, argv, 1, NULL))) {
+        return err;
+    }
     res->path = apr_pstrcat(cmd->pool, collection_path(cmd, "rpc"), "/",
                             res->name, NULL);
     return add_resource(cmd, dconf, res);
+}
+
+/* Whether two routes' paths can match one URL: as many segments, each
+ * equal or a {param} in either. */
+static int overlap(const be_route_t *a, const be_route_t *b)
+{
+    int i;
+
+    if (a->segments->nelts != b->segments->nelts) {
+        return 0;
+    }
+    for (i = 0; i < a->segments->nelts; i++) {
+        const char *x = APR_ARRAY_IDX(a->segments, i, const char *);
+        const char *y = APR_ARRAY_IDX(b->segments, i, const char *);
+        if (x && y && strcmp(x, y) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A route's path against a resource's (or a function's): refused when a
+ * URL of the resource could be one of the route's. */
+static void split_path(apr_pool_t *p, const char *path,
+                       apr_array_header_t *segments)
+{
+    char *copy = apr_pstrdup(p, path), *seg, *last;
+
+    for (seg = apr_strtok(copy, "/", &last); seg;
+         seg = apr_strtok(NULL, "/", &last)) {
+        APR_ARRAY_PUSH(segments, const char *) = seg;
+    }
+}
+
+static int route_shadows(cmd_parms *cmd, const be_route_t *rt,
+                         const be_resource_t *res)
+{
+    be_route_t other;
+
+    other.segments = apr_array_make(cmd->temp_pool, 4, sizeof(const char *));
+    split_path(cmd->temp_pool, res->path, other.segments);
+    if (overlap(rt, &other)) {
+        return 1;
+    }
+    if (!res->fn) { /* the item path, /NAME/{key} */
+        APR_ARRAY_PUSH(other.segments, const char *) = NULL;
+        return overlap(rt, &other);
+    }
+    return 0;
+}
+
+/* BackendRoute METHOD /path/{param[:TYPE]}/... [returns=...] [status=NNN]
+ * [ARG:TYPE...] "SQL; ..." | file=PATH */
+static const char *set_route(cmd_parms *cmd, void *dconf, int argc,
+                             char *const argv[])
+{
+    static const char *const methods[] = {"GET",   "POST",   "PUT",
+                                          "PATCH", "DELETE", NULL};
+    be_dir_conf_t *c = dconf;
+    be_resource_t *res;
+    be_route_t *rt;
+    char *copy, *seg, *last;
+    const char *err;
+    int i;
+
+    if ((err = ap_check_cmd_context(cmd, NOT_IN_HTACCESS)) != NULL
+        || (err = in_location(cmd)) != NULL) {
+        return err;
+    }
+    if (argc < 3) {
+        return "BackendRoute needs METHOD /PATH ... \"SQL\"";
+    }
+    for (i = 0; methods[i] && strcasecmp(argv[0], methods[i]); i++) {
+    }
+    if (!methods[i]) {
+        return apr_psprintf(cmd->pool,
+                            "BackendRoute: '%s' is not GET, POST, PUT, "
+                            "PATCH or DELETE",
+                            argv[0]);
+    }
+    res = new_function(cmd,
+                       apr_pstrcat(cmd->pool, methods[i], " ", argv[1], NULL));
+    rt = apr_pcalloc(cmd->pool, sizeof(*rt));
+    rt->method_name = methods[i];
+    rt->method = ap_method_number_of(methods[i]);
+    /* the segments of the whole path: the <Location>'s, then the route's */
+    rt->segments = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    split_path(cmd->pool, cmd->path, rt->segments);
+    if (argv[1][0] != '/' || !argv[1][1]) {
+        return apr_psprintf(cmd->pool,
+                            "BackendRoute %s: the path starts with / and is "
+                            "relative to the <Location>",
+                            res->name);
+    }
+    copy = apr_pstrdup(cmd->pool, argv[1]);
+    for (seg = apr_strtok(copy, "/", &last); seg;
+         seg = apr_strtok(NULL, "/", &last)) {
+        apr_size_t n = strlen(seg);
+        if (seg[0] == '{' && seg[n - 1] == '}' && n > 2) {
+            be_arg_t arg;
+            seg[n - 1] = '\0';
+            if ((err = be_arg_parse(
+                     cmd->pool,
+                     strchr(seg, ':')
+                         ? seg + 1
+                         : apr_pstrcat(cmd->pool, seg + 1, ":text", NULL),
+                     &arg))
+                || arg.optional || arg.dflt) {
+                return apr_psprintf(cmd->pool, "BackendRoute %s: {%s}: %s",
+                                    res->name, seg + 1,
+                                    err ? err : "a path part is required");
+            }
+            arg.in_path = 1;
+            if ((err = add_arg(cmd, res, &arg))) {
+                return err;
+            }
+            APR_ARRAY_PUSH(rt->segments, const char *) = NULL;
+        }
+        else if (valid_segment(seg)) {
+            APR_ARRAY_PUSH(rt->segments, const char *) = seg;
+        }
+        else {
+            return apr_psprintf(cmd->pool,
+                                "BackendRoute %s: '%s' is neither a name "
+                                "(letters, digits, _ - .) nor a {param}",
+                                res->name, seg);
+        }
+    }
+    if ((err = function_body(cmd, res, argc, argv, 2, &rt->status))) {
+        return err;
+    }
+    if (rt->method == M_GET && !res->fn->reads) {
+        return apr_psprintf(cmd->pool,
+                            "BackendRoute %s: a GET route only reads (its "
+                            "statements are SELECT, VALUES or WITH)",
+                            res->name);
+    }
+    res->route = rt;
+    res->path = collection_path(cmd, argv[1] + 1);
+    for (i = 0; i < registry->nelts; i++) {
+        be_resource_t *seen = APR_ARRAY_IDX(registry, i, be_resource_t *);
+        if (seen->server != cmd->server) {
+            continue;
+        }
+        if (seen->route && seen->route->method == rt->method
+            && overlap(seen->route, rt)) {
+            return apr_psprintf(cmd->pool,
+                                "BackendRoute %s: the same URLs as "
+                                "BackendRoute %s (at %s)",
+                                res->name, seen->name, seen->where);
+        }
+        if (!seen->route && route_shadows(cmd, rt, seen)) {
+            return apr_psprintf(
+                cmd->pool,
+                "BackendRoute %s: its path is that of %s %s (at %s)",
+                res->name, seen->fn ? "BackendFunction" : "BackendResource",
+                seen->name, seen->where);
+        }
+    }
+    APR_ARRAY_PUSH(registry, be_resource_t *) = res;
+    if (!c->routes) {
+        c->routes = apr_array_make(cmd->pool, 4, sizeof(be_resource_t *));
+    }
+    APR_ARRAY_PUSH(c->routes, be_resource_t *) = res;
+    return NULL;
 }
 
 static const char *set_max_rows(cmd_parms *cmd, void *dconf, const char *arg)
@@ -737,6 +954,11 @@ const command_rec be_cmds[] = {
         "BackendFunction", set_function, NULL, ACCESS_CONF,
         "NAME [returns=many|one|none] [ARG:TYPE[?|=DEFAULT]...] \"SQL; ...\" "
         "| file=PATH: SQL the API calls at <Location>/rpc/NAME"),
+    AP_INIT_TAKE_ARGV(
+        "BackendRoute", set_route, NULL, ACCESS_CONF,
+        "METHOD /path/{param[:TYPE]}/... [returns=many|one|none] "
+        "[status=NNN] [ARG:TYPE...] \"SQL; ...\" | file=PATH: SQL the API "
+        "runs for METHOD at <Location>/path"),
     AP_INIT_TAKE1("BackendMaxRows", set_max_rows, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "N: most rows a collection GET returns (default " BE_STR(

@@ -72,6 +72,11 @@ static dbd_target_t find_dbd(apr_pool_t *p, server_rec *s)
 /* ---------------------------------------------------------------------- */
 /* Schema at startup                                                       */
 
+#define DIRECTIVE(res)                   \
+    ((res)->route    ? "BackendRoute"    \
+         : (res)->fn ? "BackendFunction" \
+                     : "BackendResource")
+
 /* A function: each statement prepared (not run) as the dialect writes
  * it, and the last one's result columns. */
 static const char *plan_function(apr_pool_t *p, be_resource_t *res,
@@ -93,14 +98,14 @@ static const char *plan_function(apr_pool_t *p, be_resource_t *res,
         if (res->ex->describe(native, p, sql[i], st->params->nelts, &t, &err)
             != BE_DB_OK) {
             *deferred = err.rc == BE_DB_UNAVAILABLE;
-            return apr_psprintf(p, "BackendFunction %s (%s): statement %d: %s",
-                                res->name, res->where, i + 1,
+            return apr_psprintf(p, "%s %s (%s): statement %d: %s",
+                                DIRECTIVE(res), res->name, res->where, i + 1,
                                 err.message ? err.message : "error");
         }
     }
     t->name = t->resource = res->name;
     if ((msg = be_table_index(t, p))) {
-        return apr_psprintf(p, "BackendFunction %s (%s): %s", res->name,
+        return apr_psprintf(p, "%s %s (%s): %s", DIRECTIVE(res), res->name,
                             res->where, msg);
     }
     plan = st->reads && t->cols->nelts
@@ -252,8 +257,6 @@ static apr_status_t close_startup_conn(void *data)
     }
     return APR_SUCCESS;
 }
-
-#define DIRECTIVE(res) ((res)->fn ? "BackendFunction" : "BackendResource")
 
 /* Reads every resource's table.  Returns the first error that must stop
  * startup, or NULL.  An unreachable PostgreSQL only defers the schema to

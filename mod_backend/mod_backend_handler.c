@@ -54,6 +54,58 @@ be_resource_t *be_route(request_rec *r, const be_dir_conf_t *dc,
     return res;
 }
 
+/* The BackendRoute of the request's method whose path matches r->uri,
+ * its {param} values in *args.  NULL when none matches; *allow then lists
+ * the methods of the routes whose path matched, if any did. */
+static be_resource_t *match_route(request_rec *r, const be_dir_conf_t *dc,
+                                  apr_array_header_t **args,
+                                  const char **allow)
+{
+    apr_array_header_t *segs = apr_array_make(r->pool, 8, sizeof(char *));
+    char *copy = apr_pstrdup(r->pool, r->uri), *seg, *last;
+    const char *methods = NULL;
+    int i, j;
+
+    *allow = NULL;
+    for (seg = apr_strtok(copy, "/", &last); seg;
+         seg = apr_strtok(NULL, "/", &last)) {
+        APR_ARRAY_PUSH(segs, char *) = seg;
+    }
+    for (i = 0; i < dc->routes->nelts; i++) {
+        be_resource_t *res = APR_ARRAY_IDX(dc->routes, i, be_resource_t *);
+        const be_route_t *rt = res->route;
+        if (rt->segments->nelts != segs->nelts) {
+            continue;
+        }
+        for (j = 0; j < segs->nelts; j++) {
+            const char *lit = APR_ARRAY_IDX(rt->segments, j, const char *);
+            if (lit && strcmp(lit, APR_ARRAY_IDX(segs, j, char *)) != 0) {
+                break;
+            }
+        }
+        if (j < segs->nelts) {
+            continue;
+        }
+        if (rt->method == r->method_number) {
+            *args = apr_array_make(r->pool, 2, sizeof(char *));
+            for (j = 0; j < segs->nelts; j++) {
+                if (!APR_ARRAY_IDX(rt->segments, j, const char *)) {
+                    APR_ARRAY_PUSH(*args, char *) =
+                        APR_ARRAY_IDX(segs, j, char *);
+                }
+            }
+            return res;
+        }
+        methods = apr_pstrcat(r->pool, methods ? methods : "",
+                              methods ? ", " : "", rt->method_name,
+                              rt->method == M_GET ? ", HEAD" : "", NULL);
+    }
+    if (methods) {
+        *allow = apr_pstrcat(r->pool, methods, ", OPTIONS", NULL);
+    }
+    return NULL;
+}
+
 /* API paths are not files.  They are claimed while the <Location>
  * configuration is known (the location walk runs before translate_name),
  * so neither the core's DocumentRoot mapping nor the directory and file
@@ -63,16 +115,21 @@ int be_translate_name(request_rec *r)
     const be_dir_conf_t *dc =
         ap_get_module_config(r->per_dir_config, &backend_module);
     be_resource_t *res;
-    const char *id;
+    const char *id, *allow = NULL;
+    apr_array_header_t *args = NULL;
     be_rctx_t *x;
 
-    if (!(res = be_route(r, dc, &id))) {
+    if (!(res = be_route(r, dc, &id))
+        && !(dc && dc->routes
+             && ((res = match_route(r, dc, &args, &allow)) || allow))) {
         return DECLINED;
     }
     x = be_rctx(r);
     x->api = 1;
     x->res = res;
-    x->id = id;
+    x->id = res && !res->route ? id : NULL;
+    x->path_args = args;
+    x->allow = allow;
     r->filename = apr_pstrcat(r->pool, "backend:", r->uri, NULL);
     return OK;
 }
@@ -99,7 +156,10 @@ int be_post_read_request(request_rec *r)
     all = be_all_resources();
     for (i = 0; all && i < all->nelts; i++) {
         const be_resource_t *res = APR_ARRAY_IDX(all, i, be_resource_t *);
-        apr_size_t n = strlen(res->path);
+        /* a route: its path up to the first {param} */
+        const char *brace = res->route ? strstr(res->path, "/{") : NULL;
+        apr_size_t n =
+            brace ? (apr_size_t)(brace - res->path) : strlen(res->path);
         if (strncmp(path, res->path, n) == 0 && path[n] == '/') {
             apr_table_setn(
                 r->notes, BE_NOTE_SLASH,
@@ -318,7 +378,7 @@ static int read_body(request_rec *r, const be_dir_conf_t *dc,
  * note and answers with the problem (body_error_answer). */
 static void body_errors_come_back(request_rec *r, const be_resource_t *res)
 {
-    const char *uri = ap_escape_uri(r->pool, res->path);
+    const char *uri = ap_escape_uri(r->pool, res->route ? r->uri : res->path);
 
     apr_table_setn(r->notes, BE_NOTE_BODY, "1");
     ap_custom_response(r, HTTP_REQUEST_ENTITY_TOO_LARGE, uri);
@@ -439,15 +499,28 @@ static int parse_route(be_req_t *q)
     const be_rctx_t *x =
         ap_get_module_config(r->request_config, &backend_module);
 
+    if (r->prev && apr_table_get(r->prev->notes, BE_NOTE_BODY)) {
+        return body_error_answer(r, q->dc);
+    }
+    if (x && x->allow) {
+        /* a route's path, with a method it does not have */
+        apr_table_setn(r->headers_out, "Allow", x->allow);
+        if (r->method_number == M_OPTIONS) {
+            r->status = HTTP_NO_CONTENT;
+            return DONE;
+        }
+        return be_problem(r, HTTP_METHOD_NOT_ALLOWED,
+                          apr_psprintf(r->pool, "%s is not allowed on %s",
+                                       r->method, r->uri),
+                          NULL);
+    }
     if (x && x->res) {
         q->res = x->res; /* resource paths are unique per server */
         q->id = x->id;
+        q->path_args = x->path_args;
     }
     else if (!(q->res = be_route(r, q->dc, &q->id))) {
         return be_problem(r, HTTP_NOT_FOUND, "no resource at this path", NULL);
-    }
-    if (r->prev && apr_table_get(r->prev->notes, BE_NOTE_BODY)) {
-        return body_error_answer(r, q->dc);
     }
     return OK;
 }
@@ -509,11 +582,11 @@ static int parse_query(be_req_t *q, const char *args)
 /* GET of a function: the query-string pairs whose decoded name is an
  * argument's are its arguments (names, texts); the rest, as written, is
  * the query (*rest).  OK, or the answer is sent. */
-static int split_args(be_req_t *q, apr_array_header_t *names,
-                      apr_array_header_t *texts, const char **rest)
+static int split_args(be_req_t *q, const apr_array_header_t *args,
+                      apr_array_header_t *names, apr_array_header_t *texts,
+                      const char **rest)
 {
     request_rec *r = q->r;
-    const apr_array_header_t *args = q->res->fn->args;
     char *all = apr_pstrdup(r->pool, r->args ? r->args : ""), *pair, *last;
     be_buf_t keep;
     int i;
@@ -552,13 +625,41 @@ static int split_args(be_req_t *q, apr_array_header_t *names,
 static int parse_call_args(be_req_t *q)
 {
     request_rec *r = q->r;
-    const apr_array_header_t *args = q->res->fn->args;
-    apr_array_header_t *names = NULL, *texts = NULL, *errs;
+    const apr_array_header_t *all = q->res->fn->args;
+    apr_array_header_t *args = (apr_array_header_t *)all, *names = NULL,
+                       *texts = NULL, *errs;
     const be_jobject_t *obj = NULL;
     const char *rest = r->args;
-    int rc;
+    be_value_t *vals;
+    int rc, i, k = 0, *from = NULL;
 
-    if (r->method_number == M_POST) {
+    errs = apr_array_make(r->pool, 4, sizeof(be_field_error_t));
+    q->call_vals = apr_pcalloc(
+        r->pool, sizeof(be_value_t) * (apr_size_t)(all->nelts + 1));
+    if (q->res->route) {
+        /* a route's {param}s come from the path, the others as a
+         * function's do */
+        args = apr_array_make(r->pool, all->nelts + 1, sizeof(be_arg_t));
+        from = apr_palloc(r->pool, sizeof(int) * (apr_size_t)(all->nelts + 1));
+        for (i = 0; i < all->nelts; i++) {
+            const be_arg_t *a = &APR_ARRAY_IDX(all, i, be_arg_t);
+            const char *why;
+            if (!a->in_path) {
+                from[args->nelts] = i;
+                *(be_arg_t *)apr_array_push(args) = *a;
+                continue;
+            }
+            if ((why = be_arg_from_text(
+                     r->pool, a, APR_ARRAY_IDX(q->path_args, k++, char *),
+                     &q->call_vals[i]))) {
+                /* no such URL, as a router's typed parameter has it */
+                return be_problem(
+                    r, HTTP_NOT_FOUND,
+                    apr_psprintf(r->pool, "{%s} %s", a->name, why), NULL);
+            }
+        }
+    }
+    if (r->method_number != M_GET) {
         if (apr_table_get(r->headers_in, "Content-Type")
             || (apr_table_get(r->headers_in, "Content-Length")
                 && strcmp(apr_table_get(r->headers_in, "Content-Length"), "0"))
@@ -572,17 +673,21 @@ static int parse_call_args(be_req_t *q)
     else {
         names = apr_array_make(r->pool, 4, sizeof(const char *));
         texts = apr_array_make(r->pool, 4, sizeof(const char *));
-        if ((rc = split_args(q, names, texts, &rest)) != OK) {
+        if ((rc = split_args(q, args, names, texts, &rest)) != OK) {
             return rc;
         }
     }
     if ((rc = parse_query(q, rest)) != OK) {
         return rc;
     }
-    errs = apr_array_make(r->pool, 4, sizeof(be_field_error_t));
-    q->call_vals = apr_pcalloc(
-        r->pool, sizeof(be_value_t) * (apr_size_t)(args->nelts + 1));
-    if (be_args_bind(r->pool, args, obj, names, texts, q->call_vals, errs)) {
+    vals = from ? apr_pcalloc(
+               r->pool, sizeof(be_value_t) * (apr_size_t)(args->nelts + 1))
+                : q->call_vals;
+    be_args_bind(r->pool, args, obj, names, texts, vals, errs);
+    for (i = 0; from && i < args->nelts; i++) {
+        q->call_vals[from[i]] = vals[i];
+    }
+    if (errs->nelts) {
         const be_field_error_t *e = &APR_ARRAY_IDX(errs, 0, be_field_error_t);
         return be_problem(
             r, HTTP_UNPROCESSABLE_ENTITY,
@@ -596,13 +701,16 @@ static int parse_call_args(be_req_t *q)
 }
 
 /* Allow, 405 and OPTIONS of a function: POST, and GET when it only
- * reads. */
+ * reads (a route's method was matched with its path). */
 static int parse_call(be_req_t *q)
 {
     request_rec *r = q->r;
     int m = r->method_number, reads = q->res->fn->reads;
     const char *allow = reads ? "GET, HEAD, POST, OPTIONS" : "POST, OPTIONS";
 
+    if (q->res->route) {
+        return parse_call_args(q);
+    }
     if (q->id) {
         return be_problem(r, HTTP_NOT_FOUND, "no resource at this path", NULL);
     }

@@ -257,8 +257,9 @@ static void links(be_req_t *q, long long limit, long long offset, long rows,
     if (limit <= 0) {
         return;
     }
-    base = apr_pstrcat(r->pool, ap_escape_uri(r->pool, q->res->path), "?",
-                       be_query_link_args(r->pool, r->args), NULL);
+    base = apr_pstrcat(
+        r->pool, ap_escape_uri(r->pool, q->res->route ? r->uri : q->res->path),
+        "?", be_query_link_args(r->pool, r->args), NULL);
     be_buf_init(&link, r->pool, 256);
 #define LINK(off, rel)                                               \
     be_buf_printf(&link, "%s<%slimit=%lld&offset=%lld>; rel=\"%s\"", \
@@ -1299,7 +1300,7 @@ int be_op_call(be_req_t *q)
     long rows = 0;
     int paged;
 
-    if (fn && q->res->validate) {
+    if (q->res->validate) {
         apr_array_header_t *errs = new_errs(q);
         const char **names = apr_palloc(
             r->pool, sizeof(*names) * (apr_size_t)(fn->args->nelts + 1));
@@ -1353,8 +1354,12 @@ int be_op_call(be_req_t *q)
     if (in_tx && (rc = tx(q, BE_TX_COMMIT)) != OK) {
         return rc;
     }
+    if (q->res->route && q->res->route->status && status == HTTP_OK) {
+        status = q->res->route->status; /* status=NNN */
+    }
     if (fn->returns == BE_RETURNS_NONE || q->plan->all.ncols == 0) {
-        return be_send_json(r, HTTP_NO_CONTENT, NULL);
+        return be_send_json(r, status == HTTP_OK ? HTTP_NO_CONTENT : status,
+                            NULL);
     }
     return reply(q, status, out);
 undo:

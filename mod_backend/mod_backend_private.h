@@ -49,6 +49,15 @@ typedef struct {
     int reads; /* every statement only reads: GET may call it */
 } be_function_t;
 
+/* BackendRoute METHOD /path/{param}/...: a function at a path */
+typedef struct {
+    int method;                   /* M_GET, M_POST... */
+    const char *method_name;      /* as written, upper case */
+    apr_array_header_t *segments; /* const char*: a literal, or NULL for
+                                     the next {param} */
+    int status;                   /* status=NNN, or 0: the usual */
+} be_route_t;
+
 typedef struct {
     const char *name; /* URL segment */
     const char *table;
@@ -60,6 +69,7 @@ typedef struct {
     apr_array_header_t *sets;     /* BackendSet (be_set_t) */
     apr_array_header_t *validate; /* BackendValidate (be_rules_t) */
     const be_function_t *fn; /* BackendFunction: this is LOCATION/rpc/NAME */
+    const be_route_t *route; /* BackendRoute: fn is called at this path */
     const char *path;        /* <Location> + "/" + name: the collection URL */
     server_rec *server;      /* whose DBDriver/DBDParams apply */
     const char *where;       /* "file:line", for messages */
@@ -68,9 +78,10 @@ typedef struct {
 } be_resource_t;
 
 typedef struct {
-    apr_hash_t *resources; /* collection path -> be_resource_t* */
-    int max_rows;          /* -1: unset */
-    apr_off_t max_body;    /* -1: unset */
+    apr_hash_t *resources;      /* collection path -> be_resource_t* */
+    apr_array_header_t *routes; /* BackendRoute (be_resource_t*), or NULL */
+    int max_rows;               /* -1: unset */
+    apr_off_t max_body;         /* -1: unset */
     /* tokens */
     apr_array_header_t *keys; /* be_jwt_key_t*, or NULL: unset */
     const char *issuer;
@@ -87,13 +98,15 @@ typedef struct {
 
 /* Per request: what the auth phases learned. */
 typedef struct {
-    int api;                   /* the path is a resource of ours */
-    be_resource_t *res;        /* routed in translate_name: */
-    const char *id;            /* the handler does not route again */
-    int problems;              /* 401/403 bodies are problems */
-    void *claims;              /* be_claims_t* of a verified token */
-    apr_array_header_t *roles; /* the user's roles, once looked up */
-    int roles_failed;          /* 503 (no database) or 500 (the query) */
+    int api;                       /* the path is a resource of ours */
+    be_resource_t *res;            /* routed in translate_name: */
+    const char *id;                /* the handler does not route again */
+    apr_array_header_t *path_args; /* a route's {param} values (char*) */
+    const char *allow;             /* a route's path, not its method: Allow */
+    int problems;                  /* 401/403 bodies are problems */
+    void *claims;                  /* be_claims_t* of a verified token */
+    apr_array_header_t *roles;     /* the user's roles, once looked up */
+    int roles_failed;              /* 503 (no database) or 500 (the query) */
 } be_rctx_t;
 
 /* mod_backend_config.c */
@@ -162,6 +175,7 @@ typedef struct {
     long long range_to;    /* -1: open */
     const char *applied;   /* Preference-Applied */
     be_value_t *call_vals; /* a function's arguments, in declared order */
+    apr_array_header_t *path_args; /* a route's {param} values (char*) */
 } be_req_t;
 
 /* mod_backend_ops.c: each sends its answer and returns DONE (or an
