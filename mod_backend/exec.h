@@ -21,6 +21,7 @@ typedef enum {
     BE_DB_SCHEMA,      /* a table or column read at startup is gone: 503 */
     BE_DB_NO_UNIQUE,   /* on_conflict names no unique key: 400 */
     BE_DB_RAISED,      /* the site's SQL raised a message: 4xx, detail */
+    BE_DB_FORBIDDEN,   /* a privilege or a row-level policy refused: 403 */
     BE_DB_ERROR        /* anything else: 500 */
 } be_dbrc_e;
 

@@ -37,6 +37,9 @@ static be_dbrc_e kind_of_state(const char *st, PGconn *conn)
     if (strcmp(st, "42P10") == 0) {
         return BE_DB_NO_UNIQUE; /* no constraint matches ON CONFLICT */
     }
+    if (strcmp(st, "42501") == 0) {
+        return BE_DB_FORBIDDEN; /* a grant or an RLS policy refused it */
+    }
     if (strncmp(st, "08", 2) == 0 || strncmp(st, "57", 2) == 0
         || strncmp(st, "53", 2) == 0 || strcmp(st, "40001") == 0
         || strcmp(st, "40P01") == 0) {

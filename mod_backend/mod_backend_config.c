@@ -131,6 +131,7 @@ void *be_create_dir_conf(apr_pool_t *p, char *dir)
     c->leeway = -1;
     c->lifetime = -1;
     c->cache_ttl = -1;
+    c->db_identity = -1;
     return c;
 }
 
@@ -158,6 +159,12 @@ void *be_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->cache_where =
         add->cache_providers ? add->cache_where : base->cache_where;
     c->cache_ttl = add->cache_ttl != -1 ? add->cache_ttl : base->cache_ttl;
+    c->db_identity =
+        add->db_identity != -1 ? add->db_identity : base->db_identity;
+    c->db_role_set = add->db_role_set || base->db_role_set;
+    c->db_role = add->db_role_set ? add->db_role : base->db_role;
+    c->db_role_claim =
+        add->db_role_set ? add->db_role_claim : base->db_role_claim;
     return c;
 }
 
@@ -874,6 +881,27 @@ static const char *set_token_key(cmd_parms *cmd, void *dconf, int argc,
     return NULL;
 }
 
+/* BackendDBRole claim=NAME [DEFAULT] | ROLE | none */
+static const char *set_db_role(cmd_parms *cmd, void *dconf, const char *a1,
+                               const char *a2)
+{
+    be_dir_conf_t *c = dconf;
+
+    (void)cmd;
+    c->db_role_set = 1;
+    if (strncasecmp(a1, "claim=", 6) == 0 && a1[6]) {
+        c->db_role_claim = a1 + 6;
+        c->db_role = a2;
+        return NULL;
+    }
+    if (a2) {
+        return "BackendDBRole takes claim=NAME [DEFAULT], a ROLE or none";
+    }
+    c->db_role = strcasecmp(a1, "none") ? a1 : NULL;
+    c->db_role_claim = NULL;
+    return NULL;
+}
+
 static const char *set_int(cmd_parms *cmd, void *dconf, const char *arg)
 {
     char *end;
@@ -959,6 +987,13 @@ const command_rec be_cmds[] = {
         "METHOD /path/{param[:TYPE]}/... [returns=many|one|none] "
         "[status=NNN] [ARG:TYPE...] \"SQL; ...\" | file=PATH: SQL the API "
         "runs for METHOD at <Location>/path"),
+    AP_INIT_FLAG("BackendDBIdentity", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(be_dir_conf_t, db_identity), ACCESS_CONF,
+                 "On: on PostgreSQL, each request's statements see its "
+                 "identity (request.jwt.claims, request.user) for RLS"),
+    AP_INIT_TAKE12("BackendDBRole", set_db_role, NULL, ACCESS_CONF,
+                   "claim=NAME [DEFAULT] | ROLE | none: on PostgreSQL, the "
+                   "role each request's statements run as (SET LOCAL ROLE)"),
     AP_INIT_TAKE1("BackendMaxRows", set_max_rows, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "N: most rows a collection GET returns (default " BE_STR(

@@ -896,6 +896,14 @@ static int serve(request_rec *r)
     if ((rc = parse_request(&q)) != OK || (rc = bind_request(&q)) != OK) {
         return rc;
     }
+    if ((q.dc->db_identity == 1 || q.dc->db_role || q.dc->db_role_claim)
+        && q.conn->ex->dialect == BE_DIALECT_PGSQL) {
+        /* RLS: every statement in a transaction that knows the user */
+        if ((rc = be_db_identity(&q)) != OK) {
+            return rc;
+        }
+        return be_db_identity_end(&q, dispatch(&q));
+    }
     return dispatch(&q);
 }
 

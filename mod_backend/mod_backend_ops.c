@@ -35,8 +35,17 @@ int be_send_json(request_rec *r, int status, be_buf_t *body)
 
 int be_send_typed(request_rec *r, int status, be_buf_t *body, const char *type)
 {
+    be_rctx_t *x = ap_get_module_config(r->request_config, &backend_module);
     apr_bucket_brigade *bb;
 
+    if (x && x->hold) {
+        /* sent once the transaction is committed (be_db_identity_end) */
+        x->held = 1;
+        x->held_status = status;
+        x->held_body = body;
+        x->held_type = type;
+        return DONE;
+    }
     r->status = status;
     if (!body) {
         ap_set_content_length(r, 0);
@@ -110,6 +119,8 @@ int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
     case BE_DB_RAISED:
         return be_problem(r, err->status ? err->status : HTTP_BAD_REQUEST,
                           err->detail, NULL);
+    case BE_DB_FORBIDDEN:
+        return be_problem(r, HTTP_FORBIDDEN, "you may not do this", NULL);
     case BE_DB_NO_UNIQUE:
         return be_problem(r, HTTP_BAD_REQUEST,
                           apr_psprintf(r->pool,
@@ -215,6 +226,9 @@ static int tx(be_req_t *q, be_tx_e op)
 {
     be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
 
+    if (q->identity && op == BE_TX_BEGIN) {
+        return OK; /* already in BackendDBIdentity's transaction */
+    }
     if (q->conn->ex->tx(q->conn, q->r->pool, op, &err) != BE_DB_OK) {
         return be_db_problem(q, &err, 0);
     }
@@ -1368,4 +1382,129 @@ undo:
         q->conn->ex->tx(q->conn, r->pool, BE_TX_ROLLBACK, &err);
     }
     return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* BackendDBIdentity and BackendDBRole (PostgreSQL)                        */
+
+/* The claims of the request's token as a JSON object ({} without one). */
+static const char *claims_json(request_rec *r)
+{
+    const be_claims_t *c = be_rctx(r)->claims;
+    const apr_array_header_t *t;
+    const apr_table_entry_t *e;
+    be_buf_t b;
+    int i;
+
+    if (!c) {
+        return "{}";
+    }
+    t = apr_table_elts(c->claims);
+    e = (const apr_table_entry_t *)t->elts;
+    be_buf_init(&b, r->pool, 256);
+    be_buf_addc(&b, '{');
+    for (i = 0; i < t->nelts; i++) {
+        if (i) {
+            be_buf_addc(&b, ',');
+        }
+        be_json_escape(&b, e[i].key, strlen(e[i].key));
+        be_buf_addc(&b, ':');
+        if (apr_table_get(c->nonstrings, e[i].key)) {
+            be_buf_adds(&b, e[i].val); /* compact JSON already */
+        }
+        else {
+            be_json_escape(&b, e[i].val, strlen(e[i].val));
+        }
+    }
+    be_buf_addc(&b, '}');
+    return be_buf_cstr(&b);
+}
+
+int be_db_identity(be_req_t *q)
+{
+    static const char set_sql[] =
+        "SELECT set_config('request.jwt.claims', $1, true), "
+        "set_config('request.user', $2, true)";
+    static const char role_sql[] =
+        "SELECT set_config('request.jwt.claims', $1, true), "
+        "set_config('request.user', $2, true), set_config('role', $3, true)";
+    request_rec *r = q->r;
+    const be_dir_conf_t *dc = q->dc;
+    const be_claims_t *claims = be_rctx(r)->claims;
+    be_value_t v[3];
+    const be_value_t *args[3] = {&v[0], &v[1], &v[2]};
+    const char *role = dc->db_role;
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
+    be_stmt_t st;
+    long rows;
+    int rc;
+
+    if (dc->db_role_claim && claims
+        && apr_table_get(claims->claims, dc->db_role_claim)
+        && !apr_table_get(claims->nonstrings, dc->db_role_claim)) {
+        role = apr_table_get(claims->claims, dc->db_role_claim);
+    }
+    if (dc->db_role_set && dc->db_role_claim && !role) {
+        return be_problem(r, HTTP_FORBIDDEN,
+                          apr_psprintf(r->pool,
+                                       "the request names no database role "
+                                       "(claim %s)",
+                                       dc->db_role_claim),
+                          NULL);
+    }
+    memset(v, 0, sizeof(v));
+    v[0].kind = BE_V_TEXT;
+    v[0].s = claims_json(r);
+    v[0].len = strlen(v[0].s);
+    v[1].kind = BE_V_TEXT;
+    v[1].s = r->user ? r->user : "";
+    v[1].len = strlen(v[1].s);
+    v[2].kind = BE_V_TEXT;
+    v[2].s = role;
+    v[2].len = role ? strlen(role) : 0;
+    st.sql = role ? role_sql : set_sql;
+    st.nargs = role ? 3 : 2;
+    st.args = args;
+    if ((rc = tx(q, BE_TX_BEGIN)) != OK) {
+        return rc;
+    }
+    q->identity = 1;
+    if (q->conn->ex->query(q->conn, r->pool, &st, NULL, &rows, &err)
+        != BE_DB_OK) {
+        q->conn->ex->tx(q->conn, r->pool, BE_TX_ROLLBACK, &err);
+        q->identity = 0;
+        if (err.rc == BE_DB_UNAVAILABLE) {
+            return be_db_problem(q, &err, 0);
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "BE00075: BackendDBRole: the database refused the role "
+                      "'%s': %s",
+                      role ? ap_escape_logitem(r->pool, role) : "",
+                      err.message ? err.message : "");
+        return be_problem(r, HTTP_FORBIDDEN, "you may not do this", NULL);
+    }
+    be_rctx(r)->hold = 1;
+    return OK;
+}
+
+int be_db_identity_end(be_req_t *q, int rc)
+{
+    be_rctx_t *x = be_rctx(q->r);
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
+
+    x->hold = 0;
+    if (q->conn->in_tx) {
+        if (!x->held) {
+            /* a problem was sent: nothing of the request stays */
+            q->conn->ex->tx(q->conn, q->r->pool, BE_TX_ROLLBACK, &err);
+            return rc;
+        }
+        if (q->conn->ex->tx(q->conn, q->r->pool, BE_TX_COMMIT, &err)
+            != BE_DB_OK) {
+            return be_db_problem(q, &err, 0);
+        }
+    }
+    return x->held
+        ? be_send_typed(q->r, x->held_status, x->held_body, x->held_type)
+        : rc;
 }

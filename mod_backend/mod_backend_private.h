@@ -92,8 +92,12 @@ typedef struct {
     const be_sqltext_t *role_query; /* one statement: :user, :claim.NAME */
     apr_array_header_t *bypass;     /* BackendOwnerBypass roles, or NULL */
     apr_array_header_t *cache_providers; /* BackendAuthnCache, or NULL */
-    const char *cache_where; /* its section's file:line, for the scope */
-    int cache_ttl;           /* BackendAuthnCacheTTL, -1: unset */
+    const char *cache_where;   /* its section's file:line, for the scope */
+    int cache_ttl;             /* BackendAuthnCacheTTL, -1: unset */
+    int db_identity;           /* BackendDBIdentity: 1 on, 0 off, -1 unset */
+    const char *db_role;       /* BackendDBRole: a role, or the default of */
+    const char *db_role_claim; /* claim=NAME (NULL: the role itself) */
+    int db_role_set;           /* BackendDBRole was given here */
 } be_dir_conf_t;
 
 /* Per request: what the auth phases learned. */
@@ -103,10 +107,14 @@ typedef struct {
     const char *id;                /* the handler does not route again */
     apr_array_header_t *path_args; /* a route's {param} values (char*) */
     const char *allow;             /* a route's path, not its method: Allow */
-    int problems;                  /* 401/403 bodies are problems */
-    void *claims;                  /* be_claims_t* of a verified token */
-    apr_array_header_t *roles;     /* the user's roles, once looked up */
-    int roles_failed;              /* 503 (no database) or 500 (the query) */
+    /* BackendDBIdentity: the answer waits for the transaction's end */
+    int hold, held, held_status;
+    be_buf_t *held_body;
+    const char *held_type;
+    int problems;              /* 401/403 bodies are problems */
+    void *claims;              /* be_claims_t* of a verified token */
+    apr_array_header_t *roles; /* the user's roles, once looked up */
+    int roles_failed;          /* 503 (no database) or 500 (the query) */
 } be_rctx_t;
 
 /* mod_backend_config.c */
@@ -176,6 +184,7 @@ typedef struct {
     const char *applied;   /* Preference-Applied */
     be_value_t *call_vals; /* a function's arguments, in declared order */
     apr_array_header_t *path_args; /* a route's {param} values (char*) */
+    int identity; /* in the transaction BackendDBIdentity opened */
 } be_req_t;
 
 /* mod_backend_ops.c: each sends its answer and returns DONE (or an
@@ -189,6 +198,13 @@ int be_op_call(be_req_t *q);
 /* the cost of :NAME!bcrypt hashes */
 #define BE_BCRYPT_COST 10
 int be_send_json(request_rec *r, int status, be_buf_t *body);
+/* BackendDBIdentity on PostgreSQL: BEGIN and the request's identity
+ * (request.jwt.claims, request.user, BackendDBRole).  OK, or the problem
+ * is sent. */
+int be_db_identity(be_req_t *q);
+/* ... and its end once the operation answered (rc): COMMIT, then the
+ * answer it held; ROLLBACK when it failed. */
+int be_db_identity_end(be_req_t *q, int rc);
 int be_send_typed(request_rec *r, int status, be_buf_t *body,
                   const char *type);
 int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading);
