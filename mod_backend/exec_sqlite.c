@@ -749,6 +749,23 @@ static apr_status_t tx_guard(void *data)
     return APR_SUCCESS;
 }
 
+/* BEGIN, COMMIT or ROLLBACK on w, prepared once per connection (p NULL:
+ * at a request's end, parsed again). */
+static int tx_exec(be_conn_t *w, apr_pool_t *p, const char *sql)
+{
+    be_stmt_t st = {sql, 0, NULL};
+    be_dberr_t e;
+    sqlite3_stmt *s;
+    int cached, rc;
+
+    if (!p || !(s = stmt_for(w, p, &st, &cached, &e))) {
+        return sqlite3_exec(w->native, sql, NULL, NULL, NULL);
+    }
+    rc = sqlite3_step(s);
+    stmt_done(s, cached);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
                        be_dberr_t *err)
 {
@@ -771,7 +788,7 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
         c->in_tx = 1;
         c->txc = w != c ? w : NULL;
         busy_since = 0;
-        rc = sqlite3_exec(db, sql[op], NULL, NULL, NULL);
+        rc = tx_exec(w, p, sql[op]);
         busy_done(sql[op]);
         if (rc != SQLITE_OK) {
             kind = fail(err, p, db, rc);
@@ -800,7 +817,7 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
     if (!sqlite3_get_autocommit(db)) {
         /* (after some errors SQLite has already rolled back itself) */
         busy_since = 0;
-        rc = sqlite3_exec(db, sql[op], NULL, NULL, NULL);
+        rc = tx_exec(w, p, sql[op]);
         busy_done(sql[op]);
     }
     kind = BE_DB_OK;
