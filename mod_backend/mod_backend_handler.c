@@ -649,6 +649,10 @@ static int parse_call_args(be_req_t *q)
                 *(be_arg_t *)apr_array_push(args) = *a;
                 continue;
             }
+            if (!q->path_args || k >= q->path_args->nelts) {
+                return be_problem(r, HTTP_NOT_FOUND,
+                                  "no resource at this path", NULL);
+            }
             if ((why = be_arg_from_text(
                      r->pool, a, APR_ARRAY_IDX(q->path_args, k++, char *),
                      &q->call_vals[i]))) {
