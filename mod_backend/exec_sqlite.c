@@ -766,6 +766,21 @@ static int tx_exec(be_conn_t *w, apr_pool_t *p, const char *sql)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* A transaction's end, however it ended: the writer connection checked
+ * (kind is how it ended), the writer turn given back. */
+static be_dbrc_e tx_end(be_conn_t *c, be_conn_t *w, be_dbrc_e kind)
+{
+    c->in_tx = 0;
+    c->txc = NULL;
+#if APR_HAS_THREADS
+    if (w != c) {
+        writer_check(w, kind);
+    }
+#endif
+    writer_leave(c);
+    return kind;
+}
+
 static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
                        be_dberr_t *err)
 {
@@ -791,16 +806,7 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
         rc = tx_exec(w, p, sql[op]);
         busy_done(sql[op]);
         if (rc != SQLITE_OK) {
-            kind = fail(err, p, db, rc);
-            c->in_tx = 0;
-            c->txc = NULL;
-#if APR_HAS_THREADS
-            if (w != c) {
-                writer_check(w, kind);
-            }
-#endif
-            writer_leave(c);
-            return kind;
+            return tx_end(c, w, fail(err, p, db, rc));
         }
         apr_pool_cleanup_register(p, c, tx_guard, apr_pool_cleanup_null);
         return BE_DB_OK;
@@ -827,15 +833,7 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         }
     }
-    c->in_tx = 0;
-    c->txc = NULL;
-#if APR_HAS_THREADS
-    if (w != c) {
-        writer_check(w, kind);
-    }
-#endif
-    writer_leave(c);
-    return kind;
+    return tx_end(c, w, kind);
 }
 
 /* ---------------------------------------------------------------------- */

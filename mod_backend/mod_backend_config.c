@@ -680,12 +680,12 @@ static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-/* The resource NAME declared above in this <Location> (or, for
- * BackendValidate, the function NAME), or NULL. */
-static be_resource_t *declared(cmd_parms *cmd, const char *name)
+/* The resource NAME declared above in this <Location> (with functions,
+ * or the function NAME), or NULL. */
+static be_resource_t *declared(cmd_parms *cmd, const char *name, int functions)
 {
     const char *path = collection_path(cmd, name);
-    const char *fn = strcmp(cmd->cmd->name, "BackendValidate") == 0
+    const char *fn = functions
         ? apr_pstrcat(cmd->pool, collection_path(cmd, "rpc"), "/", name, NULL)
         : NULL;
     int i;
@@ -728,7 +728,7 @@ static const char *set_columns(cmd_parms *cmd, void *dconf, int argc,
     if ((err = in_location(cmd)) != NULL) {
         return err;
     }
-    if (!(res = declared(cmd, argv[0]))) {
+    if (!(res = declared(cmd, argv[0], 0))) {
         return undeclared(cmd, argv[0]);
     }
     list = hide ? &res->hide : &res->readonly;
@@ -754,7 +754,7 @@ static const char *set_validate(cmd_parms *cmd, void *dconf, int argc,
     if (argc < 3) {
         return "BackendValidate needs NAME FIELD RULE...";
     }
-    if (!(res = declared(cmd, argv[0]))) {
+    if (!(res = declared(cmd, argv[0], 1))) {
         return apr_psprintf(cmd->pool,
                             "BackendValidate %s: no BackendResource or "
                             "BackendFunction %s is declared above it in this "
@@ -841,7 +841,7 @@ static const char *set_set(cmd_parms *cmd, void *dconf, int argc,
                             ":claim.NAME or now, not '%s'",
                             argv[0], argv[1], argv[3]);
     }
-    if (!(res = declared(cmd, argv[0]))) {
+    if (!(res = declared(cmd, argv[0], 0))) {
         return undeclared(cmd, argv[0]);
     }
     if (!res->sets) {

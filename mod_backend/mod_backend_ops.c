@@ -1420,14 +1420,13 @@ static const char *claims_json(request_rec *r)
     return be_buf_cstr(&b);
 }
 
+/* what the database knows of the request (PostgREST's names) */
+#define SET_IDENTITY                                      \
+    "SELECT set_config('request.jwt.claims', $1, true), " \
+    "set_config('request.user', $2, true)"
+
 int be_db_identity(be_req_t *q)
 {
-    static const char set_sql[] =
-        "SELECT set_config('request.jwt.claims', $1, true), "
-        "set_config('request.user', $2, true)";
-    static const char role_sql[] =
-        "SELECT set_config('request.jwt.claims', $1, true), "
-        "set_config('request.user', $2, true), set_config('role', $3, true)";
     request_rec *r = q->r;
     const be_dir_conf_t *dc = q->dc;
     const be_claims_t *claims = be_rctx(r)->claims;
@@ -1462,7 +1461,8 @@ int be_db_identity(be_req_t *q)
     v[2].kind = BE_V_TEXT;
     v[2].s = role;
     v[2].len = role ? strlen(role) : 0;
-    st.sql = role ? role_sql : set_sql;
+    st.sql =
+        role ? SET_IDENTITY ", set_config('role', $3, true)" : SET_IDENTITY;
     st.nargs = role ? 3 : 2;
     st.args = args;
     if ((rc = tx(q, BE_TX_BEGIN)) != OK) {

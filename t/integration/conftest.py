@@ -3,11 +3,12 @@ database and httpd per test module and driver, fresh rows per test, and
 the error log of every running httpd checked after every test."""
 
 import os
+import re
 
 import pytest
 
 import harness
-from harness import Database, Httpd, Postgres
+from harness import LIBEXEC, Database, Httpd, Postgres, make_tmpdir
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DRIVERS = ["sqlite", "pgsql"]
@@ -140,3 +141,36 @@ def pytest_sessionfinish(session, exitstatus):
     tr = session.config.pluginmanager.get_plugin("terminalreporter")
     if tr and tr.stats.get("skipped"):
         session.exitstatus = 1
+
+
+# The worked examples of conf/examples, run as shipped.
+EXAMPLE_MODULES = ("auth_basic", "authn_dbd", "authz_user", "socache_shmcb")
+
+
+def example_db(driver, pg_server, name, sql_path):
+    """A database with an example's schema (written for SQLite: serial
+    keys on PostgreSQL)."""
+    db = make_db(driver, pg_server, name)
+    with open(sql_path) as f:
+        sql = f.read()
+    if driver == "pgsql":
+        sql = sql.replace("INTEGER PRIMARY KEY", "serial PRIMARY KEY")
+    db.script(sql)
+    return db
+
+
+def example_httpd(conf_path, db, key_path):
+    """httpd with an example's configuration, its DBDriver/DBDParams left
+    to the test's database and key_path replaced by a fresh HS256 key."""
+    key = os.path.join(make_tmpdir("mb-example-"), "token.key")
+    with open(key, "w") as f:
+        f.write(os.urandom(32).hex() + "\n")
+    os.chmod(key, 0o644)
+    with open(conf_path) as f:
+        conf = f.read()
+    conf = re.sub(r"^DBDriver .*\n", "", conf, flags=re.M)
+    conf = re.sub(r"^DBDParams .*\n", "", conf, flags=re.M)
+    modules = "".join('LoadModule %s_module "%s/mod_%s.so"\n'
+                      % (m, LIBEXEC, m) for m in EXAMPLE_MODULES)
+    return Httpd(modules + conf.replace(key_path, key), db).start_ok()
+

@@ -352,6 +352,18 @@ def bcrypt(password):
     return out.strip().split(":", 1)[1]
 
 
+def refused_in_location(driver, pg, schema, lines, message):
+    """apachectl -t refuses `lines` inside <Location /api> (SetHandler
+    backend) on a fresh database of driver with schema, naming message."""
+    db = Database(driver, pg, "refused")
+    db.script(schema)
+    try:
+        assert_refused("<Location /api>\nSetHandler backend\n%s\n"
+                       "</Location>\n" % lines, db, message)
+    finally:
+        db.close()
+
+
 def assert_refused(body, db, message, start=False, **kw):
     """apachectl -t (and, with start, starting) fails naming message."""
     h = Httpd(body, db, **kw)

@@ -2,30 +2,21 @@
 both drivers: the worked example of docs/access-control.md works."""
 
 import os
-import re
 
 import pytest
 import requests
 
-from conftest import make_db
-from harness import LIBEXEC, TOP, Httpd, make_tmpdir
+from conftest import example_db, example_httpd
+from harness import TOP
 from test_auth import DENIED, bcrypt
 
 EXAMPLE = os.path.join(TOP, "conf", "examples")
-MODULES = "".join('LoadModule %s_module "%s/mod_%s.so"\n' % (m, LIBEXEC, m)
-                  for m in ("auth_basic", "authn_dbd", "authz_user",
-                            "socache_shmcb"))
 
 
 @pytest.fixture(scope="module")
 def shop(driver, request):
     pg = request.getfixturevalue("pg") if driver == "pgsql" else None
-    db = make_db(driver, pg, "example")
-    with open(os.path.join(EXAMPLE, "auth.sql")) as f:
-        sql = f.read()
-    if driver == "pgsql":
-        sql = sql.replace("INTEGER PRIMARY KEY", "serial PRIMARY KEY")
-    db.script(sql)
+    db = example_db(driver, pg, "example", os.path.join(EXAMPLE, "auth.sql"))
     for name, pw, role in (("ada", "correct horse", "admin"),
                            ("bo", "battery staple", None)):
         db.script("INSERT INTO users VALUES ('%s', '%s', '%s@example.com')"
@@ -33,17 +24,8 @@ def shop(driver, request):
         if role:
             db.script("INSERT INTO user_roles VALUES ('%s', '%s')"
                       % (name, role))
-    keydir = make_tmpdir("mb-example-")
-    key = os.path.join(keydir, "token.key")
-    with open(key, "w") as f:
-        f.write(os.urandom(32).hex() + "\n")
-    os.chmod(key, 0o644)
-    with open(os.path.join(EXAMPLE, "auth.conf")) as f:
-        conf = f.read()
-    conf = re.sub(r"^DBDriver .*\n", "", conf, flags=re.M)
-    conf = re.sub(r"^DBDParams .*\n", "", conf, flags=re.M)
-    conf = conf.replace("/etc/shop/token.key", key)
-    h = Httpd(MODULES + conf, db).start_ok()
+    h = example_httpd(os.path.join(EXAMPLE, "auth.conf"), db,
+                      "/etc/shop/token.key")
     yield h
     h.destroy()
     db.close()

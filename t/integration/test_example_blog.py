@@ -4,41 +4,23 @@ drafts seen by their author only, publishing, the public feed, comments
 on published posts, statistics."""
 
 import os
-import re
 
 import pytest
 import requests
 
-from conftest import make_db
+from conftest import example_db, example_httpd
 from expected import assert_problem
-from harness import LIBEXEC, TOP, Httpd, make_tmpdir
+from harness import TOP
 
 EXAMPLE = os.path.join(TOP, "conf", "examples", "blog")
-MODULES = "".join('LoadModule %s_module "%s/mod_%s.so"\n' % (m, LIBEXEC, m)
-                  for m in ("auth_basic", "authn_dbd", "authz_user",
-                            "socache_shmcb"))
 
 
 @pytest.fixture(scope="module")
 def blog(driver, request):
     pg = request.getfixturevalue("pg") if driver == "pgsql" else None
-    db = make_db(driver, pg, "blog")
-    with open(os.path.join(EXAMPLE, "blog.sql")) as f:
-        sql = f.read()
-    if driver == "pgsql":
-        sql = sql.replace("INTEGER PRIMARY KEY", "serial PRIMARY KEY")
-    db.script(sql)
-    keydir = make_tmpdir("mb-blog-")
-    key = os.path.join(keydir, "token.key")
-    with open(key, "w") as f:
-        f.write(os.urandom(32).hex() + "\n")
-    os.chmod(key, 0o644)
-    with open(os.path.join(EXAMPLE, "blog.conf")) as f:
-        conf = f.read()
-    conf = re.sub(r"^DBDriver .*\n", "", conf, flags=re.M)
-    conf = re.sub(r"^DBDParams .*\n", "", conf, flags=re.M)
-    conf = conf.replace("/etc/blog/token.key", key)
-    h = Httpd(MODULES + conf, db).start_ok()
+    db = example_db(driver, pg, "blog", os.path.join(EXAMPLE, "blog.sql"))
+    h = example_httpd(os.path.join(EXAMPLE, "blog.conf"), db,
+                      "/etc/blog/token.key")
     h.db = db
     yield h
     h.destroy()

@@ -9,7 +9,8 @@ import requests
 
 from conftest import site_per_driver
 from expected import assert_problem
-from harness import Database, Httpd, assert_refused, make_tmpdir, LIBEXEC
+from harness import (Database, Httpd, LIBEXEC, make_tmpdir,
+                     refused_in_location)
 import tokens
 
 SCHEMA = {
@@ -97,8 +98,7 @@ class Site:
         self.url = self.httpd.url
 
     def auth(self, user="alice", **claims):
-        return {"Authorization": "Bearer " + tokens.hs256(
-            self.keys.secret, tokens.claims(user, **claims))}
+        return self.keys.bearer(user, **claims)
 
     def reset(self):
         self.db.script(SEED)
@@ -350,10 +350,4 @@ def test_a_hashed_password_is_one_mod_authn_dbd_accepts(s):
 ])
 def test_mistakes_are_refused_at_startup(driver, request, line, message):
     pg = request.getfixturevalue("pg") if driver == "pgsql" else None
-    db = Database(driver, pg, "fn_conf")
-    db.script(SCHEMA[driver])
-    try:
-        assert_refused("<Location /api>\nSetHandler backend\n%s\n"
-                       "</Location>\n" % line, db, message)
-    finally:
-        db.close()
+    refused_in_location(driver, pg, SCHEMA[driver], line, message)

@@ -6,7 +6,7 @@ import requests
 
 from conftest import site_per_driver
 from expected import assert_problem
-from harness import Database, Httpd, assert_refused
+from harness import Database, Httpd, refused_in_location
 
 SCHEMA = """
 CREATE TABLE members (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
@@ -107,10 +107,4 @@ def test_writes_without_them_take_the_defaults(site):
 ])
 def test_mistakes_are_refused_at_startup(driver, request, body, message):
     pg = request.getfixturevalue("pg") if driver == "pgsql" else None
-    db = Database(driver, pg, "readonly_conf")
-    db.script(SCHEMA)
-    try:
-        assert_refused("<Location /api>\nSetHandler backend\n%s\n"
-                       "</Location>\n" % body, db, message)
-    finally:
-        db.close()
+    refused_in_location(driver, pg, SCHEMA, body, message)

@@ -80,8 +80,7 @@ class Site:
         self.url = self.httpd.url
 
     def auth(self, user, **claims):
-        return {"Authorization": "Bearer " + tokens.hs256(
-            self.keys.secret, tokens.claims(user, **claims))}
+        return self.keys.bearer(user, **claims)
 
     def close(self):
         self.httpd.destroy()

@@ -8,7 +8,7 @@ import requests
 
 from conftest import site_per_driver
 from expected import assert_problem
-from harness import Database, Httpd, assert_refused, make_tmpdir
+from harness import Database, Httpd, refused_in_location, make_tmpdir
 import tokens
 
 SCHEMA = {
@@ -71,8 +71,7 @@ class Site:
         self.url = self.httpd.url + "/api"
 
     def auth(self, user="ann"):
-        return {"Authorization": "Bearer " + tokens.hs256(
-            self.keys.secret, tokens.claims(user))}
+        return self.keys.bearer(user)
 
     def close(self):
         self.httpd.destroy()
@@ -203,10 +202,5 @@ def test_methods_paths_and_types(s):
 ])
 def test_mistakes_are_refused_at_startup(driver, request, line, message):
     pg = request.getfixturevalue("pg") if driver == "pgsql" else None
-    db = Database(driver, pg, "routes_conf")
-    db.script(SCHEMA[driver])
-    try:
-        assert_refused("<Location /api>\nSetHandler backend\n%s\n%s\n"
-                       "</Location>\n" % (ROUTES, line), db, message)
-    finally:
-        db.close()
+    refused_in_location(driver, pg, SCHEMA[driver], ROUTES + "\n" + line,
+                        message)

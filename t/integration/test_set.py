@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from conftest import site_per_driver
-from harness import Database, Httpd, assert_refused, make_tmpdir
+from harness import Database, Httpd, refused_in_location, make_tmpdir
 import tokens
 
 SCHEMA = """
@@ -44,8 +44,7 @@ class Site:
         self.url = self.httpd.url + "/api/posts"
 
     def auth(self, user, **claims):
-        return {"Authorization": "Bearer " + tokens.hs256(
-            self.keys.secret, tokens.claims(user, **claims))}
+        return self.keys.bearer(user, **claims)
 
     def close(self):
         self.httpd.destroy()
@@ -108,11 +107,5 @@ def test_on_update_only_what_is_set_on_update(site):
 ])
 def test_mistakes_are_refused_at_startup(driver, request, line, message):
     pg = request.getfixturevalue("pg") if driver == "pgsql" else None
-    db = Database(driver, pg, "set_conf")
-    db.script(SCHEMA)
-    try:
-        assert_refused("<Location /api>\nSetHandler backend\n"
-                       "BackendResource posts\n%s\n</Location>\n" % line,
-                       db, message)
-    finally:
-        db.close()
+    refused_in_location(driver, pg, SCHEMA, "BackendResource posts\n" + line,
+                        message)

@@ -7,7 +7,7 @@ import requests
 
 from conftest import site_per_driver
 from expected import assert_problem
-from harness import Database, Httpd, assert_refused
+from harness import Database, Httpd, refused_in_location
 
 SCHEMA = """
 CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, name TEXT,
@@ -143,10 +143,4 @@ def test_function_arguments(site):
 ])
 def test_mistakes_are_refused_at_startup(driver, request, line, message):
     pg = request.getfixturevalue("pg") if driver == "pgsql" else None
-    db = Database(driver, pg, "validate_conf")
-    db.script(SCHEMA)
-    try:
-        assert_refused("<Location /api>\nSetHandler backend\n%s\n%s\n"
-                       "</Location>\n" % (RULES, line), db, message)
-    finally:
-        db.close()
+    refused_in_location(driver, pg, SCHEMA, RULES + "\n" + line, message)

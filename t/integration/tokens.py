@@ -79,6 +79,12 @@ def claims(sub, ttl=300, **more):
 class Keys:
     """Key files in a directory: an HS256 secret, RSA and EC key pairs."""
 
+    def bearer(self, user, **more):
+        """An Authorization header with an HS256 token for user (and more
+        claims)."""
+        return {"Authorization": "Bearer " + hs256(self.secret,
+                                                   claims(user, **more))}
+
     def __init__(self, d):
         self.dir = d
         self.secret = os.urandom(32).hex().encode()
