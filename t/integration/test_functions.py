@@ -57,6 +57,8 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
     BackendFunction echo i:int n:number t:text d:date ts:timestamp u:uuid \\
         j:json? flag:bool=false "SELECT :i AS i, :t AS t, :d AS d"
     BackendFunction product id:int file={sql}
+    BackendFunction restock_all returns=one \\
+        "UPDATE products SET stock = stock + 1 RETURNING id"
     AuthType Bearer
     BackendTokenKey hs256 {hs}
     Require valid-user
@@ -149,6 +151,15 @@ def test_returns_one_without_a_row_is_404_and_undone(s):
     r = call(s, "checkout", {"product": 99, "qty": 1})
     assert_problem(r, 404, "Not Found", "checkout found no row")
     assert s.db.rows("SELECT count(*) FROM orders") == [(0,)]
+
+
+def test_returns_one_with_several_rows_is_500_and_undone(s):
+    r = call(s, "restock_all", {})
+    assert_problem(r, 500, "Internal Server Error",
+                   "restock_all returned several rows; it is declared "
+                   "returns=one")
+    assert s.db.rows("SELECT stock FROM products ORDER BY id") == \
+        [(10,), (2,), (0,)]
 
 
 def test_returns_none_is_204(s):
@@ -334,6 +345,8 @@ def test_a_hashed_password_is_one_mod_authn_dbd_accepts(s):
      "BackendFunction f: argument 'a' is declared twice"),
     ('BackendFunction f a:int',
      "BackendFunction f: no SQL"),
+    ('BackendFunction f file=/nonexistent/f.sql',
+     "BackendFunction f: cannot read /nonexistent/f.sql"),
     ('BackendFunction f returns=all "SELECT 1"',
      "BackendFunction f: returns= is many, one or none"),
     ('BackendFunction f a:int "SELECT :a!bcrypt"',
