@@ -275,6 +275,7 @@ typedef struct {
     const char **fn_sql;
     int fn_nsql;
     int fn_subquery;
+    const struct be_function_s *fn; /* and the function as it is called */
 } be_plan_t;
 
 typedef enum {
@@ -361,6 +362,7 @@ typedef struct {
     const be_column_t *const *cols; /* what each result column is */
     const char **keys;              /* pre-escaped "name": per column */
     int as_array;                   /* wrap rows in [ ] */
+    int bare; /* a row is its one column's value, not an object */
     long nrows;
     int key_col; /* result column whose text to remember, or -1 */
     const char *key_text;

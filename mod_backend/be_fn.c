@@ -393,7 +393,11 @@ const char *be_sqltext_render(apr_pool_t *p, const be_sqltext_t *s,
         }
         prm = &APR_ARRAY_IDX(s->params, pc->param, be_param_t);
         if (d == BE_DIALECT_PGSQL && prm->kind == BE_P_ARG && !prm->bcrypt) {
-            cast = casts[APR_ARRAY_IDX(args, prm->arg, be_arg_t).type];
+            const be_arg_t *a = &APR_ARRAY_IDX(args, prm->arg, be_arg_t);
+            cast = a->cast ? a->cast : casts[a->type];
+        }
+        else if (d == BE_DIALECT_PGSQL && prm->kind == BE_P_GIVEN) {
+            cast = "boolean";
         }
         if (cast) {
             be_buf_addc(&b, '(');
@@ -404,6 +408,134 @@ const char *be_sqltext_render(apr_pool_t *p, const be_sqltext_t *s,
         }
     }
     return be_buf_cstr(&b);
+}
+
+/* ---------------------------------------------------------------------- */
+/* PostgreSQL functions (pg=)                                              */
+
+/* The argument type that checks a value of a PostgreSQL type before it is
+ * cast to it; other types (enums, arrays, domains...) go as their text. */
+static be_atype_e atype_of_pg(const char *type)
+{
+    static const struct {
+        const char *name;
+        be_atype_e type;
+    } map[] = {{"smallint", BE_A_INT},
+               {"integer", BE_A_INT},
+               {"bigint", BE_A_BIGINT},
+               {"numeric", BE_A_NUMBER},
+               {"real", BE_A_NUMBER},
+               {"double precision", BE_A_NUMBER},
+               {"boolean", BE_A_BOOL},
+               {"json", BE_A_JSON},
+               {"jsonb", BE_A_JSON},
+               {"date", BE_A_DATE},
+               {"timestamp without time zone", BE_A_TIMESTAMP},
+               {"timestamp with time zone", BE_A_TIMESTAMP},
+               {"uuid", BE_A_UUID}};
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (!strcmp(map[i].name, type)) {
+            return map[i].type;
+        }
+    }
+    return BE_A_TEXT;
+}
+
+static void piece_text(apr_array_header_t *pieces, const char *text)
+{
+    be_sqlpiece_t *pc = apr_array_push(pieces);
+    pc->text = text;
+    pc->param = 0;
+}
+
+static void piece_param(apr_array_header_t *pieces, apr_array_header_t *params,
+                        be_pkind_e kind, int arg)
+{
+    be_param_t *prm = apr_array_push(params);
+    be_sqlpiece_t *pc = apr_array_push(pieces);
+
+    memset(prm, 0, sizeof(*prm));
+    prm->kind = kind;
+    prm->arg = arg;
+    pc->text = NULL;
+    pc->param = params->nelts - 1;
+}
+
+const char *be_routine_function(apr_pool_t *p, const be_routine_t *rt,
+                                be_function_t **out)
+{
+    int n = rt->args->nelts, i;
+    be_function_t *fn = apr_pcalloc(p, sizeof(*fn));
+    be_sqltext_t *st = apr_pcalloc(p, sizeof(*st));
+    be_buf_t b;
+
+    if (n > BE_FN_MAX_ARGS) {
+        return apr_psprintf(p, "it has more than %d arguments",
+                            BE_FN_MAX_ARGS);
+    }
+    fn->args = apr_array_make(p, n + 1, sizeof(be_arg_t));
+    fn->stmts = apr_array_make(p, 1, sizeof(be_sqltext_t *));
+    st->pieces = apr_array_make(p, 2 * n + 2, sizeof(be_sqlpiece_t));
+    st->params = apr_array_make(p, 2 * n + 1, sizeof(be_param_t));
+    fn->scalar = !rt->composite && !rt->returns_void;
+    fn->returns = rt->returns_void ? BE_RETURNS_NONE
+        : rt->retset               ? BE_RETURNS_MANY
+                                   : BE_RETURNS_ONE;
+    fn->reads = !rt->writes;
+    /* rows of named columns can be chosen, filtered and ordered */
+    st->reads = rt->composite;
+
+    be_buf_init(&b, p, 128);
+    be_buf_adds(&b, rt->composite ? "SELECT * FROM " : "SELECT ");
+    be_quote_ident(&b, rt->schema);
+    be_buf_addc(&b, '.');
+    be_quote_ident(&b, rt->name);
+    be_buf_addc(&b, '(');
+    for (i = 0; i < n; i++) {
+        const be_routine_arg_t *ra =
+            &APR_ARRAY_IDX(rt->args, i, be_routine_arg_t);
+        be_arg_t *a = apr_array_push(fn->args);
+        memset(a, 0, sizeof(*a));
+        if (!ra->name || !*ra->name) {
+            return apr_psprintf(p, "argument %d has no name", i + 1);
+        }
+        a->name = ra->name;
+        a->type = atype_of_pg(ra->type);
+        a->cast = ra->type;
+        if (i) {
+            be_buf_adds(&b, ", ");
+        }
+        be_quote_ident(&b, ra->name);
+        be_buf_adds(&b, " => ");
+        if (!ra->dflt) {
+            piece_text(st->pieces, be_buf_cstr(&b));
+            piece_param(st->pieces, st->params, BE_P_ARG, i);
+            be_buf_init(&b, p, 128);
+        }
+        else {
+            /* left out, it is what the function would have made it */
+            a->optional = 1;
+            a->dval.kind = BE_V_DEFAULT;
+            be_buf_adds(&b, "CASE WHEN ");
+            piece_text(st->pieces, be_buf_cstr(&b));
+            piece_param(st->pieces, st->params, BE_P_GIVEN, i);
+            piece_text(st->pieces, " THEN ");
+            piece_param(st->pieces, st->params, BE_P_ARG, i);
+            be_buf_init(&b, p, 128);
+            be_buf_printf(&b, " ELSE (%s) END", ra->dflt);
+        }
+    }
+    be_buf_addc(&b, ')');
+    if (fn->scalar) {
+        be_buf_adds(&b, " AS ");
+        be_quote_ident(&b, rt->name);
+    }
+    piece_text(st->pieces, be_buf_cstr(&b));
+    APR_ARRAY_PUSH(fn->stmts, be_sqltext_t *) = st;
+    *out = fn;
+    return NULL;
 }
 
 /* ---------------------------------------------------------------------- */

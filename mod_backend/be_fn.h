@@ -31,6 +31,8 @@ typedef struct {
     const char *dflt; /* the default as written, or NULL */
     be_value_t dval;  /* and as a value */
     int in_path;      /* BackendRoute: a {name} of the path */
+    const char *cast; /* pg=: the PostgreSQL type it is cast to, or NULL:
+                         the one of its type */
 } be_arg_t;
 
 /* Parses one argument declaration; NULL, or why it is not one. */
@@ -43,7 +45,8 @@ typedef enum {
     BE_P_USER,    /* :user, the authenticated user */
     BE_P_CLAIM,   /* :claim.NAME, a claim of the request's token */
     BE_P_ROLES,   /* :roles, the user's roles as a JSON array */
-    BE_P_HEADER   /* :header.NAME, a request header */
+    BE_P_HEADER,  /* :header.NAME, a request header */
+    BE_P_GIVEN    /* pg=: whether argument arg was given (a boolean) */
 } be_pkind_e;
 
 #define BE_CTX_USER (1u << BE_P_USER)
@@ -101,6 +104,47 @@ int be_args_bind(apr_pool_t *p, const apr_array_header_t *args,
                  const be_jobject_t *obj, const apr_array_header_t *names,
                  const apr_array_header_t *texts, be_value_t *vals,
                  apr_array_header_t *errs);
+
+/* ---------------------------------------------------------------------- */
+/* Functions                                                               */
+
+typedef enum {
+    BE_RETURNS_MANY = 0,
+    BE_RETURNS_ONE,
+    BE_RETURNS_NONE
+} be_returns_e;
+
+/* BackendFunction (and a BackendRoute's SQL): arguments and statements. */
+typedef struct be_function_s {
+    apr_array_header_t *args;  /* be_arg_t */
+    apr_array_header_t *stmts; /* be_sqltext_t* */
+    be_returns_e returns;
+    int reads;      /* every statement only reads: GET may call it */
+    int scalar;     /* the answer is the one column's bare value */
+    const char *pg; /* pg=SCHEMA.FN as written: args and stmts are read
+                       from the catalog with the schema */
+} be_function_t;
+
+/* A PostgreSQL function as its catalog has it (BackendFunction pg=). */
+typedef struct {
+    const char *name;
+    const char *type; /* format_type() of it */
+    const char *dflt; /* its default expression, or NULL */
+} be_routine_arg_t;
+
+typedef struct {
+    const char *schema, *name;
+    apr_array_header_t *args; /* be_routine_arg_t: the IN arguments */
+    int retset;               /* RETURNS SETOF or TABLE */
+    int composite;            /* rows of named columns */
+    int returns_void;
+    int writes; /* VOLATILE */
+} be_routine_t;
+
+/* The function that calls rt with named arguments, absent ones taking
+ * their defaults: NULL, or why it cannot be called. */
+const char *be_routine_function(apr_pool_t *p, const be_routine_t *rt,
+                                be_function_t **out);
 
 /* ---------------------------------------------------------------------- */
 /* Declared rules (BackendValidate) on a column or an argument             */

@@ -306,6 +306,7 @@ void be_sink_init(be_sink_t *s, apr_pool_t *p, be_buf_t *out,
     s->cols = shape->cols;
     s->keys = shape->keys;
     s->as_array = as_array;
+    s->bare = 0;
     s->nrows = 0;
     s->key_col = shape->key_col;
     s->key_text = NULL;
@@ -324,12 +325,16 @@ void be_sink_row_begin(be_sink_t *s)
     if (s->nrows > 0) {
         be_buf_addc(s->out, ',');
     }
-    be_buf_addc(s->out, '{');
+    if (!s->bare) {
+        be_buf_addc(s->out, '{');
+    }
 }
 
 void be_sink_row_end(be_sink_t *s)
 {
-    be_buf_addc(s->out, '}');
+    if (!s->bare) {
+        be_buf_addc(s->out, '}');
+    }
     s->nrows++;
 }
 
@@ -355,8 +360,11 @@ static void remember_key(be_sink_t *s, int col, const char *text,
 /* Writes the member name; 0 for a column fetched only for its key. */
 static int cell_key(be_sink_t *s, int col)
 {
-    if (col >= s->nrender) {
+    if (col >= s->nrender || (s->bare && col > 0)) {
         return 0;
+    }
+    if (s->bare) {
+        return 1;
     }
     if (col > 0) {
         be_buf_addc(s->out, ',');

@@ -10,6 +10,7 @@
 #define BE_EXEC_H
 
 #include "be_core.h"
+#include "be_fn.h"
 
 /* What a database error means for the client. */
 typedef enum {
@@ -119,6 +120,11 @@ struct be_executor_t {
      * rows) as a table without a key. */
     be_dbrc_e (*describe)(void *native, apr_pool_t *p, const char *sql,
                           int nparams, be_table_t **out, be_dberr_t *err);
+    /* Reads a function of the database (BackendFunction pg=): NULL where
+     * the database has none that a request can call. */
+    be_dbrc_e (*routine)(void *native, apr_pool_t *p, const char *schema,
+                         const char *name, be_routine_t **out,
+                         be_dberr_t *err);
 };
 
 const be_executor_t *be_executor_for(const char *driver);

@@ -657,7 +657,97 @@ static be_dbrc_e pg_describe(void *native, apr_pool_t *p, const char *sql,
     return BE_DB_OK;
 }
 
+/* A routine's own words for why it cannot be called. */
+static be_dbrc_e refuse(be_dberr_t *err, apr_pool_t *p, PGresult *res,
+                        const char *why)
+{
+    PQclear(res);
+    err->rc = BE_DB_NOT_FOUND;
+    err->message = apr_pstrdup(p, why);
+    err->sqlstate = "";
+    return BE_DB_NOT_FOUND;
+}
+
+static be_dbrc_e pg_routine(void *native, apr_pool_t *p, const char *schema,
+                            const char *name, be_routine_t **out,
+                            be_dberr_t *err)
+{
+    /* rows of named columns: a composite type, or OUT/TABLE columns */
+    static const char fsql[] =
+        "SELECT p.oid, p.prokind, p.proretset, p.provolatile, p.prorettype "
+        "= 'void'::regtype, t.typtype = 'c' OR (p.prorettype = "
+        "'record'::regtype AND p.proargmodes && "
+        "ARRAY['o','b','t']::\"char\"[]), "
+        "p.prorettype = 'record'::regtype, p.provariadic <> 0 FROM pg_proc p "
+        "JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_type t ON "
+        "t.oid = p.prorettype WHERE n.nspname = $1 AND p.proname = $2";
+    static const char asql[] =
+        "SELECT u.name, format_type(u.type, NULL), "
+        "pg_get_function_arg_default(p.oid, u.n::int), coalesce(u.mode, 'i') "
+        "FROM pg_proc p, unnest(coalesce(p.proallargtypes, "
+        "p.proargtypes::oid[]), p.proargnames, p.proargmodes) WITH ORDINALITY "
+        "AS u(type, name, mode, n) WHERE p.oid = $1::oid ORDER BY u.n";
+    PGconn *conn = native;
+    const char *params[2] = {schema, name};
+    PGresult *res = PQexecParams(conn, fsql, 2, NULL, params, NULL, NULL, 0);
+    be_routine_t *rt;
+    int r;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        return fail(err, p, conn, res);
+    }
+    if (PQntuples(res) == 0) {
+        return refuse(err, p, res, "no such function");
+    }
+    if (PQntuples(res) > 1) {
+        return refuse(err, p, res,
+                      "the name has several functions (overloads); one "
+                      "can be called");
+    }
+    if (PQgetvalue(res, 0, 1)[0] != 'f') {
+        return refuse(err, p, res,
+                      "it is not a function (a procedure or an aggregate)");
+    }
+    if (PQgetvalue(res, 0, 7)[0] == 't') {
+        return refuse(err, p, res, "a VARIADIC function cannot be called");
+    }
+    if (PQgetvalue(res, 0, 6)[0] == 't' && PQgetvalue(res, 0, 5)[0] != 't') {
+        return refuse(err, p, res,
+                      "it returns record without naming its columns");
+    }
+    rt = apr_pcalloc(p, sizeof(*rt));
+    rt->schema = apr_pstrdup(p, schema);
+    rt->name = apr_pstrdup(p, name);
+    rt->retset = PQgetvalue(res, 0, 2)[0] == 't';
+    rt->writes = PQgetvalue(res, 0, 3)[0] == 'v';
+    rt->returns_void = PQgetvalue(res, 0, 4)[0] == 't';
+    rt->composite = PQgetvalue(res, 0, 5)[0] == 't';
+    rt->args = apr_array_make(p, 4, sizeof(be_routine_arg_t));
+    params[0] = apr_pstrdup(p, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = PQexecParams(conn, asql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        return fail(err, p, conn, res);
+    }
+    for (r = 0; r < PQntuples(res); r++) {
+        char mode = PQgetvalue(res, r, 3)[0];
+        be_routine_arg_t *a;
+        if (mode != 'i' && mode != 'b') {
+            continue; /* OUT and TABLE columns are its result */
+        }
+        a = apr_array_push(rt->args);
+        a->name = apr_pstrdup(p, PQgetvalue(res, r, 0));
+        a->type = apr_pstrdup(p, PQgetvalue(res, r, 1));
+        a->dflt = PQgetisnull(res, r, 2)
+            ? NULL
+            : apr_pstrdup(p, PQgetvalue(res, r, 2));
+    }
+    PQclear(res);
+    *out = rt;
+    return BE_DB_OK;
+}
+
 const be_executor_t be_exec_pgsql = {
-    "pgsql",    BE_DIALECT_PGSQL, pg_open,  pg_close,   NULL,  NULL,
-    NULL,       pg_conn_init,     pg_query, pg_strings, pg_tx, pg_introspect,
-    pg_describe};
+    "pgsql",     BE_DIALECT_PGSQL, pg_open,  pg_close,   NULL,  NULL,
+    NULL,        pg_conn_init,     pg_query, pg_strings, pg_tx, pg_introspect,
+    pg_describe, pg_routine};

@@ -1048,8 +1048,10 @@ static be_dbrc_e sq_describe(void *native, apr_pool_t *p, const char *sql,
     return BE_DB_OK;
 }
 
-const be_executor_t be_exec_sqlite = {
-    "sqlite3",       BE_DIALECT_SQLITE, sq_open,       sq_close,
-    sq_library_init, sq_process_init,   sq_child_init, sq_conn_init,
-    sq_query,        sq_strings,        sq_tx,         sq_introspect,
-    sq_describe};
+const be_executor_t be_exec_sqlite = {"sqlite3",       BE_DIALECT_SQLITE,
+                                      sq_open,         sq_close,
+                                      sq_library_init, sq_process_init,
+                                      sq_child_init,   sq_conn_init,
+                                      sq_query,        sq_strings,
+                                      sq_tx,           sq_introspect,
+                                      sq_describe,     NULL};

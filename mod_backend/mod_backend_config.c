@@ -425,6 +425,9 @@ static const char *function_body(cmd_parms *cmd, be_resource_t *res, int argc,
             }
             *status = (int)v;
         }
+        else if (!status && strncasecmp(a, "pg=", 3) == 0 && a[3]) {
+            fn->pg = a + 3;
+        }
         else if (strncasecmp(a, "file=", 5) == 0 && a[5] && !sql) {
             file = ap_server_root_relative(cmd->pool, a + 5);
             if (!file || !(sql = read_sql_file(cmd->pool, file))) {
@@ -447,10 +450,20 @@ static const char *function_body(cmd_parms *cmd, be_resource_t *res, int argc,
             }
         }
     }
+    if (fn->pg) {
+        /* its arguments and answer are the database's */
+        if (sql || fn->args->nelts || fn->returns != BE_RETURNS_MANY) {
+            return apr_psprintf(cmd->pool,
+                                "%s %s: pg=%s takes no SQL, arguments or "
+                                "returns=: they are the function's own",
+                                d, res->name, fn->pg);
+        }
+        return NULL;
+    }
     if (!sql) {
         return apr_psprintf(cmd->pool,
-                            "%s %s: no SQL (the last argument, quoted, or "
-                            "file=PATH)",
+                            "%s %s: no SQL (the last argument, quoted, "
+                            "file=PATH or pg=SCHEMA.FUNCTION)",
                             d, res->name);
     }
     if ((what =
@@ -761,7 +774,7 @@ static const char *set_validate(cmd_parms *cmd, void *dconf, int argc,
                             "<Location>",
                             argv[0], argv[0]);
     }
-    if (res->fn) {
+    if (res->fn && !res->fn->pg) { /* pg=: checked with the schema */
         for (i = 0; i < res->fn->args->nelts
              && strcmp(APR_ARRAY_IDX(res->fn->args, i, be_arg_t).name,
                        argv[1]);
@@ -981,7 +994,8 @@ const command_rec be_cmds[] = {
     AP_INIT_TAKE_ARGV(
         "BackendFunction", set_function, NULL, ACCESS_CONF,
         "NAME [returns=many|one|none] [ARG:TYPE[?|=DEFAULT]...] \"SQL; ...\" "
-        "| file=PATH: SQL the API calls at <Location>/rpc/NAME"),
+        "| file=PATH | pg=SCHEMA.FUNCTION: SQL the API calls at "
+        "<Location>/rpc/NAME"),
     AP_INIT_TAKE_ARGV(
         "BackendRoute", set_route, NULL, ACCESS_CONF,
         "METHOD /path/{param[:TYPE]}/... [returns=many|one|none] "

@@ -77,6 +77,51 @@ static dbd_target_t find_dbd(apr_pool_t *p, server_rec *s)
          : (res)->fn ? "BackendFunction" \
                      : "BackendResource")
 
+/* pg=SCHEMA.FUNCTION: the function as the catalog describes it, its
+ * BackendValidate fields among its arguments.  NULL, or why not. */
+static const char *routine_function(apr_pool_t *p, be_resource_t *res,
+                                    void *native, int *deferred,
+                                    const be_function_t **out)
+{
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
+    const char *dot = strchr(res->fn->pg, '.'), *msg;
+    const char *schema = dot
+        ? apr_pstrmemdup(p, res->fn->pg, (apr_size_t)(dot - res->fn->pg))
+        : "public";
+    be_routine_t *rt;
+    be_function_t *fn;
+    int i, j;
+
+    if (!res->ex->routine) {
+        return "pg= needs a PostgreSQL database (DBDriver pgsql)";
+    }
+    if (res->ex->routine(native, p, schema, dot ? dot + 1 : res->fn->pg, &rt,
+                         &err)
+        != BE_DB_OK) {
+        *deferred = err.rc == BE_DB_UNAVAILABLE;
+        return apr_psprintf(p, "pg=%s: %s", res->fn->pg,
+                            err.message ? err.message : "error");
+    }
+    if ((msg = be_routine_function(p, rt, &fn))) {
+        return apr_psprintf(p, "pg=%s: %s", res->fn->pg, msg);
+    }
+    for (i = 0; res->validate && i < res->validate->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(res->validate, i, be_rules_t).field;
+        for (j = 0; j < fn->args->nelts
+             && strcmp(APR_ARRAY_IDX(fn->args, j, be_arg_t).name, name);
+             j++) {
+        }
+        if (j == fn->args->nelts) {
+            return apr_psprintf(p,
+                                "BackendValidate %s %s: pg=%s has no "
+                                "argument '%s'",
+                                res->name, name, res->fn->pg, name);
+        }
+    }
+    *out = fn;
+    return NULL;
+}
+
 /* A function: each statement prepared (not run) as the dialect writes
  * it, and the last one's result columns. */
 static const char *plan_function(apr_pool_t *p, be_resource_t *res,
@@ -84,14 +129,20 @@ static const char *plan_function(apr_pool_t *p, be_resource_t *res,
 {
     const be_function_t *fn = res->fn;
     be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
-    int i, n = fn->stmts->nelts;
-    const char **sql = apr_palloc(p, sizeof(*sql) * (apr_size_t)n);
+    const char **sql;
     const be_sqltext_t *st = NULL;
     be_table_t *t = NULL;
     be_plan_t *plan;
     const char *msg;
+    int i, n;
 
     *deferred = 0;
+    if (fn->pg && (msg = routine_function(p, res, native, deferred, &fn))) {
+        return apr_psprintf(p, "%s %s (%s): %s", DIRECTIVE(res), res->name,
+                            res->where, msg);
+    }
+    n = fn->stmts->nelts;
+    sql = apr_palloc(p, sizeof(*sql) * (apr_size_t)n);
     for (i = 0; i < n; i++) {
         st = APR_ARRAY_IDX(fn->stmts, i, const be_sqltext_t *);
         sql[i] = be_sqltext_render(p, st, fn->args, res->ex->dialect);
@@ -114,6 +165,7 @@ static const char *plan_function(apr_pool_t *p, be_resource_t *res,
     plan->fn_sql = sql;
     plan->fn_nsql = n;
     plan->fn_subquery = st->reads && t->cols->nelts;
+    plan->fn = fn;
     atomic_store(&res->plan, plan);
     return NULL;
 }

@@ -625,7 +625,7 @@ static int split_args(be_req_t *q, const apr_array_header_t *args,
 static int parse_call_args(be_req_t *q)
 {
     request_rec *r = q->r;
-    const apr_array_header_t *all = q->res->fn->args;
+    const apr_array_header_t *all = q->fn->args;
     apr_array_header_t *args = (apr_array_header_t *)all, *names = NULL,
                        *texts = NULL, *errs;
     const be_jobject_t *obj = NULL;
@@ -704,14 +704,41 @@ static int parse_call_args(be_req_t *q)
     return OK;
 }
 
+/* The function q calls: a pg= function's arguments and answer come with
+ * the schema, read before its arguments can be.  OK, or the answer is
+ * sent. */
+static int call_fn(be_req_t *q)
+{
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
+
+    if (!q->res->fn->pg) {
+        q->fn = q->res->fn;
+        return OK;
+    }
+    if (!(q->conn = be_db_acquire(q->r, q->res))) {
+        return be_problem(q->r, HTTP_SERVICE_UNAVAILABLE,
+                          BE_DETAIL_UNAVAILABLE, NULL);
+    }
+    if (!(q->plan = be_db_plan(q->r, q->res, q->conn, &err))) {
+        return be_db_problem(q, &err, 0);
+    }
+    q->fn = q->plan->fn;
+    return OK;
+}
+
 /* Allow, 405 and OPTIONS of a function: POST, and GET when it only
  * reads (a route's method was matched with its path). */
 static int parse_call(be_req_t *q)
 {
     request_rec *r = q->r;
-    int m = r->method_number, reads = q->res->fn->reads;
-    const char *allow = reads ? "GET, HEAD, POST, OPTIONS" : "POST, OPTIONS";
+    int m = r->method_number, reads;
+    const char *allow;
 
+    if ((reads = call_fn(q)) != OK) {
+        return reads;
+    }
+    reads = q->fn->reads;
+    allow = reads ? "GET, HEAD, POST, OPTIONS" : "POST, OPTIONS";
     if (q->res->route) {
         return parse_call_args(q);
     }
@@ -834,11 +861,12 @@ static int bind_request(be_req_t *q)
     const be_table_t *t;
     const char *msg;
 
-    if (!(q->conn = be_db_acquire(r, q->res))) {
+    /* (a pg= function has both already) */
+    if (!q->conn && !(q->conn = be_db_acquire(r, q->res))) {
         return be_problem(r, HTTP_SERVICE_UNAVAILABLE, BE_DETAIL_UNAVAILABLE,
                           NULL);
     }
-    if (!(q->plan = be_db_plan(r, q->res, q->conn, &err))) {
+    if (!q->plan && !(q->plan = be_db_plan(r, q->res, q->conn, &err))) {
         return be_db_problem(q, &err, 0);
     }
     t = q->plan->table;

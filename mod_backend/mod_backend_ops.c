@@ -1235,15 +1235,22 @@ static const be_value_t *bcrypt_value(be_req_t *q, const be_value_t *in)
  * the problem is sent. */
 static int call_stmt(be_req_t *q, int i, be_stmt_t *st)
 {
+    static const be_value_t yes = {BE_V_BOOL, 1, 0, NULL, 0},
+                            no = {BE_V_BOOL, 0, 0, NULL, 0},
+                            null = {BE_V_NULL, 0, 0, NULL, 0};
     request_rec *r = q->r;
     const be_sqltext_t *text =
-        APR_ARRAY_IDX(q->res->fn->stmts, i, const be_sqltext_t *);
+        APR_ARRAY_IDX(q->fn->stmts, i, const be_sqltext_t *);
     int n = text->params->nelts, j;
     const be_value_t **args =
         apr_palloc(r->pool, sizeof(*args) * (apr_size_t)(n + 1));
 
     for (j = 0; j < n; j++) {
         const be_param_t *prm = &APR_ARRAY_IDX(text->params, j, be_param_t);
+        if (prm->kind == BE_P_GIVEN) {
+            args[j] = q->call_vals[prm->arg].kind == BE_V_DEFAULT ? &no : &yes;
+            continue;
+        }
         if (prm->kind != BE_P_ARG) {
             if (!(args[j] = be_context_value(r, prm))) {
                 return be_problem(r, be_rctx(r)->roles_failed,
@@ -1251,7 +1258,9 @@ static int call_stmt(be_req_t *q, int i, be_stmt_t *st)
             }
             continue;
         }
-        args[j] = &q->call_vals[prm->arg];
+        args[j] = q->call_vals[prm->arg].kind == BE_V_DEFAULT
+            ? &null
+            : &q->call_vals[prm->arg];
         if (prm->bcrypt && !(args[j] = bcrypt_value(q, args[j]))) {
             return be_problem(r, HTTP_INTERNAL_SERVER_ERROR,
                               "a password could not be hashed", NULL);
@@ -1268,7 +1277,7 @@ static int call_stmt(be_req_t *q, int i, be_stmt_t *st)
 static int call_rows(be_req_t *q, be_sink_t *sink, be_buf_t **out, long *rows,
                      long long *limit, long long *offset, int *paged)
 {
-    const be_function_t *fn = q->res->fn;
+    const be_function_t *fn = q->fn;
     const be_plan_t *pl = q->plan;
     int as_array = fn->returns == BE_RETURNS_MANY && !q->want_object;
     const be_shape_t *shape = &pl->all;
@@ -1295,6 +1304,7 @@ static int call_rows(be_req_t *q, be_sink_t *sink, be_buf_t **out, long *rows,
         }
     }
     *out = start(q, sink, shape, as_array);
+    sink->bare = fn->scalar;
     if ((rc = run(q, &st, sink, rows, q->q->filters->nelts > 0)) != OK) {
         return rc;
     }
@@ -1305,7 +1315,7 @@ static int call_rows(be_req_t *q, be_sink_t *sink, be_buf_t **out, long *rows,
 int be_op_call(be_req_t *q)
 {
     request_rec *r = q->r;
-    const be_function_t *fn = q->res->fn;
+    const be_function_t *fn = q->fn;
     int in_tx = !fn->reads, i, rc, status = HTTP_OK;
     long long limit, offset;
     be_buf_t *out = NULL;

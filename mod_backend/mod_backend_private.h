@@ -36,19 +36,6 @@ typedef struct {
     const char *claim; /* BE_SET_CLAIM: its name */
 } be_set_t;
 
-/* BackendFunction NAME [returns=...] [ARG:TYPE...] "SQL; SQL..." */
-typedef enum {
-    BE_RETURNS_MANY = 0,
-    BE_RETURNS_ONE,
-    BE_RETURNS_NONE
-} be_returns_e;
-typedef struct {
-    apr_array_header_t *args;  /* be_arg_t */
-    apr_array_header_t *stmts; /* be_sqltext_t* */
-    be_returns_e returns;
-    int reads; /* every statement only reads: GET may call it */
-} be_function_t;
-
 /* BackendRoute METHOD /path/{param}/...: a function at a path */
 typedef struct {
     int method;                   /* M_GET, M_POST... */
@@ -178,11 +165,13 @@ typedef struct {
     int count_exact;
     int missing_default; /* Prefer: missing=default (what we do) */
     be_upsert_e upsert;
-    int want_object;       /* Accept: application/vnd.pgrst.object */
-    long long range_from;  /* Range: items, or -1 */
-    long long range_to;    /* -1: open */
-    const char *applied;   /* Preference-Applied */
-    be_value_t *call_vals; /* a function's arguments, in declared order */
+    int want_object;               /* Accept: application/vnd.pgrst.object */
+    long long range_from;          /* Range: items, or -1 */
+    long long range_to;            /* -1: open */
+    const char *applied;           /* Preference-Applied */
+    const be_function_t *fn;       /* the function called (a pg= function's as
+                                the schema has it), or NULL */
+    be_value_t *call_vals;         /* its arguments, in declared order */
     apr_array_header_t *path_args; /* a route's {param} values (char*) */
     int identity; /* in the transaction BackendDBIdentity opened */
 } be_req_t;
@@ -193,7 +182,7 @@ int be_op_read(be_req_t *q);
 int be_op_insert(be_req_t *q, be_jdoc_t *doc);
 int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode);
 int be_op_delete(be_req_t *q);
-/* BackendFunction: the call of q->res->fn with q->call_vals. */
+/* BackendFunction: the call of q->fn with q->call_vals. */
 int be_op_call(be_req_t *q);
 /* the cost of :NAME!bcrypt hashes */
 #define BE_BCRYPT_COST 10

@@ -32,7 +32,18 @@ CREATE TABLE notes (id serial PRIMARY KEY, owner text NOT NULL,
                     body text NOT NULL, tag text UNIQUE);
 CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL,
                     secret text, qty integer NOT NULL DEFAULT 0);
+CREATE FUNCTION pg_items(q text, most integer DEFAULT 100)
+    RETURNS TABLE (id integer, name text, qty integer) LANGUAGE sql STABLE
+    AS $$ SELECT i.id, i.name, i.qty FROM items i WHERE i.name LIKE q
+          LIMIT most $$;
 """,
+}
+# pg_items: the database's own function on PostgreSQL (pg=), the same
+# query written in httpd.conf on SQLite
+PG_ITEMS = {
+    "sqlite": 'BackendFunction pg_items q:text most:int=100 "SELECT id, '
+              'name, qty FROM items WHERE name LIKE :q LIMIT :most"',
+    "pgsql": "BackendFunction pg_items pg=public.pg_items",
 }
 
 CONF = """
@@ -51,6 +62,7 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
     BackendFunction add_item returns=one name:text qty:int \
         "INSERT INTO items (name, qty) VALUES (:name, :qty) \
          RETURNING id, name, qty"
+    {pg_items}
     BackendFunction my_notes \
         "SELECT id, owner, body FROM notes WHERE owner = :user"
     BackendRoute GET /by-name/{{name}} \
@@ -92,11 +104,13 @@ ROUTES = [
     ("find_items", "/api/rpc/find_items", "/api/rpc/find_items/1", False),
     ("add_item", "/api/rpc/add_item", "/api/rpc/add_item/1", False),
     ("my_notes", "/api/rpc/my_notes", "/api/rpc/my_notes/1", True),
+    ("pg_items", "/api/rpc/pg_items", "/api/rpc/pg_items/1", False),
     ("by_name", "/api/by-name/one", "/api/by-name/one/x/y", False),
     ("set_qty", "/api/by-name/one/qty", "/api/by-name/one/qty/1", False),
 ]
 # Functions and routes have no items: a path under one is 404
-FUNCTIONS = {"find_items", "add_item", "my_notes", "by_name", "set_qty"}
+FUNCTIONS = {"find_items", "add_item", "my_notes", "pg_items", "by_name",
+             "set_qty"}
 # What each route's writes look like: a valid body for POST and PATCH
 WRITES = {
     "items": ({"name": "new", "qty": 1}, {"qty": 2}),
@@ -105,6 +119,7 @@ WRITES = {
     "find_items": ({"q": "o%"}, {"q": "x"}),
     "add_item": ({"name": "new", "qty": 1}, {"qty": 2}),
     "my_notes": ({}, {}),
+    "pg_items": ({"q": "o%", "most": 1}, {"q": "x"}),
     "by_name": ({}, {}),
     "set_qty": ({"qty": 5}, {"qty": 6}),
 }
@@ -169,7 +184,8 @@ class Site:
         for name in ("alice", "bob"):
             self.db.script("INSERT INTO users VALUES ('%s', '%s', "
                            "'%s@example.com')" % (name, bcrypt(name), name))
-        self.httpd = Httpd(CONF.format(k=self.keys, libexec=LIBEXEC),
+        self.httpd = Httpd(CONF.format(k=self.keys, libexec=LIBEXEC,
+                                       pg_items=PG_ITEMS[driver]),
                            self.db).start_ok()
         self.url = self.httpd.url
 

@@ -193,6 +193,48 @@ static void test_bind(void)
     IS_STR(err_at(errs, 2), "a: is required", "missing");
 }
 
+/* BackendFunction pg=: the call of a function as its catalog has it. */
+static void test_routine(void)
+{
+    be_routine_t rt = {"public", "gr\"eet", NULL, 0, 0, 0, 0};
+    be_routine_arg_t *a;
+    be_function_t *fn;
+    const be_sqltext_t *st;
+
+    rt.args = apr_array_make(pool, 2, sizeof(be_routine_arg_t));
+    a = apr_array_push(rt.args);
+    a->name = "name";
+    a->type = "character varying";
+    a->dflt = NULL;
+    a = apr_array_push(rt.args);
+    a->name = "n";
+    a->type = "integer";
+    a->dflt = "1 + 1";
+    OK(!be_routine_function(pool, &rt, &fn), "a scalar function");
+    st = APR_ARRAY_IDX(fn->stmts, 0, const be_sqltext_t *);
+    IS_STR(be_sqltext_render(pool, st, fn->args, BE_DIALECT_PGSQL),
+           "SELECT \"public\".\"gr\"\"eet\"(\"name\" => ($1::character "
+           "varying), \"n\" => CASE WHEN ($2::boolean) THEN ($3::integer) "
+           "ELSE (1 + 1) END) AS \"gr\"\"eet\"",
+           "named arguments; a default where one is left out");
+    OK(fn->scalar && fn->returns == BE_RETURNS_ONE && fn->reads && !st->reads,
+       "one bare value, GET may call it, no subquery");
+    OK(APR_ARRAY_IDX(fn->args, 0, be_arg_t).type == BE_A_TEXT
+           && APR_ARRAY_IDX(fn->args, 1, be_arg_t).type == BE_A_INT
+           && APR_ARRAY_IDX(fn->args, 1, be_arg_t).optional
+           && APR_ARRAY_IDX(fn->args, 1, be_arg_t).dval.kind == BE_V_DEFAULT,
+       "argument types from the catalog's");
+    rt.retset = rt.composite = rt.writes = 1;
+    OK(!be_routine_function(pool, &rt, &fn), "a set of rows");
+    st = APR_ARRAY_IDX(fn->stmts, 0, const be_sqltext_t *);
+    OK(!fn->scalar && fn->returns == BE_RETURNS_MANY && !fn->reads
+           && st->reads,
+       "rows of a subquery, POST only");
+    a->name = "";
+    IS_STR(be_routine_function(pool, &rt, &fn), "argument 2 has no name",
+           "an unnamed argument");
+}
+
 int main(void)
 {
     unit_start();
@@ -200,6 +242,7 @@ int main(void)
     test_cut();
     test_values();
     test_bind();
+    test_routine();
     unit_end();
     return tap_done();
 }
