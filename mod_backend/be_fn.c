@@ -1109,11 +1109,22 @@ void be_rules_check_row(apr_pool_t *p, const apr_array_header_t *fields,
                         int n, int partial, const char *prefix,
                         be_match_fn match, apr_array_header_t *errs)
 {
-    int f, i, j;
+    int f, i, j, had = errs->nelts;
 
     for (f = 0; f < fields->nelts; f++) {
         const be_rules_t *fr = &APR_ARRAY_IDX(fields, f, be_rules_t);
+        const char *field =
+            prefix ? apr_pstrcat(p, prefix, fr->field, NULL) : fr->field;
         const be_value_t *v = NULL;
+        for (i = 0; i < had; i++) {
+            if (!strcmp(APR_ARRAY_IDX(errs, i, be_field_error_t).field,
+                        field)) {
+                break; /* its type is wrong already: one message */
+            }
+        }
+        if (i < had) {
+            continue;
+        }
         for (i = 0; i < n; i++) {
             if (strcmp(names[i], fr->field) == 0) {
                 v = &vals[i];
@@ -1128,8 +1139,7 @@ void be_rules_check_row(apr_pool_t *p, const apr_array_header_t *fields,
                 p, &APR_ARRAY_IDX(fr->rules, j, be_rule_t), v, match);
             if (why) {
                 be_field_error_t *e = apr_array_push(errs);
-                e->field = prefix ? apr_pstrcat(p, prefix, fr->field, NULL)
-                                  : fr->field;
+                e->field = field;
                 e->message = why;
                 break; /* one message per field */
             }

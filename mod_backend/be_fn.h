@@ -197,7 +197,8 @@ const char *be_rule_check(apr_pool_t *p, const be_rule_t *r,
 /* Checks a row of n values, vals[i] named names[i], against the rules of
  * every field (be_rules_t): a field the row does not have is absent, or
  * with partial (a PATCH) not checked at all.  Each failure is added to
- * errs, its field written "PREFIXfield". */
+ * errs, its field written "PREFIXfield"; a field errs names already (its
+ * value was not of its type) is not checked again. */
 void be_rules_check_row(apr_pool_t *p, const apr_array_header_t *fields,
                         const char *const *names, const be_value_t *vals,
                         int n, int partial, const char *prefix,

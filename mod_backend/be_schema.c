@@ -478,9 +478,6 @@ int be_validate_rows(apr_pool_t *p, const be_table_t *t,
             used[each[o].cols[i] - first] = 1;
         }
     }
-    if (errs->nelts) {
-        return 422;
-    }
     for (j = 0; columns && j < columns->nelts; j++) {
         const be_column_t *c =
             be_table_col(t, APR_ARRAY_IDX(columns, j, const char *));
@@ -510,7 +507,7 @@ int be_validate_rows(apr_pool_t *p, const be_table_t *t,
             rows->vals[o * rows->ncols + at] = each[o].vals[i];
         }
     }
-    return 0;
+    return errs->nelts ? 422 : 0;
 }
 
 int be_key_value(apr_pool_t *p, const be_column_t *key, const char *text,

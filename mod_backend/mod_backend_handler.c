@@ -691,6 +691,9 @@ static int parse_call_args(be_req_t *q)
     for (i = 0; from && i < args->nelts; i++) {
         q->call_vals[from[i]] = vals[i];
     }
+    if (q->res->validate) {
+        be_call_rules(q, errs); /* one 422 for the types and the rules */
+    }
     if (errs->nelts) {
         const be_field_error_t *e = &APR_ARRAY_IDX(errs, 0, be_field_error_t);
         return be_problem(

@@ -958,11 +958,10 @@ static int insert_rows(be_req_t *q, const be_jdoc_t *doc, insert_t *in)
                           "resolution=merge-duplicates or ignore-duplicates",
                           NULL);
     }
-    if (be_validate_rows(r->pool, q->plan->table, doc->objects, doc->is_array,
-                         q->q->columns, q->has_owner ? q->plan->owner : NULL,
-                         &in->rows, errs)) {
-        return invalid(q, errs);
-    }
+    /* one 422 for the types and the declared rules */
+    be_validate_rows(r->pool, q->plan->table, doc->objects, doc->is_array,
+                     q->q->columns, q->has_owner ? q->plan->owner : NULL,
+                     &in->rows, errs);
     validate_rows(q, &in->rows, doc->is_array, errs);
     if (errs->nelts) {
         return invalid(q, errs);
@@ -1133,16 +1132,14 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
     be_stmt_t st;
     const char *err;
 
-    if (be_validate_row(r->pool, t, obj, mode,
-                        q->has_owner ? q->plan->owner : NULL, &row, errs)) {
-        return invalid(q, errs);
-    }
+    be_validate_row(r->pool, t, obj, mode,
+                    q->has_owner ? q->plan->owner : NULL, &row, errs);
     if (q->res->validate) {
         validate_values(q, row.cols, row.vals, row.ncols,
                         mode == BE_WRITE_UPDATE, NULL, errs);
-        if (errs->nelts) {
-            return invalid(q, errs);
-        }
+    }
+    if (errs->nelts) {
+        return invalid(q, errs);
     }
     for (i = 0; q->has_owner && i < row.ncols; i++) {
         if (row.cols[i] == q->plan->owner
@@ -1312,6 +1309,20 @@ static int call_rows(be_req_t *q, be_sink_t *sink, be_buf_t **out, long *rows,
     return OK;
 }
 
+void be_call_rules(be_req_t *q, apr_array_header_t *errs)
+{
+    const apr_array_header_t *args = q->fn->args;
+    const char **names = apr_palloc(
+        q->r->pool, sizeof(*names) * (apr_size_t)(args->nelts + 1));
+    int i;
+
+    for (i = 0; i < args->nelts; i++) {
+        names[i] = APR_ARRAY_IDX(args, i, be_arg_t).name;
+    }
+    be_rules_check_row(q->r->pool, q->res->validate, names, q->call_vals,
+                       args->nelts, 0, NULL, regex_match, errs);
+}
+
 int be_op_call(be_req_t *q)
 {
     request_rec *r = q->r;
@@ -1324,19 +1335,6 @@ int be_op_call(be_req_t *q)
     long rows = 0;
     int paged;
 
-    if (q->res->validate) {
-        apr_array_header_t *errs = new_errs(q);
-        const char **names = apr_palloc(
-            r->pool, sizeof(*names) * (apr_size_t)(fn->args->nelts + 1));
-        for (i = 0; i < fn->args->nelts; i++) {
-            names[i] = APR_ARRAY_IDX(fn->args, i, be_arg_t).name;
-        }
-        be_rules_check_row(r->pool, q->res->validate, names, q->call_vals,
-                           fn->args->nelts, 0, NULL, regex_match, errs);
-        if (errs->nelts) {
-            return invalid(q, errs);
-        }
-    }
     /* a function that writes runs whole or not at all */
     if (in_tx && (rc = tx(q, BE_TX_BEGIN)) != OK) {
         return rc;

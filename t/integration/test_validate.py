@@ -103,11 +103,42 @@ def test_updates(site):
         [("Al", 40, "ann@example.com")]
 
 
+def test_types_and_rules_fail_in_one_answer(site):
+    site.db.script("DELETE FROM people")
+    # a mistyped value is told once, by its type; the rules check the rest
+    r = requests.post(site.url, json={"id": 3, "email": "a@b", "age": "old",
+                                      "name": 5, "role": "boss"})
+    assert_problem(r, 422, "Unprocessable Entity", "4 fields are not valid", [
+        {"field": "name", "message": "must be a string"},
+        {"field": "age", "message": "must be an integer"},
+        {"field": "email", "message": "is not an email address"},
+        {"field": "role", "message": "must be one of admin,editor,viewer"}])
+    r = requests.post(site.url, json=[{"id": 4, "age": "x"}, {"id": 5}])
+    assert_problem(r, 422, "Unprocessable Entity", "3 fields are not valid", [
+        {"field": "[0].age", "message": "must be an integer"},
+        {"field": "[0].email", "message": "is required"},
+        {"field": "[1].email", "message": "is required"}])
+    assert requests.post(site.url, json=dict(GOOD, id=1)).status_code == 201
+    r = requests.patch(site.url + "/1", json={"age": "x", "name": "A"})
+    assert_problem(r, 422, "Unprocessable Entity", "2 fields are not valid", [
+        {"field": "age", "message": "must be an integer"},
+        {"field": "name", "message": "must be 2 to 20 characters long"}])
+    r = requests.post(site.httpd.url + "/api/rpc/greet",
+                      json={"name": "toolong", "n": "x"})
+    assert_problem(r, 422, "Unprocessable Entity",
+                   "2 arguments of greet are not valid", [
+                       {"field": "n", "message": "must be an int"},
+                       {"field": "name",
+                        "message": "must be at most 5 characters long"}])
+    assert site.db.rows("SELECT count(*) FROM people") == [(1,)]
+
+
 def test_function_arguments(site):
     u = site.httpd.url + "/api/rpc/greet"
     r = requests.post(u, json={"name": "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9",
                                "n": 0})
-    assert_problem(r, 422, "Unprocessable Entity", "2 fields are not valid", [
+    assert_problem(r, 422, "Unprocessable Entity",
+                   "2 arguments of greet are not valid", [
         {"field": "name", "message": "must be at most 5 characters long"},
         {"field": "n", "message": "must be at least 1"}])
     r = requests.get(u + "?name=ab")
