@@ -105,12 +105,14 @@ const be_dir_conf_t *be_dconf(request_rec *r)
 /* The resources of the configuration being read, across all locations and
  * virtual hosts; rebuilt each time httpd reads its configuration. */
 static apr_array_header_t *registry;
+static apr_array_header_t *pg_only; /* be_pg_only_t */
 
 int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)plog;
     (void)ptemp;
     registry = apr_array_make(pconf, 16, sizeof(be_resource_t *));
+    pg_only = apr_array_make(pconf, 2, sizeof(be_pg_only_t));
     be_exec_sqlite.library_init();
     return be_cache_pre_config(pconf);
 }
@@ -118,6 +120,20 @@ int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 apr_array_header_t *be_all_resources(void)
 {
     return registry;
+}
+
+apr_array_header_t *be_all_pg_only(void)
+{
+    return pg_only;
+}
+
+static void needs_pg(cmd_parms *cmd)
+{
+    be_pg_only_t *o = apr_array_push(pg_only);
+
+    o->server = cmd->server;
+    o->what = apr_psprintf(cmd->pool, "%s (%s:%d)", cmd->cmd->name,
+                           cmd->directive->filename, cmd->directive->line_num);
 }
 
 void *be_create_dir_conf(apr_pool_t *p, char *dir)
@@ -894,14 +910,26 @@ static const char *set_token_key(cmd_parms *cmd, void *dconf, int argc,
     return NULL;
 }
 
+/* BackendDBIdentity On|Off */
+static const char *set_db_identity(cmd_parms *cmd, void *dconf, int on)
+{
+    ((be_dir_conf_t *)dconf)->db_identity = on;
+    if (on) {
+        needs_pg(cmd);
+    }
+    return NULL;
+}
+
 /* BackendDBRole claim=NAME [DEFAULT] | ROLE | none */
 static const char *set_db_role(cmd_parms *cmd, void *dconf, const char *a1,
                                const char *a2)
 {
     be_dir_conf_t *c = dconf;
 
-    (void)cmd;
     c->db_role_set = 1;
+    if (strcasecmp(a1, "none")) {
+        needs_pg(cmd);
+    }
     if (strncasecmp(a1, "claim=", 6) == 0 && a1[6]) {
         c->db_role_claim = a1 + 6;
         c->db_role = a2;
@@ -1001,8 +1029,7 @@ const command_rec be_cmds[] = {
         "METHOD /path/{param[:TYPE]}/... [returns=many|one|none] "
         "[status=NNN] [ARG:TYPE...] \"SQL; ...\" | file=PATH: SQL the API "
         "runs for METHOD at <Location>/path"),
-    AP_INIT_FLAG("BackendDBIdentity", ap_set_flag_slot,
-                 (void *)APR_OFFSETOF(be_dir_conf_t, db_identity), ACCESS_CONF,
+    AP_INIT_FLAG("BackendDBIdentity", set_db_identity, NULL, ACCESS_CONF,
                  "On: on PostgreSQL, each request's statements see its "
                  "identity (request.jwt.claims, request.user) for RLS"),
     AP_INIT_TAKE12("BackendDBRole", set_db_role, NULL, ACCESS_CONF,

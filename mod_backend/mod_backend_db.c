@@ -319,7 +319,19 @@ static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
     apr_array_header_t *all = be_all_resources();
     apr_hash_t *conns = apr_hash_make(ptemp);
     apr_hash_t *targets = apr_hash_make(ptemp); /* server -> dbd_target_t */
+    apr_array_header_t *pg_only = be_all_pg_only();
     int i;
+
+    for (i = 0; i < pg_only->nelts; i++) {
+        const be_pg_only_t *o = &APR_ARRAY_IDX(pg_only, i, be_pg_only_t);
+        dbd_target_t t = find_dbd(ptemp, o->server);
+        if (t.driver && strcmp(t.driver, "pgsql")) {
+            return apr_psprintf(ptemp,
+                                "%s: needs a PostgreSQL database, and this "
+                                "server's DBDriver is %s",
+                                o->what, t.driver);
+        }
+    }
 
     for (i = 0; all && i < all->nelts; i++) {
         be_resource_t *res = APR_ARRAY_IDX(all, i, be_resource_t *);

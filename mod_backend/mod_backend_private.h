@@ -123,6 +123,14 @@ int be_conf_cache_ttl(const be_dir_conf_t *c);
 const char *be_conf_socache(const char *spec);
 /* Every resource of this configuration generation, in declaration order. */
 apr_array_header_t *be_all_resources(void);
+/* Directives only PostgreSQL can follow (BackendDBIdentity, BackendDBRole),
+ * as be_pg_only_t: refused at startup where the server's database is not
+ * PostgreSQL. */
+typedef struct {
+    server_rec *server;
+    const char *what; /* "BackendDBRole (file:line)" */
+} be_pg_only_t;
+apr_array_header_t *be_all_pg_only(void);
 int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 
 /* mod_backend_db.c */

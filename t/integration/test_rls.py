@@ -2,7 +2,7 @@
 a request runs in a transaction that knows its identity as PostgREST sets
 it (request.jwt.claims, request.user) and, with BackendDBRole, as the
 role the token names, so that row-level security policies hold.  On
-SQLite the directives change nothing."""
+SQLite the directives are refused at startup."""
 
 import json
 
@@ -11,7 +11,7 @@ import requests
 
 from conftest import site_per_driver
 from expected import assert_problem
-from harness import Database, Httpd, make_tmpdir
+from harness import Database, Httpd, make_tmpdir, refused_in_location
 import tokens
 
 PG_SCHEMA = """
@@ -48,14 +48,18 @@ WHOAMI = {
              "current_user AS role",
     "sqlite": "SELECT :user AS u, NULL AS claims, 'main' AS role",
 }
+# SQLite has neither: the same site without them
+IDENTITY = {
+    "pgsql": "    BackendDBIdentity On\n    BackendDBRole claim=db_role mb_web",
+    "sqlite": "",
+}
 CONF = """
 LoadModule authz_user_module "{libexec}/mod_authz_user.so"
 <Location /api>
     SetHandler backend
     BackendResource notes
     BackendFunction whoami "{whoami}"
-    BackendDBIdentity On
-    BackendDBRole claim=db_role mb_web
+{identity}
     AuthType Bearer
     BackendTokenKey hs256 {hs}
     Require valid-user
@@ -75,7 +79,8 @@ class Site:
         self.db.script(PG_SCHEMA if driver == "pgsql" else SQLITE_SCHEMA)
         self.keys = tokens.Keys(make_tmpdir("mb-keys-"))
         self.httpd = Httpd(CONF.format(libexec=LIBEXEC, hs=self.keys.hs,
-                                       whoami=WHOAMI[driver]),
+                                       whoami=WHOAMI[driver],
+                                       identity=IDENTITY[driver]),
                            self.db).start_ok()
         self.url = self.httpd.url
 
@@ -156,3 +161,18 @@ def test_a_role_the_database_refuses(s):
         return
     assert_problem(r, 403, "Forbidden", "you may not do this")
     assert "BE00075" in s.httpd.log_text()
+
+
+@pytest.mark.parametrize("line,name", [
+    ("BackendDBIdentity On", "BackendDBIdentity"),
+    ("BackendDBRole claim=db_role mb_web", "BackendDBRole"),
+    ("BackendDBRole mb_web", "BackendDBRole"),
+])
+def test_sqlite_refuses_them_at_startup(line, name):
+    refused_in_location("sqlite", None, SQLITE_SCHEMA,
+                        "BackendResource notes\n" + line,
+                        "%s (" % name)
+    refused_in_location("sqlite", None, SQLITE_SCHEMA,
+                        "BackendResource notes\n" + line,
+                        ": needs a PostgreSQL database, and this server's "
+                        "DBDriver is sqlite3")
