@@ -78,6 +78,16 @@ typedef struct {
     int hidden;       /* BackendHide: as if it did not exist */
 } be_column_t;
 
+/* A foreign key: cols of this table refer to ref_cols of table. */
+typedef struct {
+    const char *name;  /* the constraint's (SQLite: TABLE_COLUMN_fkey, as
+                          PostgreSQL names one) */
+    const char *table; /* the referenced table, as the database names it */
+    int ncols;
+    const char **cols;
+    const char **ref_cols; /* NULL entries: the referenced key's */
+} be_fk_t;
+
 typedef struct {
     const char *name;         /* as configured */
     const char *resource;     /* the name clients see (NULL: name) */
@@ -90,6 +100,7 @@ typedef struct {
                                   show what is stored (SQLite triggers) */
     apr_hash_t *checks; /* CHECK constraint name -> its column names
                            (apr_array_header_t* of const char*) */
+    apr_array_header_t *fks; /* be_fk_t, in the database's order */
 } be_table_t;
 
 #define BE_W_INSERT 1u
@@ -106,6 +117,9 @@ be_type_e be_type_from_pg_oid(unsigned int oid);
 int be_max_len_from_decl(const char *decl);
 
 be_table_t *be_table_make(apr_pool_t *p, const char *name);
+/* Adds a foreign key's column pair n (from 0) of the constraint name. */
+void be_table_fk(be_table_t *t, apr_pool_t *p, const char *name,
+                 const char *table, const char *col, const char *ref_col);
 be_column_t *be_table_add(be_table_t *t);
 const be_column_t *be_table_col(const be_table_t *t, const char *name);
 /* SQLite: the named CHECK constraints of a CREATE TABLE statement and
@@ -258,6 +272,9 @@ typedef struct {
     const char **keys;    /* "alias": per rendered column, escaped */
     const char *sql_list; /* the quoted column list */
     int key_col;          /* the table's key in cols, or -1 */
+    /* select= with embedded resources: per column, the one it comes from
+     * (its JSON, or a column of a spread), or NULL; no sql_list then */
+    const struct be_embed_s **embeds;
 } be_shape_t;
 
 /* Built once per resource at startup: the quoted names and the SQL of the
@@ -310,6 +327,8 @@ typedef struct {
     const be_value_t *owner;
     const be_value_t *const *from; /* a subquery plan: its parameters */
     int nfrom;
+    const apr_array_header_t *select; /* be_select_t whose !inner embedded
+                                         resources filter the rows */
 } be_where_t;
 
 /* Statements; a NULL shape means no RETURNING.  Functions returning a

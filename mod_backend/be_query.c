@@ -390,61 +390,153 @@ static const char *parse_order(apr_pool_t *p, const char *v, be_query_t *q)
     return NULL;
 }
 
+static be_query_t *query_make(apr_pool_t *p)
+{
+    be_query_t *q = apr_pcalloc(p, sizeof(*q));
+
+    q->filters = apr_array_make(p, 4, sizeof(be_filter_t *));
+    q->limit = q->offset = -1;
+    return q;
+}
+
+/* One level of select=: items up to the end, or up to the ')' that closes
+ * an embedded resource's list (left for the caller).  *nitems counts the
+ * items of every level. */
+static const char *parse_select_list(scan_t *sc, int level, int *nitems,
+                                     apr_array_header_t **out)
+{
+    apr_pool_t *p = sc->p;
+    apr_array_header_t *list = apr_array_make(p, 8, sizeof(be_select_t));
+    static const char stops[] = ":,()!";
+
+    *out = list;
+    while (*sc->at && *sc->at != ')') {
+        be_select_t *s;
+        be_embed_t *e = NULL;
+        const char *first;
+        int i, spread = 0;
+
+        if (++*nitems > BE_MAX_NAMES) {
+            return too_many(p, "select");
+        }
+        s = apr_array_push(list);
+        memset(s, 0, sizeof(*s));
+        if (strncmp(sc->at, "...", 3) == 0) {
+            spread = 1;
+            sc->at += 3;
+        }
+        if (!(first = name_or_quoted(sc, stops))) {
+            return sc->err;
+        }
+        s->column = s->alias = first;
+        if (*sc->at == ':' && sc->at[1] != ':' && !spread) {
+            sc->at++;
+            if (!(s->column = name_or_quoted(sc, stops))) {
+                return sc->err;
+            }
+            if (strncmp(s->column, "...", 3) == 0) {
+                return apr_psprintf(p, "select '%s': a spread has no alias",
+                                    sc->s);
+            }
+        }
+        if (*sc->at == ':') {
+            return apr_psprintf(p, "select '%s': casts are not supported",
+                                sc->s);
+        }
+        if (!*s->column || !*s->alias) {
+            return apr_psprintf(p, "select '%s' has an empty name", sc->s);
+        }
+        if (*sc->at == '!' || *sc->at == '(' || spread) {
+            e = apr_pcalloc(p, sizeof(*e));
+            e->name = s->column;
+            e->spread = spread;
+            e->q = query_make(p);
+            while (*sc->at == '!') {
+                const char *w;
+                sc->at++;
+                w = name_or_quoted(sc, stops);
+                if (!w || !*w) {
+                    return w ? apr_psprintf(p, "select '%s': an empty !hint",
+                                            sc->s)
+                             : sc->err;
+                }
+                if (!strcmp(w, "inner")) {
+                    e->inner = 1;
+                }
+                else if (strcmp(w, "left")) {
+                    if (e->hint) {
+                        return apr_psprintf(p,
+                                            "select '%s': '%s' has two "
+                                            "!hints",
+                                            sc->s, e->name);
+                    }
+                    e->hint = w;
+                }
+            }
+            if (*sc->at != '(') {
+                return apr_psprintf(p,
+                                    "select '%s': '%s' needs its columns in "
+                                    "parentheses: %s(*)",
+                                    sc->s, e->name, e->name);
+            }
+            if (level + 1 > BE_MAX_EMBED) {
+                return apr_psprintf(p,
+                                    "select '%s': resources are embedded at "
+                                    "most %d levels deep",
+                                    sc->s, BE_MAX_EMBED);
+            }
+            sc->at++;
+            if ((sc->err =
+                     parse_select_list(sc, level + 1, nitems, &e->q->select))) {
+                return sc->err;
+            }
+            if (*sc->at != ')') {
+                return apr_psprintf(p, "select '%s': a '(' is not closed",
+                                    sc->s);
+            }
+            if (!e->q->select->nelts) {
+                return apr_psprintf(p, "select '%s': '%s()' names no column",
+                                    sc->s, e->name);
+            }
+            sc->at++;
+            s->embed = e;
+        }
+        /* (a JSON object has each name once) */
+        for (i = 0; !spread && i < list->nelts - 1; i++) {
+            const be_select_t *o = &APR_ARRAY_IDX(list, i, be_select_t);
+            if (!(o->embed && o->embed->spread)
+                && strcmp(o->alias, s->alias) == 0) {
+                return apr_psprintf(p, "select: '%s' is named twice",
+                                    s->alias);
+            }
+        }
+        if (*sc->at == ',') {
+            sc->at++;
+            if (!*sc->at || *sc->at == ')') {
+                return apr_psprintf(p, "select '%s' ends with a comma", sc->s);
+            }
+        }
+        else if (*sc->at && *sc->at != ')') {
+            return apr_psprintf(p, "select '%s': unexpected '%c'", sc->s,
+                                *sc->at);
+        }
+    }
+    if (*sc->at == ')' && level == 0) {
+        return apr_psprintf(p, "select '%s': a ')' without its '('", sc->s);
+    }
+    return NULL;
+}
+
 static const char *parse_select(apr_pool_t *p, const char *v, be_query_t *q)
 {
     scan_t sc = {p, v, v, NULL, 0, 0};
+    int n = 0;
 
     if (!*v) {
         q->select = NULL; /* select= alone: every column */
         return NULL;
     }
-    q->select = apr_array_make(p, 8, sizeof(be_select_t));
-    while (*sc.at) {
-        be_select_t *s;
-        int i;
-        if (q->select->nelts == BE_MAX_NAMES) {
-            return too_many(p, "select");
-        }
-        s = apr_array_push(q->select);
-        const char *first = name_or_quoted(&sc, ":,(");
-        if (!first) {
-            return sc.err;
-        }
-        s->column = s->alias = first;
-        if (*sc.at == ':' && sc.at[1] != ':') {
-            sc.at++;
-            s->alias = first;
-            s->column = name_or_quoted(&sc, ":,(");
-            if (!s->column) {
-                return sc.err;
-            }
-        }
-        if (*sc.at == ':' || *sc.at == '(') {
-            return apr_psprintf(
-                p,
-                "select '%s': casts and embedded resources are not supported",
-                v);
-        }
-        if (!*s->column || !*s->alias) {
-            return apr_psprintf(p, "select '%s' has an empty name", v);
-        }
-        /* (a JSON object has each name once) */
-        for (i = 0; i < q->select->nelts - 1; i++) {
-            if (strcmp(APR_ARRAY_IDX(q->select, i, be_select_t).alias,
-                       s->alias)
-                == 0) {
-                return apr_psprintf(p, "select: '%s' is named twice",
-                                    s->alias);
-            }
-        }
-        if (*sc.at == ',') {
-            sc.at++;
-            if (!*sc.at) {
-                return apr_psprintf(p, "select '%s' ends with a comma", v);
-            }
-        }
-    }
-    return NULL;
+    return parse_select_list(&sc, 0, &n, &q->select);
 }
 
 static const char *parse_count(apr_pool_t *p, const char *name, const char *v,
@@ -518,14 +610,92 @@ static const char *parse_filter(apr_pool_t *p, const char *key,
     return NULL;
 }
 
+/* The embedded resource a dotted parameter's path names ("author" or
+ * "posts.comments"), by alias, in select=. */
+static be_embed_t *embed_at(apr_pool_t *p, const be_query_t *q,
+                            const char *path)
+{
+    char *copy = apr_pstrdup(p, path), *part, *state = NULL;
+    be_embed_t *e = NULL;
+
+    for (part = apr_strtok(copy, ".", &state); part;
+         part = apr_strtok(NULL, ".", &state)) {
+        int i;
+        const apr_array_header_t *list = q->select;
+        e = NULL;
+        for (i = 0; list && i < list->nelts; i++) {
+            const be_select_t *s = &APR_ARRAY_IDX(list, i, be_select_t);
+            if (s->embed && !strcmp(s->alias, part)) {
+                e = s->embed;
+                break;
+            }
+        }
+        if (!e) {
+            return NULL;
+        }
+        q = e->q;
+    }
+    return e;
+}
+
+/* PATH.order=, PATH.limit=, PATH.offset= or a filter PATH.column=: for
+ * the rows of an embedded resource. */
+static const char *parse_embedded(apr_pool_t *p, be_query_t *q,
+                                  const char *key, const char *val,
+                                  int *nconds)
+{
+    const char *dot = strrchr(key, '.'), *path, *sub;
+    be_embed_t *e;
+
+    /* not.or / not.and end a path as one word */
+    if (dot && (!strcmp(dot, ".or") || !strcmp(dot, ".and")) && dot - key > 4
+        && !strncmp(dot - 4, ".not", 4)) {
+        dot -= 4;
+    }
+    path = apr_pstrmemdup(p, key, (apr_size_t)(dot - key));
+    sub = dot + 1;
+    if (!(e = embed_at(p, q, path))) {
+        return apr_psprintf(p,
+                            "'%s': '%s' is not an embedded resource of "
+                            "select=",
+                            key, path);
+    }
+    if (e->spread) {
+        return apr_psprintf(p, "'%s': the columns of a spread are the "
+                               "parent's",
+                            key);
+    }
+    if (!strcmp(sub, "order")) {
+        return parse_order(p, val, e->q);
+    }
+    if (!strcmp(sub, "limit")) {
+        return parse_count(p, key, val, &e->q->limit);
+    }
+    if (!strcmp(sub, "offset")) {
+        return parse_count(p, key, val, &e->q->offset);
+    }
+    if (!strcmp(sub, "select") || !strcmp(sub, "columns")
+        || !strcmp(sub, "on_conflict")) {
+        return apr_psprintf(p, "'%s': an embedded resource's columns are "
+                               "chosen in select=",
+                            key);
+    }
+    return parse_filter(p, sub, val, e->q, nconds);
+}
+
+/* "a.b" but not "not.or": a parameter for an embedded resource */
+static int dotted(const char *key)
+{
+    return strchr(key, '.') && strcmp(key, "not.or") && strcmp(key, "not.and");
+}
+
 const char *be_query_parse(apr_pool_t *p, const char *args, be_query_t **qp)
 {
-    be_query_t *q = apr_pcalloc(p, sizeof(*q));
+    be_query_t *q = query_make(p);
     char *copy, *pair, *state = NULL;
-    int nconds = 0;
+    int nconds = 0, i;
+    apr_array_header_t *later = NULL; /* dotted keys and values */
 
-    q->filters = apr_array_make(p, 4, sizeof(be_filter_t *));
-    q->limit = q->offset = -1;
     *qp = q;
     if (!args || !*args) {
         return NULL;
@@ -570,9 +740,25 @@ const char *be_query_parse(apr_pool_t *p, const char *args, be_query_t **qp)
                  || strcmp(key, "on_conflict") == 0) {
             err = parse_names(p, key, val, q);
         }
+        else if (dotted(key)) {
+            /* once select= is read, wherever it is */
+            if (!later) {
+                later = apr_array_make(p, 4, sizeof(const char *));
+            }
+            APR_ARRAY_PUSH(later, const char *) = key;
+            APR_ARRAY_PUSH(later, const char *) = val;
+        }
         else {
             err = parse_filter(p, key, val, q, &nconds);
         }
+        if (err) {
+            return err;
+        }
+    }
+    for (i = 0; later && i < later->nelts; i += 2) {
+        const char *err = parse_embedded(
+            p, q, APR_ARRAY_IDX(later, i, const char *),
+            APR_ARRAY_IDX(later, i + 1, const char *), &nconds);
         if (err) {
             return err;
         }

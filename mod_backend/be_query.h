@@ -53,12 +53,15 @@ typedef struct {
     int nulls; /* 0 default, 1 first, 2 last */
 } be_order_t;
 
-typedef struct {
-    const char *column;
-    const char *alias; /* the JSON key: alias or the column */
-} be_select_t;
+typedef struct be_embed_s be_embed_t;
 
 typedef struct {
+    const char *column; /* or the embedded resource's name */
+    const char *alias;  /* the JSON key: alias or the column */
+    be_embed_t *embed;  /* NAME(...): an embedded resource, or NULL */
+} be_select_t;
+
+typedef struct be_query_s {
     apr_array_header_t *filters;     /* be_filter_t*, all must hold */
     apr_array_header_t *order;       /* be_order_t, or NULL */
     apr_array_header_t *select;      /* be_select_t, or NULL for all */
@@ -67,6 +70,41 @@ typedef struct {
     long long limit;                 /* -1: none */
     long long offset;                /* -1: none */
 } be_query_t;
+
+#define BE_MAX_EMBED 4 /* levels of embedded resources */
+
+/* select=alias:NAME!hint!inner(...) or ...NAME(...), with NAME.filter=,
+ * NAME.order=, NAME.limit= and NAME.offset= for its rows (q). */
+struct be_embed_s {
+    const char *name;
+    const char *hint; /* !hint: a foreign key's name or column, or NULL */
+    int inner;        /* !inner: only parents with a matching row */
+    int spread;       /* ...NAME: its columns are the parent's */
+    be_query_t *q;    /* select (never NULL), filters, order, window */
+    /* Bound to the database (the glue's be_embed_bind) */
+    const be_plan_t *plan; /* the embedded resource's */
+    int many;              /* rows that refer to the parent: an array */
+    /* The relation: parent.pcols[i] = (via ? via.jp[i] : this.ccols[i])
+     * for i < npairs; through a junction also via.jc[i] = this.ccols[i]
+     * for i < nvia. */
+    int npairs, nvia;
+    const be_column_t **pcols, **ccols, **jp, **jc;
+    const be_plan_t *via;    /* many-to-many: the junction's plan */
+    const be_value_t *owner; /* its owner scope, or NULL */
+};
+
+/* The SQL value of an embedded resource at depth (its rows are "_depth",
+ * the parent's "_depth-1"): JSON text, an object or NULL, or an array.
+ * Values are bound into args.  NULL, or a 400 message. */
+const char *be_sql_embed(be_buf_t *b, be_dialect_e d, const be_embed_t *e,
+                         int depth, apr_array_header_t *args);
+/* ...NAME(col): the embedded row's column c, at depth 1. */
+const char *be_sql_spread(be_buf_t *b, be_dialect_e d, const be_embed_t *e,
+                          const be_column_t *c, apr_array_header_t *args);
+/* " AND EXISTS (...)" for every !inner embedded resource of select. */
+const char *be_sql_inner(be_buf_t *b, be_dialect_e d,
+                         const apr_array_header_t *select, int depth,
+                         int *any, apr_array_header_t *args);
 
 /* Parses a raw (still URL-encoded) query string.  Returns NULL on success,
  * or the message of a 400 problem.  Unknown column names are not checked

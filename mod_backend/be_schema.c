@@ -121,7 +121,35 @@ be_table_t *be_table_make(apr_pool_t *p, const char *name)
     t->by_name = apr_hash_make(p);
     t->key = -1;
     t->writes = BE_W_ALL;
+    t->fks = apr_array_make(p, 2, sizeof(be_fk_t));
     return t;
+}
+
+void be_table_fk(be_table_t *t, apr_pool_t *p, const char *name,
+                 const char *table, const char *col, const char *ref_col)
+{
+    be_fk_t *fk = t->fks->nelts
+        ? &APR_ARRAY_IDX(t->fks, t->fks->nelts - 1, be_fk_t)
+        : NULL;
+    const char **cols, **refs;
+
+    if (!fk || strcmp(fk->name, name)) {
+        fk = apr_array_push(t->fks);
+        memset(fk, 0, sizeof(*fk));
+        fk->name = apr_pstrdup(p, name);
+        fk->table = apr_pstrdup(p, table);
+    }
+    cols = apr_palloc(p, sizeof(*cols) * (apr_size_t)(fk->ncols + 1));
+    refs = apr_palloc(p, sizeof(*refs) * (apr_size_t)(fk->ncols + 1));
+    if (fk->ncols) {
+        memcpy(cols, fk->cols, sizeof(*cols) * (apr_size_t)fk->ncols);
+        memcpy(refs, fk->ref_cols, sizeof(*refs) * (apr_size_t)fk->ncols);
+    }
+    cols[fk->ncols] = apr_pstrdup(p, col);
+    refs[fk->ncols] = ref_col ? apr_pstrdup(p, ref_col) : NULL;
+    fk->cols = cols;
+    fk->ref_cols = refs;
+    fk->ncols++;
 }
 
 be_column_t *be_table_add(be_table_t *t)

@@ -76,12 +76,49 @@ static void shape_add(apr_pool_t *p, be_shape_t *s, be_buf_t *list,
         be_buf_addc(list, ',');
     }
     be_sql_column(list, c);
+    if (s->embeds) {
+        s->embeds[s->ncols] = NULL;
+    }
     s->cols[s->ncols] = c;
     s->keys[s->ncols] = alias ? json_key(p, alias) : NULL;
     if (t->key >= 0 && c == key_of(t) && s->key_col < 0) {
         s->key_col = s->ncols;
     }
     s->ncols++;
+}
+
+/* An embedded resource: one column of JSON, or a spread's columns. */
+static void embed_add(apr_pool_t *p, be_shape_t *s, be_buf_t *list,
+                      const be_select_t *sel, const be_table_t *t)
+{
+    const be_embed_t *e = sel->embed;
+    const be_table_t *et = e->plan->table;
+    int i, j;
+
+    if (!e->spread) {
+        be_column_t *c = apr_pcalloc(p, sizeof(*c));
+        c->name = sel->alias;
+        c->decl = "json";
+        c->type = BE_T_JSON;
+        shape_add(p, s, list, c, sel->alias, t);
+        s->embeds[s->ncols - 1] = e;
+        return;
+    }
+    for (i = 0; i < e->q->select->nelts; i++) {
+        const be_select_t *es = &APR_ARRAY_IDX(e->q->select, i, be_select_t);
+        for (j = 0; j < et->cols->nelts; j++) {
+            const be_column_t *c = &APR_ARRAY_IDX(et->cols, j, be_column_t);
+            int star = strcmp(es->column, "*") == 0;
+            if ((star && c->hidden) || (!star && strcmp(c->name, es->column))) {
+                continue;
+            }
+            shape_add(p, s, list, c, star ? c->name : es->alias, t);
+            s->embeds[s->ncols - 1] = e;
+            if (!star) {
+                break;
+            }
+        }
+    }
 }
 
 be_shape_t *be_shape_make(apr_pool_t *p, const be_plan_t *pl,
@@ -97,7 +134,11 @@ be_shape_t *be_shape_make(apr_pool_t *p, const be_plan_t *pl,
     }
     max = t->cols->nelts + 1;
     for (i = 0; select && i < select->nelts; i++) {
+        const be_embed_t *e = APR_ARRAY_IDX(select, i, be_select_t).embed;
         max += t->cols->nelts;
+        if (e && e->spread) {
+            max += e->plan->table->cols->nelts * e->q->select->nelts;
+        }
     }
     s = apr_pcalloc(p, sizeof(*s));
     s->cols = apr_palloc(p, sizeof(*s->cols) * (apr_size_t)max);
@@ -105,8 +146,17 @@ be_shape_t *be_shape_make(apr_pool_t *p, const be_plan_t *pl,
     s->key_col = -1;
     be_buf_init(&list, p, 128);
     for (i = 0; select && i < select->nelts; i++) {
+        if (APR_ARRAY_IDX(select, i, be_select_t).embed) {
+            s->embeds = apr_pcalloc(p, sizeof(*s->embeds) * (apr_size_t)max);
+            break;
+        }
+    }
+    for (i = 0; select && i < select->nelts; i++) {
         const be_select_t *sel = &APR_ARRAY_IDX(select, i, be_select_t);
-        if (strcmp(sel->column, "*") == 0) {
+        if (sel->embed) {
+            embed_add(p, s, &list, sel, t);
+        }
+        else if (strcmp(sel->column, "*") == 0) {
             for (j = 0; j < t->cols->nelts; j++) {
                 const be_column_t *c = &APR_ARRAY_IDX(t->cols, j, be_column_t);
                 if (!c->hidden) {
@@ -170,8 +220,8 @@ static be_plan_t *plan_from(apr_pool_t *p, const be_table_t *t,
     pl->all = *all;
 
     {
-        be_where_t none = {NULL, NULL, NULL, NULL, 0},
-                   by_key = {&one, NULL, NULL, NULL, 0};
+        be_where_t none = {NULL, NULL, NULL, NULL, 0, NULL},
+                   by_key = {&one, NULL, NULL, NULL, 0, NULL};
         be_sql_select(p, pl, &pl->all, &none, NULL, 1, 0, &st);
         pl->sql_list = st.sql;
         if (t->key >= 0) {
@@ -243,6 +293,34 @@ static const char *where(sqlb_t *q, const be_plan_t *pl, const be_where_t *w)
         be_buf_adds(&q->b, " = ");
         sqlb_bind(q, w->owner);
     }
+    return be_sql_inner(&q->b, q->d, w->select, 0, &any, q->args);
+}
+
+/* The select list of a shape with embedded resources. */
+static const char *embed_list(sqlb_t *q, const be_shape_t *shape)
+{
+    const char *err;
+    int i;
+
+    for (i = 0; i < shape->ncols; i++) {
+        const be_embed_t *e = shape->embeds[i];
+        if (i) {
+            be_buf_addc(&q->b, ',');
+        }
+        if (!e) {
+            be_sql_column(&q->b, shape->cols[i]);
+            continue;
+        }
+        if ((err = e->spread
+                 ? be_sql_spread(&q->b, q->d, e, shape->cols[i], q->args)
+                 : be_sql_embed(&q->b, q->d, e, 1, q->args))) {
+            return err;
+        }
+        if (!e->spread) {
+            /* (a name of its own: PostgreSQL would call them all ?column?) */
+            be_buf_printf(&q->b, " AS \"_e%d\"", i);
+        }
+    }
     return NULL;
 }
 
@@ -265,9 +343,15 @@ const char *be_sql_select(apr_pool_t *p, const be_plan_t *pl,
     sqlb_init(&q, p, pl);
     sqlb_from(&q, w);
     be_buf_adds(&q.b, "SELECT ");
-    be_buf_adds(&q.b, shape->sql_list);
+    if (shape->embeds && (err = embed_list(&q, shape))) {
+        return err;
+    }
+    be_buf_adds(&q.b, shape->embeds ? "" : shape->sql_list);
     be_buf_adds(&q.b, " FROM ");
     be_buf_adds(&q.b, pl->qtable);
+    if (shape->embeds || w->select) {
+        be_buf_adds(&q.b, " AS \"_0\"");
+    }
     if ((err = where(&q, pl, w))) {
         return err;
     }
@@ -307,6 +391,9 @@ static const char *head_where(apr_pool_t *p, const be_plan_t *pl,
     sqlb_init(&q, p, pl);
     sqlb_from(&q, w);
     be_buf_printf(&q.b, "%s %s", head, pl->qtable);
+    if (w->select) {
+        be_buf_adds(&q.b, " AS \"_0\""); /* !inner: its rows refer to it */
+    }
     if ((err = where(&q, pl, w))) {
         return err;
     }

@@ -73,6 +73,15 @@ const char *be_query_check(apr_pool_t *p, const be_table_t *t,
     }
     for (i = 0; q->select && i < q->select->nelts; i++) {
         const be_select_t *s = &APR_ARRAY_IDX(q->select, i, be_select_t);
+        if (s->embed) {
+            /* (bound first: its plan is the embedded resource's) */
+            if (s->embed->plan
+                && (err = be_query_check(p, s->embed->plan->table,
+                                         s->embed->q))) {
+                return apr_psprintf(p, "%s: %s", s->alias, err);
+            }
+            continue;
+        }
         if (strcmp(s->column, "*") != 0 && !be_table_col(t, s->column)) {
             return no_column(p, t, s->column, "select");
         }

@@ -561,6 +561,32 @@ static be_dbrc_e checks(PGconn *conn, apr_pool_t *p, const char **params,
     return BE_DB_OK;
 }
 
+/* The table's foreign keys, a row per column pair in key order. */
+static be_dbrc_e foreign_keys(PGconn *conn, apr_pool_t *p,
+                              const char **params, be_table_t *t,
+                              be_dberr_t *err)
+{
+    static const char sql[] =
+        "SELECT c.conname, c.confrelid::regclass::text, a.attname, "
+        "fa.attname FROM pg_constraint c, unnest(c.conkey, c.confkey) WITH "
+        "ORDINALITY AS k(a, f, n), pg_attribute a, pg_attribute fa WHERE "
+        "c.conrelid = to_regclass($1) AND c.contype = 'f' AND a.attrelid = "
+        "c.conrelid AND a.attnum = k.a AND fa.attrelid = c.confrelid AND "
+        "fa.attnum = k.f ORDER BY c.conname, k.n";
+    PGresult *res = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
+    int r;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        return fail(err, p, conn, res);
+    }
+    for (r = 0; r < PQntuples(res); r++) {
+        be_table_fk(t, p, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+                    PQgetvalue(res, r, 2), PQgetvalue(res, r, 3));
+    }
+    PQclear(res);
+    return BE_DB_OK;
+}
+
 static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
                                be_table_t **out, be_dberr_t *err)
 {
@@ -615,7 +641,8 @@ static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
     }
     PQclear(res);
     if (view_writes(conn, p, params, t, err) != BE_DB_OK
-        || checks(conn, p, params, t, err) != BE_DB_OK) {
+        || checks(conn, p, params, t, err) != BE_DB_OK
+        || foreign_keys(conn, p, params, t, err) != BE_DB_OK) {
         return err->rc;
     }
     *out = t;

@@ -944,6 +944,36 @@ static void add_rowid(sqlite3 *db, be_table_t *t, const char *table)
     sqlite3_finalize(s);
 }
 
+/* The table's foreign keys, named as PostgreSQL names them by default
+ * (TABLE_COLUMN_fkey, the first column's) so that a client's !hint reads
+ * the same on both drivers. */
+static void foreign_keys(sqlite3 *db, apr_pool_t *p, be_table_t *t,
+                         const char *table)
+{
+    static const char sql[] =
+        "SELECT id, \"table\", \"from\", \"to\" FROM "
+        "pragma_foreign_key_list(?1) ORDER BY id, seq";
+    sqlite3_stmt *s = NULL;
+    const char *name = NULL;
+    int id = -1;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+        return;
+    }
+    sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *from = (const char *)sqlite3_column_text(s, 2);
+        const char *to = (const char *)sqlite3_column_text(s, 3);
+        if (sqlite3_column_int(s, 0) != id) {
+            id = sqlite3_column_int(s, 0);
+            name = apr_psprintf(p, "%s_%s_fkey", table, from);
+        }
+        be_table_fk(t, p, name, (const char *)sqlite3_column_text(s, 1),
+                    from, to);
+    }
+    sqlite3_finalize(s);
+}
+
 static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
                                be_table_t **out, be_dberr_t *err)
 {
@@ -1011,6 +1041,7 @@ static be_dbrc_e sq_introspect(void *native, apr_pool_t *p, const char *table,
         }
     }
     table_writes(db, p, t, table);
+    foreign_keys(db, p, t, table);
     *out = t;
     return BE_DB_OK;
 }

@@ -863,6 +863,7 @@ static int bind_request(be_req_t *q)
     be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
     const be_table_t *t;
     const char *msg;
+    int rc;
 
     /* (a pg= function has both already) */
     if (!q->conn && !(q->conn = be_db_acquire(r, q->res))) {
@@ -873,6 +874,9 @@ static int bind_request(be_req_t *q)
         return be_db_problem(q, &err, 0);
     }
     t = q->plan->table;
+    if ((rc = be_embed_bind(q)) != OK) {
+        return rc;
+    }
     if (q->res->fn) {
         return bind_call(q);
     }

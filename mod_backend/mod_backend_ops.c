@@ -588,7 +588,7 @@ static be_where_t keys_where(be_req_t *q, apr_array_header_t *keys)
     be_filter_t *f = apr_pcalloc(q->r->pool, sizeof(*f));
     apr_array_header_t *filters =
         apr_array_make(q->r->pool, 1, sizeof(be_filter_t *));
-    be_where_t w = {NULL, NULL, NULL, NULL, 0};
+    be_where_t w = {NULL, NULL, NULL, NULL, 0, NULL};
 
     f->kind = BE_F_COND;
     f->column = key_column(q)->name;

@@ -190,6 +190,9 @@ int be_op_read(be_req_t *q);
 int be_op_insert(be_req_t *q, be_jdoc_t *doc);
 int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode);
 int be_op_delete(be_req_t *q);
+/* select= with embedded resources: each bound to its resource and its
+ * relation (mod_backend_embed.c).  OK, or the answer is sent. */
+int be_embed_bind(be_req_t *q);
 /* BackendValidate on the arguments of a call (bound in q->call_vals;
  * those errs names already are not checked again). */
 void be_call_rules(be_req_t *q, apr_array_header_t *errs);

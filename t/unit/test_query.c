@@ -39,7 +39,7 @@ static const char *plan_sql(const char *args, be_dialect_e d)
         || (err = be_query_check(pool, t, q))
         || (err =
                 be_sql_select(pool, pl, be_shape_make(pool, pl, q->select, 0),
-                              &(be_where_t){NULL, q->filters, NULL, NULL, 0},
+                              &(be_where_t){NULL, q->filters, NULL, NULL, 0, NULL},
                               q->order, q->limit, q->offset, &st))) {
         return apr_pstrcat(pool, "ERR: ", err, NULL);
     }
