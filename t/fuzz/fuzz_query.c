@@ -34,6 +34,34 @@ static be_table_t *table(apr_pool_t *p)
     return t;
 }
 
+/* Binds every embedded resource of select to pl's own table, as the glue
+ * binds one to a resource of the location: many or one, through a
+ * junction when it has a !hint. */
+static void bind_embeds(apr_pool_t *p, apr_array_header_t *select,
+                        const be_plan_t *pl, int depth)
+{
+    static const be_column_t *key[1];
+    int i;
+
+    key[0] = &APR_ARRAY_IDX(pl->table->cols, 0, be_column_t);
+    for (i = 0; select && i < select->nelts; i++) {
+        be_embed_t *e = APR_ARRAY_IDX(select, i, be_select_t).embed;
+        if (!e) {
+            continue;
+        }
+        e->plan = pl;
+        e->many = !e->spread && depth % 2;
+        e->npairs = 1;
+        e->pcols = e->ccols = key;
+        if (e->hint && !e->spread) {
+            e->via = pl;
+            e->nvia = 1;
+            e->jp = e->jc = key;
+        }
+        bind_embeds(p, e->q->select, pl, depth + 1);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -53,12 +81,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     t = table(p);
     text = apr_pstrmemdup(p, (const char *)data, size);
 
-    if (!be_query_parse(p, text, &q) && !be_query_check(p, t, q)) {
+    if (!be_query_parse(p, text, &q)
+        && (bind_embeds(p, q->select, be_plan_make(p, t, BE_DIALECT_SQLITE),
+                        1),
+            !be_query_check(p, t, q))) {
         for (d = 0; d < 2; d++) {
             be_plan_t *pl = be_plan_make(p, t, (be_dialect_e)d);
             be_shape_t *shape = be_shape_make(p, pl, q->select, 1);
             be_stmt_t st;
-            be_where_t w = {NULL, q->filters, NULL};
+            be_where_t w = {NULL, q->filters, NULL, NULL, 0, q->select};
             be_sql_select(p, pl, shape, &w, q->order, q->limit, q->offset,
                           &st);
             be_sql_count(p, pl, &w, &st);
