@@ -20,7 +20,8 @@ SCHEMA = {
     "sqlite": """
 CREATE TABLE users (name TEXT NOT NULL PRIMARY KEY,
                     password_hash TEXT NOT NULL, email TEXT);
-CREATE TABLE notes (id INTEGER PRIMARY KEY, owner TEXT NOT NULL,
+CREATE TABLE notes (id INTEGER PRIMARY KEY,
+                    owner TEXT NOT NULL REFERENCES users (name),
                     body TEXT NOT NULL, tag TEXT UNIQUE);
 CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
                     secret TEXT, qty INTEGER NOT NULL DEFAULT 0);
@@ -28,7 +29,8 @@ CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
     "pgsql": """
 CREATE TABLE users (name text PRIMARY KEY, password_hash text NOT NULL,
                     email text);
-CREATE TABLE notes (id serial PRIMARY KEY, owner text NOT NULL,
+CREATE TABLE notes (id serial PRIMARY KEY,
+                    owner text NOT NULL REFERENCES users (name),
                     body text NOT NULL, tag text UNIQUE);
 CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL,
                     secret text, qty integer NOT NULL DEFAULT 0);
@@ -147,6 +149,10 @@ INPUTS = {
     "or logic": lambda p: ("GET", "", q("or", "(id.eq." + p + ")"), {},
                            None),
     "select": lambda p: ("GET", "", q("select", p), {}, None),
+    "embedded name": lambda p: ("GET", "", q("select", "id," + p + "(*)"),
+                                {}, None),
+    "embedded filter": lambda p: ("GET", "", q("select", "*,notes(*)") + "&"
+                                  + q("notes." + p, "eq.1"), {}, None),
     "order": lambda p: ("GET", "", q("order", p), {}, None),
     "limit": lambda p: ("GET", "", q("limit", p), {}, None),
     "offset": lambda p: ("GET", "", q("offset", p), {}, None),
@@ -324,6 +330,33 @@ def test_other_users_rows(hostile):
                       json={"id": 1, "body": "taken"})
     assert r.status_code in (201, 403, 409), r.text
     assert hostile.state() == before
+
+
+def test_other_users_rows_through_embedding(hostile):
+    # people embeds notes (notes.owner refers to users.name): the notes
+    # are still only the caller's, however they are asked for
+    bob = {"Authorization": "Bearer " + hostile.token("bob")}
+    u = hostile.url + "/api/people"
+    for query in ("select=name,notes(body,owner)",
+                  "select=name,notes(*)&notes.owner=eq.alice",
+                  "select=name,notes!inner(body)&notes.owner=eq.alice",
+                  "select=name,notes!notes_owner_fkey(*)&notes.or=(owner.eq."
+                  "alice,id.eq.1)",
+                  "select=name,...notes(body)"):
+        r = requests.get(u + "?" + query, headers=bob)
+        assert r.status_code in (200, 400), (query, r.text)
+        check_answer(r, ROUTES[2])
+        assert "alice note" not in r.text, (query, r.text)
+        assert "password_hash" not in r.text
+    got = requests.get(u + "?select=name,notes(body)&order=name",
+                       headers=bob).json()
+    assert got == [{"name": "alice", "notes": []},
+                   {"name": "bob", "notes": [{"body": "bob note"}]}]
+    # and the hidden column of the users behind a note stays hidden
+    r = requests.get(hostile.url + "/api/notes?select=id,"
+                     "people(password_hash)", headers=bob)
+    assert r.status_code == 400, r.text
+    check_answer(r, ROUTES[1])
 
 
 def test_hidden_columns_never_come_out(hostile):
