@@ -57,6 +57,23 @@ await check('order with nulls', async () => {
   assert.deepEqual(data, [{ id: 2 }, { id: 1 }, { id: 3 }]);
 });
 
+await check('embedded resources: many-to-one, one-to-many, !inner', async () => {
+  let { data } = ok(await api.from('products').select('name,category:categories(name)').order('id'));
+  assert.deepEqual(data, [
+    { name: 'hammer', category: { name: 'tools' } },
+    { name: 'saw', category: { name: 'tools' } },
+    { name: 'kite', category: { name: 'toys' } }]);
+  ({ data } = ok(await api.from('categories').select('name,products(name,active)').order('id')
+    .order('name', { referencedTable: 'products', ascending: false })
+    .limit(1, { referencedTable: 'products' })));
+  assert.deepEqual(data, [
+    { name: 'tools', products: [{ name: 'saw', active: false }] },
+    { name: 'toys', products: [{ name: 'kite', active: true }] }]);
+  ({ data } = ok(await api.from('products').select('name,categories!inner(name)')
+    .eq('categories.name', 'toys')));
+  assert.deepEqual(data, [{ name: 'kite', categories: { name: 'toys' } }]);
+});
+
 await check('range and count', async () => {
   const { data, count, status } = ok(await api.from('products')
     .select('id', { count: 'exact' }).order('id').range(0, 1));

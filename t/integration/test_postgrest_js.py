@@ -22,4 +22,4 @@ def test_postgrest_js(fresh):
     print(res.stdout)
     assert res.returncode == 0, res.stdout
     assert "not ok" not in res.stdout
-    assert "1..15" in res.stdout
+    assert "1..16" in res.stdout
