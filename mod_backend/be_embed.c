@@ -185,11 +185,12 @@ const char *be_sql_embed(be_buf_t *b, be_dialect_e d, const be_embed_t *e,
         be_buf_addc(b, ')');
         return NULL;
     }
+    /* SQLite: the objects' text joined, not parsed again */
     be_buf_adds(b, d == BE_DIALECT_PGSQL
                        ? "(SELECT coalesce(json_agg(\"_v\"), '[]') FROM "
                          "(SELECT "
-                       : "(SELECT coalesce(json_group_array(json(\"_v\")), "
-                         "'[]') FROM (SELECT ");
+                       : "(SELECT '[' || coalesce(group_concat(\"_v\", "
+                         "','), '') || ']' FROM (SELECT ");
     if ((err = row_object(b, d, e, depth, args))) {
         return err;
     }

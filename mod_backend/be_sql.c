@@ -100,6 +100,7 @@ static void embed_add(apr_pool_t *p, be_shape_t *s, be_buf_t *list,
         c->name = sel->alias;
         c->decl = "json";
         c->type = BE_T_JSON;
+        c->oid = 114; /* json the database built: valid, not checked again */
         shape_add(p, s, list, c, sel->alias, t);
         s->embeds[s->ncols - 1] = e;
         return;
