@@ -370,7 +370,11 @@ void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
         int nulls_first = o->nulls ? o->nulls == 1 : o->desc;
         be_sql_column(b, c);
         be_buf_adds(b, o->desc ? " DESC" : " ASC");
-        be_buf_adds(b, nulls_first ? " NULLS FIRST, " : " NULLS LAST, ");
+        /* (not for a NOT NULL column: the same order, and SQLite can
+         * read it from an index) */
+        be_buf_adds(b, c->notnull      ? ", "
+                       : nulls_first ? " NULLS FIRST, "
+                                     : " NULLS LAST, ");
         has_key |= c == key;
     }
     if (has_key) {
