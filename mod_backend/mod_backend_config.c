@@ -738,6 +738,44 @@ static const char *undeclared(cmd_parms *cmd, const char *name)
                         cmd->cmd->name, name, name);
 }
 
+/* BackendRelation RES.COLUMN TARGET.COLUMN: a relation the database does
+ * not declare (a view, a table without a foreign key), for embedding. */
+static const char *set_relation(cmd_parms *cmd, void *dconf, const char *a,
+                                const char *b)
+{
+    const char *dot_a = strchr(a, '.'), *dot_b = strchr(b, '.');
+    be_resource_t *from, *to;
+    be_relation_t *rel;
+
+    (void)dconf;
+    if (!dot_a || !dot_b || dot_a == a || dot_b == b || !dot_a[1]
+        || !dot_b[1]) {
+        return "BackendRelation takes RESOURCE.COLUMN RESOURCE.COLUMN";
+    }
+    if (!(from = declared(cmd, apr_pstrmemdup(cmd->pool, a,
+                                              (apr_size_t)(dot_a - a)),
+                          0))
+        || !(to = declared(cmd, apr_pstrmemdup(cmd->pool, b,
+                                               (apr_size_t)(dot_b - b)),
+                           0))) {
+        return apr_psprintf(cmd->pool,
+                            "BackendRelation %s %s: both must be a "
+                            "BackendResource declared above it in this "
+                            "<Location>",
+                            a, b);
+    }
+    if (!from->relations) {
+        from->relations = apr_array_make(cmd->pool, 2, sizeof(be_relation_t));
+    }
+    rel = apr_array_push(from->relations);
+    rel->column = dot_a + 1;
+    rel->target = to;
+    rel->target_column = dot_b + 1;
+    rel->where = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                              cmd->directive->line_num);
+    return NULL;
+}
+
 /* BackendHide NAME COLUMN... and BackendReadOnly NAME COLUMN...: on a
  * resource declared above, in this <Location>. */
 static const char *set_columns(cmd_parms *cmd, void *dconf, int argc,
@@ -1039,6 +1077,9 @@ const command_rec be_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "N: most rows a collection GET returns (default " BE_STR(
                       BE_DEF_MAX_ROWS) ")"),
+    AP_INIT_TAKE2("BackendRelation", set_relation, NULL, ACCESS_CONF,
+                  "RESOURCE.COLUMN RESOURCE.COLUMN: the first refers to the "
+                  "second, for embedding (a view, no foreign key)"),
     AP_INIT_TAKE_ARGV("BackendHide", set_columns, NULL, ACCESS_CONF,
                       "NAME COLUMN...: columns of resource NAME that are "
                       "never read, filtered, ordered or written"),

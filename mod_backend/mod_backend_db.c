@@ -310,6 +310,35 @@ static apr_status_t close_startup_conn(void *data)
     return APR_SUCCESS;
 }
 
+/* BackendRelation: both columns are there (when both schemas are read). */
+static const char *check_relations(apr_pool_t *p, apr_array_header_t *all)
+{
+    int i, j;
+
+    for (i = 0; i < all->nelts; i++) {
+        const be_resource_t *res = APR_ARRAY_IDX(all, i, be_resource_t *);
+        const be_plan_t *a = atomic_load(&res->plan), *b;
+        for (j = 0; a && res->relations && j < res->relations->nelts; j++) {
+            const be_relation_t *rel =
+                &APR_ARRAY_IDX(res->relations, j, be_relation_t);
+            if (!(b = atomic_load(&rel->target->plan))) {
+                continue;
+            }
+            if (!apr_hash_get(a->table->by_name, rel->column,
+                              APR_HASH_KEY_STRING)
+                || !apr_hash_get(b->table->by_name, rel->target_column,
+                                 APR_HASH_KEY_STRING)) {
+                return apr_psprintf(p,
+                                    "BackendRelation %s.%s %s.%s (%s): no "
+                                    "such column",
+                                    res->name, rel->column, rel->target->name,
+                                    rel->target_column, rel->where);
+            }
+        }
+    }
+    return NULL;
+}
+
 /* Reads every resource's table.  Returns the first error that must stop
  * startup, or NULL.  An unreachable PostgreSQL only defers the schema to
  * the first request: a database may come up after the web tier. */
@@ -397,7 +426,7 @@ static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
                          err);
         }
     }
-    return NULL;
+    return check_relations(ptemp, all);
 }
 
 int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,

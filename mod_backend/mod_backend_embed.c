@@ -152,8 +152,40 @@ static void junctions(be_req_t *q, const be_plan_t *pp, const be_plan_t *cp,
     }
 }
 
+/* BackendRelation of from's that refer to to: many-to-one when from is
+ * the parent, one-to-many when it is the embedded resource. */
+static void declared_relations(apr_pool_t *p, const be_resource_t *from,
+                               const be_plan_t *fp, const be_resource_t *to,
+                               const be_plan_t *tp, const be_embed_t *e,
+                               int many, apr_array_header_t *cands)
+{
+    int i;
+
+    for (i = 0; from->relations && i < from->relations->nelts; i++) {
+        const be_relation_t *rel =
+            &APR_ARRAY_IDX(from->relations, i, be_relation_t);
+        const be_column_t **fc = apr_palloc(p, sizeof(*fc)),
+                          **tc = apr_palloc(p, sizeof(*tc));
+        cand_t *c;
+        if (rel->target != to || (e->hint && strcmp(e->hint, rel->column))
+            || !(fc[0] = col(fp->table, rel->column))
+            || !(tc[0] = col(tp->table, rel->target_column))) {
+            continue;
+        }
+        c = apr_array_push(cands);
+        memset(c, 0, sizeof(*c));
+        c->e.many = many;
+        c->e.npairs = 1;
+        c->e.pcols = many ? tc : fc;
+        c->e.ccols = many ? fc : tc;
+        c->label = apr_psprintf(p, "%s!%s", e->name, rel->column);
+    }
+}
+
 /* The relations between the parent's rows and the embedded resource's. */
-static apr_array_header_t *relations(be_req_t *q, const be_plan_t *pp,
+static apr_array_header_t *relations(be_req_t *q, const be_resource_t *pres,
+                                     const be_plan_t *pp,
+                                     const be_resource_t *cres,
                                      const be_plan_t *cp, const be_embed_t *e)
 {
     apr_pool_t *p = q->r->pool;
@@ -194,6 +226,8 @@ static apr_array_header_t *relations(be_req_t *q, const be_plan_t *pp,
             cands->nelts--;
         }
     }
+    declared_relations(p, pres, pp, cres, cp, e, 0, cands);
+    declared_relations(p, cres, cp, pres, pp, e, 1, cands);
     if (!cands->nelts) {
         junctions(q, pp, cp, e, cands);
     }
@@ -233,7 +267,7 @@ static int bind_one(be_req_t *q, const be_resource_t *pres,
     if (!(cp = be_db_plan(r, cres, q->conn, &err))) {
         return be_db_problem(q, &err, 1);
     }
-    cands = relations(q, pp, cp, e);
+    cands = relations(q, pres, pp, cres, cp, e);
     if (cands->nelts == 0) {
         return be_problem(
             r, HTTP_BAD_REQUEST,

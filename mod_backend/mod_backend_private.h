@@ -45,7 +45,16 @@ typedef struct {
     int status;                   /* status=NNN, or 0: the usual */
 } be_route_t;
 
-typedef struct {
+/* BackendRelation RES.COLUMN TARGET.COLUMN: RES.COLUMN refers to
+ * TARGET.COLUMN, as a foreign key would (kept on RES). */
+typedef struct be_relation_s {
+    const char *column;
+    struct be_resource_s *target;
+    const char *target_column;
+    const char *where; /* "file:line" */
+} be_relation_t;
+
+typedef struct be_resource_s {
     const char *name; /* URL segment */
     const char *table;
     const char *key;              /* key=, or NULL for the primary key */
@@ -55,6 +64,7 @@ typedef struct {
     apr_array_header_t *readonly; /* BackendReadOnly columns (const char*) */
     apr_array_header_t *sets;     /* BackendSet (be_set_t) */
     apr_array_header_t *validate; /* BackendValidate (be_rules_t) */
+    apr_array_header_t *relations; /* BackendRelation (be_relation_t) */
     const be_function_t *fn; /* BackendFunction: this is LOCATION/rpc/NAME */
     const be_route_t *route; /* BackendRoute: fn is called at this path */
     const char *path;        /* <Location> + "/" + name: the collection URL */

@@ -10,7 +10,8 @@ import requests
 
 from conftest import site_per_driver
 from expected import assert_problem
-from harness import Database, Httpd, LIBEXEC, make_tmpdir
+from harness import (Database, Httpd, LIBEXEC, make_tmpdir,
+                     refused_in_location)
 import tokens
 
 SCHEMA = {
@@ -31,6 +32,8 @@ CREATE TABLE post_tags (post_id INTEGER NOT NULL REFERENCES posts (id),
                         PRIMARY KEY (post_id, tag_id));
 CREATE TABLE audit (id INTEGER PRIMARY KEY,
                     post_id INTEGER REFERENCES posts (id), what TEXT);
+CREATE VIEW published AS SELECT id, title, author_id FROM posts
+    WHERE published;
 """,
     "pgsql": """
 CREATE TABLE users (id integer PRIMARY KEY, name text NOT NULL,
@@ -49,6 +52,8 @@ CREATE TABLE post_tags (post_id integer NOT NULL REFERENCES posts (id),
                         PRIMARY KEY (post_id, tag_id));
 CREATE TABLE audit (id integer PRIMARY KEY,
                     post_id integer REFERENCES posts (id), what text);
+CREATE VIEW published AS SELECT id, title, author_id FROM posts
+    WHERE published;
 """,
 }
 SEED = """
@@ -77,6 +82,8 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
     BackendResource tags
     BackendResource post_tags key=post_id
     BackendResource notes table=comments
+    BackendResource published key=id
+    BackendRelation published.author_id users.id
 </Location>
 <Location /mine>
     SetHandler backend
@@ -263,3 +270,32 @@ def test_writes_do_not_embed(site):
                    "select: resources are embedded in reads (GET); a write "
                    "answers its own rows")
     assert site.db.rows("SELECT count(*) FROM tags") == [(3,)]
+
+
+def test_a_declared_relation_for_a_view(site):
+    assert site.json("/api/published?select=title,users(name)") == [
+        {"title": "hello", "users": {"name": "ada"}}]
+    assert site.json("/api/users?select=name,published(title)&order=id") == [
+        {"name": "ada", "published": [{"title": "hello"}]},
+        {"name": "bob", "published": []}]
+    assert site.json("/api/users?select=name,published!author_id(id)"
+                     "&id=eq.1") == [{"name": "ada", "published": [{"id": 1}]}]
+
+
+@pytest.mark.parametrize("lines,message", [
+    ("BackendResource users\nBackendResource posts\n"
+     "BackendRelation posts.nope users.id",
+     "BackendRelation posts.nope users.id ("),
+    ("BackendResource users\nBackendResource posts\n"
+     "BackendRelation posts.author_id users.nope", "): no such column"),
+    ("BackendResource users\nBackendRelation posts.author_id users.id",
+     "BackendRelation posts.author_id users.id: both must be a "
+     "BackendResource declared above it in this <Location>"),
+    ("BackendResource users\nBackendResource posts\n"
+     "BackendRelation posts users.id",
+     "BackendRelation takes RESOURCE.COLUMN RESOURCE.COLUMN"),
+])
+def test_relation_mistakes_are_refused_at_startup(driver, request, lines,
+                                                  message):
+    pg = request.getfixturevalue("pg") if driver == "pgsql" else None
+    refused_in_location(driver, pg, SCHEMA[driver], lines, message)
