@@ -78,6 +78,8 @@ typedef struct {
     int hidden;       /* BackendHide: as if it did not exist */
 } be_column_t;
 
+#define BE_MAX_KEY 8 /* columns of a composite key */
+
 /* A foreign key: cols of this table refer to ref_cols of table. */
 typedef struct {
     const char *name;  /* the constraint's (SQLite: TABLE_COLUMN_fkey, as
@@ -93,7 +95,12 @@ typedef struct {
     const char *resource;     /* the name clients see (NULL: name) */
     apr_array_header_t *cols; /* be_column_t */
     apr_hash_t *by_name;      /* name -> be_column_t* */
-    int key;                  /* index into cols */
+    int key;                  /* index into cols: the one key column, or
+                                 -1 (a composite key, or none) */
+    int nkeys;                /* columns of the key: 1, several, 0 */
+    int keys[BE_MAX_KEY];     /* their indexes into cols */
+    int items;                /* LOCATION/NAME/KEY routes: a key of one
+                                 column, or key=A,B named */
     int is_view;
     unsigned writes;    /* BE_W_*: what the database lets us write */
     unsigned readback;  /* BE_W_*: writes whose RETURNING may not
@@ -136,8 +143,12 @@ const apr_array_header_t *be_check_columns(apr_pool_t *p, const be_table_t *t,
 /* A table of result columns without a key (a function's): indexes the
  * names; NULL, or the message when two columns share one. */
 const char *be_table_index(be_table_t *t, apr_pool_t *p);
-/* Picks the key: the named column, the single primary key, or an error. */
+/* Picks the key: the named column or columns ("a,b": items at /NAME/1,7),
+ * the primary key (of several columns: a collection without items), or
+ * none (a table without a key: read and insert only); NULL, or an error. */
 const char *be_table_set_key(be_table_t *t, apr_pool_t *p, const char *key);
+/* c is a column of t's key. */
+int be_table_is_key(const be_table_t *t, const be_column_t *c);
 
 /* ---------------------------------------------------------------------- */
 /* Values: what goes into bound parameters                                 */

@@ -189,34 +189,74 @@ const char *be_table_index(be_table_t *t, apr_pool_t *p)
 
 const char *be_table_set_key(be_table_t *t, apr_pool_t *p, const char *key)
 {
-    int i, found = -1, npk = 0;
+    int i, j;
+    apr_array_header_t *names = NULL;
 
     /* the columns array does not move any more: index it */
     for (i = 0; i < t->cols->nelts; i++) {
         be_column_t *c = &APR_ARRAY_IDX(t->cols, i, be_column_t);
         apr_hash_set(t->by_name, c->name, APR_HASH_KEY_STRING, c);
-        if (key ? strcmp(c->name, key) == 0 : c->pk) {
-            found = i;
-            npk++;
+    }
+    t->key = -1;
+    t->nkeys = 0;
+    t->items = 0;
+    if (key) {
+        char *copy = apr_pstrdup(p, key), *part, *state = NULL;
+        names = apr_array_make(p, 2, sizeof(const char *));
+        for (part = apr_strtok(copy, ",", &state); part;
+             part = apr_strtok(NULL, ",", &state)) {
+            APR_ARRAY_PUSH(names, const char *) = part;
+        }
+        if (names->nelts == 0 || names->nelts > BE_MAX_KEY) {
+            return apr_psprintf(p, "key=%s: one to %d column names", key,
+                                BE_MAX_KEY);
         }
     }
-    if (key && found < 0) {
-        return apr_psprintf(p, "table '%s' has no column '%s'", t->name, key);
+    for (j = 0; names && j < names->nelts; j++) {
+        const char *name = APR_ARRAY_IDX(names, j, const char *);
+        for (i = 0; i < t->cols->nelts
+             && strcmp(APR_ARRAY_IDX(t->cols, i, be_column_t).name, name);
+             i++) {
+        }
+        if (i == t->cols->nelts) {
+            return apr_psprintf(p, "table '%s' has no column '%s'", t->name,
+                                name);
+        }
+        t->keys[t->nkeys++] = i;
     }
-    if (!key && npk == 0) {
-        return apr_psprintf(p,
-                            "table '%s' has no primary key; name the key "
-                            "column with key=COLUMN",
-                            t->name);
+    for (i = 0; !names && i < t->cols->nelts; i++) {
+        if (APR_ARRAY_IDX(t->cols, i, be_column_t).pk) {
+            if (t->nkeys == BE_MAX_KEY) {
+                return apr_psprintf(p,
+                                    "table '%s' has a key of more than %d "
+                                    "columns",
+                                    t->name, BE_MAX_KEY);
+            }
+            t->keys[t->nkeys++] = i;
+        }
     }
-    if (!key && npk > 1) {
-        return apr_psprintf(p,
-                            "table '%s' has a composite primary key; name one "
-                            "unique column with key=COLUMN",
-                            t->name);
+    if (t->nkeys == 1) {
+        t->key = t->keys[0];
     }
-    t->key = found;
+    /* items: a one-column key, or the columns the site named */
+    t->items = t->nkeys == 1 || (names && t->nkeys > 1);
+    if (t->nkeys == 0) {
+        /* no row can be named: read and insert only */
+        t->writes &= BE_W_INSERT;
+    }
     return NULL;
+}
+
+int be_table_is_key(const be_table_t *t, const be_column_t *c)
+{
+    int i;
+
+    for (i = 0; i < t->nkeys; i++) {
+        if (c == &APR_ARRAY_IDX(t->cols, t->keys[i], be_column_t)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -177,7 +177,7 @@ be_shape_t *be_shape_make(apr_pool_t *p, const be_plan_t *pl,
         }
     }
     s->nrender = s->ncols;
-    if (need_key && s->key_col < 0) {
+    if (need_key && s->key_col < 0 && t->key >= 0) {
         shape_add(p, s, &list, key_of(t), NULL, t);
     }
     s->sql_list = be_buf_cstr(&list);
@@ -478,7 +478,14 @@ void be_sql_insert(apr_pool_t *p, const be_plan_t *pl, const be_rows_t *rows,
             }
         }
         else {
-            be_sql_column(&q.b, key_of(pl->table));
+            for (i = 0; i < pl->table->nkeys; i++) {
+                if (i) {
+                    be_buf_addc(&q.b, ',');
+                }
+                be_sql_column(&q.b, &APR_ARRAY_IDX(pl->table->cols,
+                                                   pl->table->keys[i],
+                                                   be_column_t));
+            }
         }
         be_buf_addc(&q.b, ')');
         if (upsert == BE_UPSERT_MERGE) {

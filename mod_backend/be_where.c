@@ -355,11 +355,9 @@ const char *be_sql_where(apr_pool_t *p, be_buf_t *b, const be_table_t *t,
 void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
                   const apr_array_header_t *order)
 {
-    const be_column_t *key =
-        t->key >= 0 ? &APR_ARRAY_IDX(t->cols, t->key, be_column_t) : NULL;
-    int i, has_key = !key;
+    int i, k, n = 0;
 
-    if (!key && !(order && order->nelts)) {
+    if (!t->nkeys && !(order && order->nelts)) {
         return; /* a function's rows come in the order it gives them */
     }
     be_buf_adds(b, " ORDER BY ");
@@ -368,18 +366,29 @@ void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
         const be_column_t *c = be_table_col(t, o->column);
         /* PostgreSQL's defaults, written out so SQLite sorts the same */
         int nulls_first = o->nulls ? o->nulls == 1 : o->desc;
+        be_buf_adds(b, n++ ? ", " : "");
         be_sql_column(b, c);
         be_buf_adds(b, o->desc ? " DESC" : " ASC");
         /* (not for a NOT NULL column: the same order, and SQLite can
          * read it from an index) */
-        be_buf_adds(b, c->notnull      ? ", "
-                       : nulls_first ? " NULLS FIRST, "
-                                     : " NULLS LAST, ");
-        has_key |= c == key;
+        be_buf_adds(b, c->notnull      ? ""
+                       : nulls_first ? " NULLS FIRST"
+                                     : " NULLS LAST");
     }
-    if (has_key) {
-        b->len -= 2; /* the trailing ", " */
-        return;
+    /* then the key, so that pages are stable */
+    for (k = 0; k < t->nkeys; k++) {
+        const be_column_t *key = &APR_ARRAY_IDX(t->cols, t->keys[k],
+                                                be_column_t);
+        for (i = 0; order && i < order->nelts; i++) {
+            if (be_table_col(t, APR_ARRAY_IDX(order, i, be_order_t).column)
+                == key) {
+                break;
+            }
+        }
+        if (!order || i == order->nelts) {
+            be_buf_adds(b, n++ ? ", " : "");
+            be_sql_column(b, key);
+        }
     }
-    be_sql_column(b, key);
+    (void)d;
 }

@@ -1055,7 +1055,8 @@ static const char *set_cache(cmd_parms *cmd, void *dconf, const char *arg)
 
 const command_rec be_cmds[] = {
     AP_INIT_TAKE_ARGV("BackendResource", set_resource, NULL, ACCESS_CONF,
-                      "NAME [table=TABLE] [key=COLUMN] [bulk=all]: expose a "
+                      "NAME [table=TABLE] [key=COLUMN[,COLUMN]] [bulk=all]: "
+                      "expose a "
                       "table at <Location>/NAME and <Location>/NAME/KEY"),
     AP_INIT_TAKE_ARGV(
         "BackendFunction", set_function, NULL, ACCESS_CONF,

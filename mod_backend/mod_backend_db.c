@@ -194,6 +194,14 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
         return apr_psprintf(p, "BackendResource %s (%s): %s", res->name,
                             res->where, msg);
     }
+    if (t->readback && t->key < 0) {
+        /* its answers are read back by key, after its triggers ran */
+        return apr_psprintf(p,
+                            "BackendResource %s (%s): '%s' has triggers "
+                            "that change its rows: name a one-column key "
+                            "with key=COLUMN",
+                            res->name, res->where, res->table);
+    }
     for (i = 0; res->hide && i < res->hide->nelts; i++) {
         const char *name = APR_ARRAY_IDX(res->hide, i, const char *);
         be_column_t *c = apr_hash_get(t->by_name, name, APR_HASH_KEY_STRING);
@@ -202,7 +210,7 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
                 p, "BackendHide %s: table '%s' has no column '%s'", res->name,
                 res->table, name);
         }
-        if (c == &APR_ARRAY_IDX(t->cols, t->key, be_column_t)) {
+        if (be_table_is_key(t, c)) {
             return apr_psprintf(
                 p, "BackendHide %s: '%s' is the key and cannot be hidden",
                 res->name, name);
@@ -244,7 +252,7 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
                                 res->name, res->table, set->column);
         }
         if ((res->owner && strcmp(res->owner, set->column) == 0)
-            || c == &APR_ARRAY_IDX(t->cols, t->key, be_column_t)) {
+            || be_table_is_key(t, c)) {
             return apr_psprintf(p,
                                 "BackendSet %s: '%s' is the key or the owner= "
                                 "column",

@@ -854,6 +854,68 @@ static int bind_call(be_req_t *q)
     return OK;
 }
 
+/* An item of a key of several columns (key=A,B): /NAME/1,7 is the row
+ * whose A is 1 and B is 7, as filters; PUT is not one of its methods.
+ * OK, or the answer is sent. */
+static int bind_composite(be_req_t *q)
+{
+    request_rec *r = q->r;
+    const be_table_t *t = q->plan->table;
+    apr_array_header_t *filters;
+    char *copy = apr_pstrdup(r->pool, q->id), *part, *state = NULL;
+    int n = 0;
+
+    if (!t->items) {
+        return be_problem(r, HTTP_NOT_FOUND,
+                          apr_psprintf(r->pool,
+                                       "%s has no items: %s; key=COLUMN,... "
+                                       "names them",
+                                       q->res->name,
+                                       t->nkeys ? "its key has several "
+                                                  "columns"
+                                                : "it has no key"),
+                          NULL);
+    }
+    if (r->method_number == M_PUT) {
+        apr_table_setn(r->headers_out, "Allow",
+                       "GET, HEAD, PATCH, DELETE, OPTIONS");
+        return be_problem(r, HTTP_METHOD_NOT_ALLOWED,
+                          apr_psprintf(r->pool,
+                                       "PUT is not allowed on an item of %s: "
+                                       "its key has several columns (PATCH)",
+                                       q->res->name),
+                          NULL);
+    }
+    filters = apr_array_copy(r->pool, q->q->filters);
+    for (part = apr_strtok(copy, ",", &state); part;
+         part = apr_strtok(NULL, ",", &state)) {
+        const be_column_t *c = n < t->nkeys ? &APR_ARRAY_IDX(
+                                   t->cols, t->keys[n], be_column_t)
+                                            : NULL;
+        be_value_t v;
+        be_filter_t *f;
+        if (!c || !be_key_value(r->pool, c, part, &v)) {
+            n = -1;
+            break;
+        }
+        f = apr_pcalloc(r->pool, sizeof(*f));
+        f->kind = BE_F_COND;
+        f->column = c->name;
+        f->op = BE_OP_EQ;
+        f->value = part;
+        APR_ARRAY_PUSH(filters, be_filter_t *) = f;
+        n++;
+    }
+    if (n != t->nkeys) {
+        return be_problem(r, HTTP_NOT_FOUND,
+                          apr_psprintf(r->pool, "%s has no row with key '%s'",
+                                       q->res->name, q->id),
+                          NULL);
+    }
+    q->where.filters = filters;
+    return OK;
+}
+
 /* Step 2, the parsed request against the database: the connection, the
  * plan, what the table takes, the query's names, the key and the owner
  * scope.  OK, or the answer is sent. */
@@ -886,7 +948,11 @@ static int bind_request(be_req_t *q)
     if ((msg = be_query_check(r->pool, t, q->q))) {
         return be_problem(r, HTTP_BAD_REQUEST, msg, NULL);
     }
-    if (q->id
+    q->where.filters = q->q->filters;
+    if (q->id && t->key < 0 && (rc = bind_composite(q)) != OK) {
+        return rc;
+    }
+    if (q->id && t->key >= 0
         && !be_key_value(r->pool, &APR_ARRAY_IDX(t->cols, t->key, be_column_t),
                          q->id, &q->key)) {
         return be_problem(r, HTTP_NOT_FOUND,
@@ -894,8 +960,7 @@ static int bind_request(be_req_t *q)
                                        q->res->name, q->id),
                           NULL);
     }
-    q->where.key = q->id ? &q->key : NULL;
-    q->where.filters = q->q->filters;
+    q->where.key = q->id && t->key >= 0 ? &q->key : NULL;
     return q->plan->owner ? bind_owner(q) : OK;
 }
 

@@ -335,8 +335,8 @@ static int read_item(be_req_t *q, const be_shape_t *shape)
     long rows;
     int rc;
 
-    if (shape == &q->plan->all && q->q->filters->nelts == 0
-        && !q->where.owner) {
+    if (shape == &q->plan->all && q->where.key
+        && q->where.filters->nelts == 0 && !q->where.owner) {
         st.sql = q->plan->sql_get;
         st.nargs = 1;
         st.args = args;
@@ -952,6 +952,15 @@ static int insert_rows(be_req_t *q, const be_jdoc_t *doc, insert_t *in)
                                        q->res->name),
                           NULL);
     }
+    if (q->upsert != BE_UPSERT_NONE && !q->q->on_conflict
+        && !q->plan->table->nkeys) {
+        return be_problem(r, HTTP_BAD_REQUEST,
+                          apr_psprintf(r->pool,
+                                       "%s has no key: an upsert names its "
+                                       "unique columns with on_conflict=",
+                                       q->res->name),
+                          NULL);
+    }
     if (q->q->on_conflict && q->upsert == BE_UPSERT_NONE) {
         return be_problem(r, HTTP_BAD_REQUEST,
                           "on_conflict needs Prefer: "
@@ -1121,7 +1130,8 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
 {
     request_rec *r = q->r;
     const be_table_t *t = q->plan->table;
-    const be_column_t *key = &APR_ARRAY_IDX(t->cols, t->key, be_column_t);
+    const be_column_t *key =
+        t->key >= 0 ? &APR_ARRAY_IDX(t->cols, t->key, be_column_t) : NULL;
     apr_array_header_t *errs = new_errs(q);
     int item = q->id != NULL, rc, i;
     int body = q->ret == BE_RET_REPR || (item && q->ret == BE_RET_DEFAULT);
@@ -1151,7 +1161,7 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
         return rc;
     }
     for (i = 0; item && i < row.ncols; i++) {
-        if (row.cols[i] == key && !same_key(&row.vals[i], &q->key)) {
+        if (key && row.cols[i] == key && !same_key(&row.vals[i], &q->key)) {
             be_field_error_t *e = apr_array_push(errs);
             e->field = key->name;
             e->message = "must match the key in the URL";

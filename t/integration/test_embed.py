@@ -80,7 +80,7 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
     BackendHide users secret
     BackendResource posts
     BackendResource tags
-    BackendResource post_tags key=post_id
+    BackendResource post_tags
     BackendResource notes table=comments
     BackendResource published key=id
     BackendRelation published.author_id users.id

@@ -44,7 +44,7 @@ def test_the_blog(blog):
     r = requests.post(blog.url + "/auth/rpc/signup",
                       json={"username": "A!", "password": "short"})
     assert_problem(r, 422, "Unprocessable Entity",
-                   "2 fields are not valid", [
+                   "2 arguments of signup are not valid", [
                        {"field": "username", "message":
                         "must be 3 to 32 characters long"},
                        {"field": "password", "message":
