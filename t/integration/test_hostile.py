@@ -25,6 +25,8 @@ CREATE TABLE notes (id INTEGER PRIMARY KEY,
                     body TEXT NOT NULL, tag TEXT UNIQUE);
 CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
                     secret TEXT, qty INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE pairs (a INTEGER NOT NULL, b INTEGER NOT NULL, label TEXT,
+                    PRIMARY KEY (a, b));
 """,
     "pgsql": """
 CREATE TABLE users (name text PRIMARY KEY, password_hash text NOT NULL,
@@ -34,6 +36,8 @@ CREATE TABLE notes (id serial PRIMARY KEY,
                     body text NOT NULL, tag text UNIQUE);
 CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL,
                     secret text, qty integer NOT NULL DEFAULT 0);
+CREATE TABLE pairs (a integer NOT NULL, b integer NOT NULL, label text,
+                    PRIMARY KEY (a, b));
 CREATE FUNCTION pg_items(q text, most integer DEFAULT 100)
     RETURNS TABLE (id integer, name text, qty integer) LANGUAGE sql STABLE
     AS $$ SELECT i.id, i.name, i.qty FROM items i WHERE i.name LIKE q
@@ -58,6 +62,7 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
     BackendHide items secret
     BackendResource notes owner=owner
     BackendResource people table=users key=name
+    BackendResource pairs key=a,b
     BackendHide people password_hash
     BackendFunction find_items q:text \
         "SELECT id, name, qty FROM items WHERE name LIKE :q"
@@ -103,6 +108,7 @@ ROUTES = [
     ("items", "/api/items", "/api/items/1", False),
     ("notes", "/api/notes", "/api/notes/1", True),
     ("people", "/api/people", "/api/people/alice", True),
+    ("pairs", "/api/pairs", "/api/pairs/1,1", False),
     ("find_items", "/api/rpc/find_items", "/api/rpc/find_items/1", False),
     ("add_item", "/api/rpc/add_item", "/api/rpc/add_item/1", False),
     ("my_notes", "/api/rpc/my_notes", "/api/rpc/my_notes/1", True),
@@ -110,6 +116,10 @@ ROUTES = [
     ("by_name", "/api/by-name/one", "/api/by-name/one/x/y", False),
     ("set_qty", "/api/by-name/one/qty", "/api/by-name/one/qty/1", False),
 ]
+def route(name):
+    return next(r for r in ROUTES if r[0] == name)
+
+
 # Functions and routes have no items: a path under one is 404
 FUNCTIONS = {"find_items", "add_item", "my_notes", "pg_items", "by_name",
              "set_qty"}
@@ -118,6 +128,7 @@ WRITES = {
     "items": ({"name": "new", "qty": 1}, {"qty": 2}),
     "notes": ({"body": "new"}, {"body": "changed"}),
     "people": ({"name": "zed", "password_hash": "x"}, {"email": "e"}),
+    "pairs": ({"a": 5, "b": 5, "label": "new"}, {"label": "changed"}),
     "find_items": ({"q": "o%"}, {"q": "x"}),
     "add_item": ({"name": "new", "qty": 1}, {"qty": 2}),
     "my_notes": ({}, {}),
@@ -201,7 +212,9 @@ class Site:
             "INSERT INTO items (id, name, secret, qty) VALUES "
             "(1, 'one', 's3cr3t-item', 1), (2, 'two', 's3cr3t-item', 2);"
             "INSERT INTO notes (id, owner, body, tag) VALUES "
-            "(1, 'alice', 'alice note', 'a'), (2, 'bob', 'bob note', 'b');")
+            "(1, 'alice', 'alice note', 'a'), (2, 'bob', 'bob note', 'b');"
+            "DELETE FROM pairs; INSERT INTO pairs VALUES (1, 1, 'one'), "
+            "(2, 2, 'two');")
         self.db.script("DELETE FROM users WHERE name NOT IN ('alice', 'bob')")
         if self.driver == "pgsql":
             self.db.script("SELECT setval('items_id_seq', 100);"
@@ -216,7 +229,8 @@ class Site:
                 self.db.rows("SELECT id, owner, body, tag FROM notes "
                              "ORDER BY id"),
                 self.db.rows("SELECT name, password_hash, email FROM users "
-                             "ORDER BY name"))
+                             "ORDER BY name"),
+                self.db.rows("SELECT a, b, label FROM pairs ORDER BY a, b"))
 
     def close(self):
         self.httpd.destroy()
@@ -520,13 +534,13 @@ def test_functions_see_the_callers_rows_and_take_no_sql(hostile):
     for p in PAYLOADS:
         r = requests.get(hostile.url + "/api/rpc/find_items",
                          params={"q": p})
-        check_answer(r, ROUTES[3])
+        check_answer(r, route("find_items"))
         # PostgreSQL refuses a LIKE pattern that ends in a backslash
         assert r.status_code == 200 or (p == "\\" and r.status_code == 422), \
             (p, r.text)
         r = requests.post(hostile.url + "/api/rpc/add_item",
                           json={"name": p, "qty": 1})
-        check_answer(r, ROUTES[4])
+        check_answer(r, route("add_item"))
         assert r.status_code == 200, (p, r.text)
         assert r.json()["name"] == p
     assert hostile.db.value("SELECT count(*) FROM items") == \
