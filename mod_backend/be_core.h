@@ -102,10 +102,10 @@ typedef struct {
     int items;                /* LOCATION/NAME/KEY routes: a key of one
                                  column, or key=A,B named */
     int is_view;
-    unsigned writes;    /* BE_W_*: what the database lets us write */
-    unsigned readback;  /* BE_W_*: writes whose RETURNING may not
+    unsigned writes;         /* BE_W_*: what the database lets us write */
+    unsigned readback;       /* BE_W_*: writes whose RETURNING may not
                                   show what is stored (SQLite triggers) */
-    apr_hash_t *checks; /* CHECK constraint name -> its column names
+    apr_hash_t *checks;      /* CHECK constraint name -> its column names
                            (apr_array_header_t* of const char*) */
     apr_array_header_t *fks; /* be_fk_t, in the database's order */
 } be_table_t;
@@ -286,6 +286,9 @@ typedef struct {
     /* select= with embedded resources: per column, the one it comes from
      * (its JSON, or a column of a spread), or NULL; no sql_list then */
     const struct be_embed_s **embeds;
+    /* BackendRule on written rows: RETURNING ends with their condition
+     * (be_rule_sql_t, ANDed), the last column, not rendered */
+    const apr_array_header_t *check;
 } be_shape_t;
 
 /* Built once per resource at startup: the quoted names and the SQL of the
@@ -340,6 +343,8 @@ typedef struct {
     int nfrom;
     const apr_array_header_t *select; /* be_select_t whose !inner embedded
                                          resources filter the rows */
+    const apr_array_header_t *rules;  /* be_rule_sql_t (BackendRule),
+                                         ANDed */
 } be_where_t;
 
 /* Statements; a NULL shape means no RETURNING.  Functions returning a
@@ -398,6 +403,8 @@ typedef struct {
     const char *key_text;
     apr_array_header_t *key_list; /* with it, every row's key text too */
     apr_pool_t *pool;
+    int check_col;    /* the shape's check column, or -1 */
+    int check_failed; /* a row's check was false or NULL */
 } be_sink_t;
 
 void be_sink_init(be_sink_t *s, apr_pool_t *p, be_buf_t *out,

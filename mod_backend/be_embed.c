@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "be_fn.h"
 #include "be_query.h"
 
 /* 'text' as an SQL string literal. */
@@ -56,7 +57,8 @@ static void json_value(be_buf_t *b, be_dialect_e d, const be_column_t *c,
     }
     alias(b, depth);
     be_sql_column(b, c);
-    if (d == BE_DIALECT_PGSQL && (c->type == BE_T_TEXT || c->type == BE_T_BLOB)) {
+    if (d == BE_DIALECT_PGSQL
+        && (c->type == BE_T_TEXT || c->type == BE_T_BLOB)) {
         be_buf_adds(b, "::text");
     }
 }
@@ -100,9 +102,8 @@ static void join(be_buf_t *b, const be_embed_t *e, int depth)
 
 /* WHERE of the rows at depth: its filters, the relation, the owner scope
  * and its own !inner children. */
-static const char *rows_where(be_buf_t *b, be_dialect_e d,
-                              const be_embed_t *e, int depth,
-                              apr_array_header_t *args)
+static const char *rows_where(be_buf_t *b, be_dialect_e d, const be_embed_t *e,
+                              int depth, apr_array_header_t *args)
 {
     const char *err;
     int any = e->q->filters->nelts > 0;
@@ -122,20 +123,21 @@ static const char *rows_where(be_buf_t *b, be_dialect_e d,
         be_sql_placeholder(b, d, args->nelts);
     }
     any = 1;
+    be_sql_rules(b, d, e->rules, &any, args);
     return be_sql_inner(b, d, e->q->select, depth, &any, args);
 }
 
 /* json_object('key', value, ...) of one row at depth. */
-static const char *row_object(be_buf_t *b, be_dialect_e d,
-                              const be_embed_t *e, int depth,
-                              apr_array_header_t *args)
+static const char *row_object(be_buf_t *b, be_dialect_e d, const be_embed_t *e,
+                              int depth, apr_array_header_t *args)
 {
     const be_table_t *t = e->plan->table;
     const apr_array_header_t *sel = e->q->select;
     const char *err;
     int i, j, n = 0;
 
-    be_buf_adds(b, d == BE_DIALECT_PGSQL ? "json_build_object(" : "json_object(");
+    be_buf_adds(b,
+                d == BE_DIALECT_PGSQL ? "json_build_object(" : "json_object(");
     for (i = 0; i < sel->nelts; i++) {
         const be_select_t *s = &APR_ARRAY_IDX(sel, i, be_select_t);
         if (s->embed) {
@@ -186,11 +188,12 @@ const char *be_sql_embed(be_buf_t *b, be_dialect_e d, const be_embed_t *e,
         return NULL;
     }
     /* SQLite: the objects' text joined, not parsed again */
-    be_buf_adds(b, d == BE_DIALECT_PGSQL
-                       ? "(SELECT coalesce(json_agg(\"_v\"), '[]') FROM "
-                         "(SELECT "
-                       : "(SELECT '[' || coalesce(group_concat(\"_v\", "
-                         "','), '') || ']' FROM (SELECT ");
+    be_buf_adds(b,
+                d == BE_DIALECT_PGSQL
+                    ? "(SELECT coalesce(json_agg(\"_v\"), '[]') FROM "
+                      "(SELECT "
+                    : "(SELECT '[' || coalesce(group_concat(\"_v\", "
+                      "','), '') || ']' FROM (SELECT ");
     if ((err = row_object(b, d, e, depth, args))) {
         return err;
     }
@@ -242,8 +245,8 @@ const char *be_sql_spread(be_buf_t *b, be_dialect_e d, const be_embed_t *e,
 }
 
 const char *be_sql_inner(be_buf_t *b, be_dialect_e d,
-                         const apr_array_header_t *select, int depth,
-                         int *any, apr_array_header_t *args)
+                         const apr_array_header_t *select, int depth, int *any,
+                         apr_array_header_t *args)
 {
     const char *err;
     int i;

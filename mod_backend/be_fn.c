@@ -410,6 +410,28 @@ const char *be_sqltext_render(apr_pool_t *p, const be_sqltext_t *s,
     return be_buf_cstr(&b);
 }
 
+void be_sql_rules(be_buf_t *b, be_dialect_e d, const apr_array_header_t *rules,
+                  int *any, apr_array_header_t *args)
+{
+    int i, j;
+
+    for (i = 0; rules && i < rules->nelts; i++) {
+        const be_rule_sql_t *r = &APR_ARRAY_IDX(rules, i, be_rule_sql_t);
+        be_buf_adds(b, (*any)++ ? " AND (" : " WHERE (");
+        for (j = 0; j < r->text->pieces->nelts; j++) {
+            const be_sqlpiece_t *pc =
+                &APR_ARRAY_IDX(r->text->pieces, j, be_sqlpiece_t);
+            if (pc->text) {
+                be_buf_adds(b, pc->text);
+                continue;
+            }
+            APR_ARRAY_PUSH(args, const be_value_t *) = r->vals[pc->param];
+            be_sql_placeholder(b, d, args->nelts);
+        }
+        be_buf_addc(b, ')');
+    }
+}
+
 /* ---------------------------------------------------------------------- */
 /* PostgreSQL functions (pg=)                                              */
 

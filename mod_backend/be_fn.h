@@ -105,6 +105,18 @@ int be_args_bind(apr_pool_t *p, const apr_array_header_t *args,
                  const apr_array_header_t *texts, be_value_t *vals,
                  apr_array_header_t *errs);
 
+/* BackendRule: a condition the site wrote, with its context parameters'
+ * values for one request. */
+typedef struct {
+    const be_sqltext_t *text;
+    const be_value_t **vals; /* per parameter of text */
+} be_rule_sql_t;
+
+/* Appends " AND (rule)" (or " WHERE (rule)" when *any is 0) for each
+ * be_rule_sql_t of rules, binding its values into args. */
+void be_sql_rules(be_buf_t *b, be_dialect_e d, const apr_array_header_t *rules,
+                  int *any, apr_array_header_t *args);
+
 /* ---------------------------------------------------------------------- */
 /* Functions                                                               */
 

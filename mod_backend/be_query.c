@@ -456,9 +456,9 @@ static const char *parse_select_list(scan_t *sc, int level, int *nitems,
                 sc->at++;
                 w = name_or_quoted(sc, stops);
                 if (!w || !*w) {
-                    return w ? apr_psprintf(p, "select '%s': an empty !hint",
-                                            sc->s)
-                             : sc->err;
+                    return w
+                        ? apr_psprintf(p, "select '%s': an empty !hint", sc->s)
+                        : sc->err;
                 }
                 if (!strcmp(w, "inner")) {
                     e->inner = 1;
@@ -486,8 +486,8 @@ static const char *parse_select_list(scan_t *sc, int level, int *nitems,
                                     sc->s, BE_MAX_EMBED);
             }
             sc->at++;
-            if ((sc->err =
-                     parse_select_list(sc, level + 1, nitems, &e->q->select))) {
+            if ((sc->err = parse_select_list(sc, level + 1, nitems,
+                                             &e->q->select))) {
                 return sc->err;
             }
             if (*sc->at != ')') {
@@ -661,8 +661,9 @@ static const char *parse_embedded(apr_pool_t *p, be_query_t *q,
                             key, path);
     }
     if (e->spread) {
-        return apr_psprintf(p, "'%s': the columns of a spread are the "
-                               "parent's",
+        return apr_psprintf(p,
+                            "'%s': the columns of a spread are the "
+                            "parent's",
                             key);
     }
     if (!strcmp(sub, "order")) {
@@ -676,8 +677,9 @@ static const char *parse_embedded(apr_pool_t *p, be_query_t *q,
     }
     if (!strcmp(sub, "select") || !strcmp(sub, "columns")
         || !strcmp(sub, "on_conflict")) {
-        return apr_psprintf(p, "'%s': an embedded resource's columns are "
-                               "chosen in select=",
+        return apr_psprintf(p,
+                            "'%s': an embedded resource's columns are "
+                            "chosen in select=",
                             key);
     }
     return parse_filter(p, sub, val, e->q, nconds);
@@ -756,9 +758,9 @@ const char *be_query_parse(apr_pool_t *p, const char *args, be_query_t **qp)
         }
     }
     for (i = 0; later && i < later->nelts; i += 2) {
-        const char *err = parse_embedded(
-            p, q, APR_ARRAY_IDX(later, i, const char *),
-            APR_ARRAY_IDX(later, i + 1, const char *), &nconds);
+        const char *err =
+            parse_embedded(p, q, APR_ARRAY_IDX(later, i, const char *),
+                           APR_ARRAY_IDX(later, i + 1, const char *), &nconds);
         if (err) {
             return err;
         }

@@ -89,8 +89,10 @@ struct be_embed_s {
      * for i < nvia. */
     int npairs, nvia;
     const be_column_t **pcols, **ccols, **jp, **jc;
-    const be_plan_t *via;    /* many-to-many: the junction's plan */
-    const be_value_t *owner; /* its owner scope, or NULL */
+    const be_plan_t *via;            /* many-to-many: the junction's plan */
+    const be_value_t *owner;         /* its owner scope, or NULL */
+    const apr_array_header_t *rules; /* its BackendRule read rules
+                                        (be_rule_sql_t), or NULL */
 };
 
 /* The SQL value of an embedded resource at depth (its rows are "_depth",
@@ -103,8 +105,8 @@ const char *be_sql_spread(be_buf_t *b, be_dialect_e d, const be_embed_t *e,
                           const be_column_t *c, apr_array_header_t *args);
 /* " AND EXISTS (...)" for every !inner embedded resource of select. */
 const char *be_sql_inner(be_buf_t *b, be_dialect_e d,
-                         const apr_array_header_t *select, int depth,
-                         int *any, apr_array_header_t *args);
+                         const apr_array_header_t *select, int depth, int *any,
+                         apr_array_header_t *args);
 
 /* Parses a raw (still URL-encoded) query string.  Returns NULL on success,
  * or the message of a 400 problem.  Unknown column names are not checked

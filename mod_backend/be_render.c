@@ -311,6 +311,8 @@ void be_sink_init(be_sink_t *s, apr_pool_t *p, be_buf_t *out,
     s->key_col = shape->key_col;
     s->key_text = NULL;
     s->key_list = NULL;
+    s->check_col = shape->check ? shape->ncols - 1 : -1;
+    s->check_failed = 0;
 }
 
 void be_sink_begin(be_sink_t *s)
@@ -375,6 +377,7 @@ static int cell_key(be_sink_t *s, int col)
 
 void be_sink_null(be_sink_t *s, int col)
 {
+    s->check_failed |= col == s->check_col;
     if (cell_key(s, col)) {
         be_buf_add(s->out, "null", 4);
     }
@@ -385,6 +388,7 @@ void be_sink_int(be_sink_t *s, int col, long long v)
     char tmp[24];
     apr_size_t n = be_format_int(tmp, v);
 
+    s->check_failed |= col == s->check_col && v == 0;
     remember_key(s, col, tmp, n);
     if (!cell_key(s, col)) {
         return;
@@ -399,6 +403,7 @@ void be_sink_int(be_sink_t *s, int col, long long v)
 
 void be_sink_real(be_sink_t *s, int col, double v)
 {
+    s->check_failed |= col == s->check_col && v == 0;
     apr_size_t at = s->out->len;
     int shown = cell_key(s, col);
 
@@ -444,6 +449,7 @@ void be_sink_text(be_sink_t *s, int col, const char *v, apr_size_t len)
 {
     const be_column_t *c = s->cols[col];
 
+    s->check_failed |= col == s->check_col && (!len || *v == 'f' || *v == '0');
     remember_key(s, col, v, len);
     if (!cell_key(s, col)) {
         return;

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "be_fn.h"
 #include "be_query.h"
 
 void be_quote_ident(be_buf_t *b, const char *name)
@@ -110,7 +111,8 @@ static void embed_add(apr_pool_t *p, be_shape_t *s, be_buf_t *list,
         for (j = 0; j < et->cols->nelts; j++) {
             const be_column_t *c = &APR_ARRAY_IDX(et->cols, j, be_column_t);
             int star = strcmp(es->column, "*") == 0;
-            if ((star && c->hidden) || (!star && strcmp(c->name, es->column))) {
+            if ((star && c->hidden)
+                || (!star && strcmp(c->name, es->column))) {
                 continue;
             }
             shape_add(p, s, list, c, star ? c->name : es->alias, t);
@@ -221,8 +223,8 @@ static be_plan_t *plan_from(apr_pool_t *p, const be_table_t *t,
     pl->all = *all;
 
     {
-        be_where_t none = {NULL, NULL, NULL, NULL, 0, NULL},
-                   by_key = {&one, NULL, NULL, NULL, 0, NULL};
+        be_where_t none = {NULL, NULL, NULL, NULL, 0, NULL, NULL},
+                   by_key = {&one, NULL, NULL, NULL, 0, NULL, NULL};
         be_sql_select(p, pl, &pl->all, &none, NULL, 1, 0, &st);
         pl->sql_list = st.sql;
         if (t->key >= 0) {
@@ -294,6 +296,7 @@ static const char *where(sqlb_t *q, const be_plan_t *pl, const be_where_t *w)
         be_buf_adds(&q->b, " = ");
         sqlb_bind(q, w->owner);
     }
+    be_sql_rules(&q->b, q->d, w->rules, &any, q->args);
     return be_sql_inner(&q->b, q->d, w->select, 0, &any, q->args);
 }
 
@@ -327,8 +330,16 @@ static const char *embed_list(sqlb_t *q, const be_shape_t *shape)
 
 static void returning(sqlb_t *q, const be_shape_t *shape)
 {
-    if (shape) {
-        be_buf_printf(&q->b, " RETURNING %s", shape->sql_list);
+    int any = 1;
+
+    if (!shape) {
+        return;
+    }
+    be_buf_printf(&q->b, " RETURNING %s", shape->sql_list);
+    if (shape->check) {
+        be_buf_adds(&q->b, *shape->sql_list ? ", (1 = 1" : "(1 = 1");
+        be_sql_rules(&q->b, q->d, shape->check, &any, q->args);
+        be_buf_addc(&q->b, ')');
     }
 }
 
@@ -482,9 +493,9 @@ void be_sql_insert(apr_pool_t *p, const be_plan_t *pl, const be_rows_t *rows,
                 if (i) {
                     be_buf_addc(&q.b, ',');
                 }
-                be_sql_column(&q.b, &APR_ARRAY_IDX(pl->table->cols,
-                                                   pl->table->keys[i],
-                                                   be_column_t));
+                be_sql_column(&q.b,
+                              &APR_ARRAY_IDX(pl->table->cols,
+                                             pl->table->keys[i], be_column_t));
             }
         }
         be_buf_addc(&q.b, ')');

@@ -371,14 +371,15 @@ void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
         be_buf_adds(b, o->desc ? " DESC" : " ASC");
         /* (not for a NOT NULL column: the same order, and SQLite can
          * read it from an index) */
-        be_buf_adds(b, c->notnull      ? ""
-                       : nulls_first ? " NULLS FIRST"
-                                     : " NULLS LAST");
+        be_buf_adds(b,
+                    c->notnull        ? ""
+                        : nulls_first ? " NULLS FIRST"
+                                      : " NULLS LAST");
     }
     /* then the key, so that pages are stable */
     for (k = 0; k < t->nkeys; k++) {
-        const be_column_t *key = &APR_ARRAY_IDX(t->cols, t->keys[k],
-                                                be_column_t);
+        const be_column_t *key =
+            &APR_ARRAY_IDX(t->cols, t->keys[k], be_column_t);
         for (i = 0; order && i < order->nelts; i++) {
             if (be_table_col(t, APR_ARRAY_IDX(order, i, be_order_t).column)
                 == key) {

@@ -562,9 +562,8 @@ static be_dbrc_e checks(PGconn *conn, apr_pool_t *p, const char **params,
 }
 
 /* The table's foreign keys, a row per column pair in key order. */
-static be_dbrc_e foreign_keys(PGconn *conn, apr_pool_t *p,
-                              const char **params, be_table_t *t,
-                              be_dberr_t *err)
+static be_dbrc_e foreign_keys(PGconn *conn, apr_pool_t *p, const char **params,
+                              be_table_t *t, be_dberr_t *err)
 {
     static const char sql[] =
         "SELECT c.conname, c.confrelid::regclass::text, a.attname, "

@@ -950,9 +950,8 @@ static void add_rowid(sqlite3 *db, be_table_t *t, const char *table)
 static void foreign_keys(sqlite3 *db, apr_pool_t *p, be_table_t *t,
                          const char *table)
 {
-    static const char sql[] =
-        "SELECT id, \"table\", \"from\", \"to\" FROM "
-        "pragma_foreign_key_list(?1) ORDER BY id, seq";
+    static const char sql[] = "SELECT id, \"table\", \"from\", \"to\" FROM "
+                              "pragma_foreign_key_list(?1) ORDER BY id, seq";
     sqlite3_stmt *s = NULL;
     const char *name = NULL;
     int id = -1;
@@ -968,8 +967,8 @@ static void foreign_keys(sqlite3 *db, apr_pool_t *p, be_table_t *t,
             id = sqlite3_column_int(s, 0);
             name = apr_psprintf(p, "%s_%s_fkey", table, from);
         }
-        be_table_fk(t, p, name, (const char *)sqlite3_column_text(s, 1),
-                    from, to);
+        be_table_fk(t, p, name, (const char *)sqlite3_column_text(s, 1), from,
+                    to);
     }
     sqlite3_finalize(s);
 }

@@ -168,6 +168,37 @@ static int has_any(const apr_array_header_t *have,
     return 0;
 }
 
+const apr_array_header_t *be_rules_bound(request_rec *r,
+                                         const be_dir_conf_t *dc,
+                                         const be_resource_t *res,
+                                         be_rule_action_e action, int *rc)
+{
+    const apr_array_header_t *texts = res->rules[action];
+    apr_array_header_t *out;
+    int i, j;
+
+    *rc = OK;
+    if (!texts || (dc->bypass && has_any(be_user_roles(r), dc->bypass))) {
+        return NULL;
+    }
+    out = apr_array_make(r->pool, texts->nelts, sizeof(be_rule_sql_t));
+    for (i = 0; i < texts->nelts; i++) {
+        be_rule_sql_t *b = apr_array_push(out);
+        b->text = APR_ARRAY_IDX(texts, i, const be_sqltext_t *);
+        b->vals = apr_palloc(r->pool,
+                             sizeof(*b->vals)
+                                 * (apr_size_t)(b->text->params->nelts + 1));
+        for (j = 0; j < b->text->params->nelts; j++) {
+            if (!(b->vals[j] = be_context_value(
+                      r, &APR_ARRAY_IDX(b->text->params, j, be_param_t)))) {
+                *rc = be_rctx(r)->roles_failed;
+                return NULL;
+            }
+        }
+    }
+    return out;
+}
+
 int be_owner_scoped(request_rec *r, const be_dir_conf_t *dc,
                     const be_resource_t *res)
 {

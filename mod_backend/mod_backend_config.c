@@ -738,6 +738,57 @@ static const char *undeclared(cmd_parms *cmd, const char *name)
                         cmd->cmd->name, name, name);
 }
 
+/* BackendRule NAME read|insert|update|delete|all[,...] "SQL condition" */
+static const char *set_rule(cmd_parms *cmd, void *dconf, const char *name,
+                            const char *actions, const char *sql)
+{
+    static const char *const names[BE_RULE_ACTIONS] = {"read", "insert",
+                                                       "update", "delete"};
+    be_resource_t *res;
+    apr_array_header_t *stmts, *none;
+    char *copy = apr_pstrdup(cmd->pool, actions), *a, *state = NULL;
+    unsigned which = 0;
+    const char *err;
+    int i;
+
+    (void)dconf;
+    if (!(res = declared(cmd, name, 0))) {
+        return undeclared(cmd, name);
+    }
+    for (a = apr_strtok(copy, ",", &state); a;
+         a = apr_strtok(NULL, ",", &state)) {
+        for (i = 0; i < BE_RULE_ACTIONS && strcasecmp(a, names[i]); i++) {
+        }
+        if (i == BE_RULE_ACTIONS && strcasecmp(a, "all")) {
+            return apr_psprintf(cmd->pool,
+                                "BackendRule %s: '%s': the actions are read, "
+                                "insert, update, delete or all",
+                                name, a);
+        }
+        which |= i == BE_RULE_ACTIONS ? 15u : 1u << i;
+    }
+    none = apr_array_make(cmd->pool, 1, sizeof(be_arg_t));
+    if ((err = be_sql_cut(cmd->pool, sql, none, BE_CTX_ALL, &stmts))) {
+        return apr_psprintf(cmd->pool, "BackendRule %s: %s", name, err);
+    }
+    if (stmts->nelts != 1) {
+        return apr_psprintf(
+            cmd->pool, "BackendRule %s: one condition, without ';'", name);
+    }
+    for (i = 0; i < BE_RULE_ACTIONS; i++) {
+        if (!(which & (1u << i))) {
+            continue;
+        }
+        if (!res->rules[i]) {
+            res->rules[i] =
+                apr_array_make(cmd->pool, 1, sizeof(be_sqltext_t *));
+        }
+        APR_ARRAY_PUSH(res->rules[i], be_sqltext_t *) =
+            APR_ARRAY_IDX(stmts, 0, be_sqltext_t *);
+    }
+    return NULL;
+}
+
 /* BackendRelation RES.COLUMN TARGET.COLUMN: a relation the database does
  * not declare (a view, a table without a foreign key), for embedding. */
 static const char *set_relation(cmd_parms *cmd, void *dconf, const char *a,
@@ -752,12 +803,11 @@ static const char *set_relation(cmd_parms *cmd, void *dconf, const char *a,
         || !dot_b[1]) {
         return "BackendRelation takes RESOURCE.COLUMN RESOURCE.COLUMN";
     }
-    if (!(from = declared(cmd, apr_pstrmemdup(cmd->pool, a,
-                                              (apr_size_t)(dot_a - a)),
-                          0))
-        || !(to = declared(cmd, apr_pstrmemdup(cmd->pool, b,
-                                               (apr_size_t)(dot_b - b)),
-                           0))) {
+    if (!(from = declared(
+              cmd, apr_pstrmemdup(cmd->pool, a, (apr_size_t)(dot_a - a)), 0))
+        || !(to = declared(
+                 cmd, apr_pstrmemdup(cmd->pool, b, (apr_size_t)(dot_b - b)),
+                 0))) {
         return apr_psprintf(cmd->pool,
                             "BackendRelation %s %s: both must be a "
                             "BackendResource declared above it in this "
@@ -1078,6 +1128,10 @@ const command_rec be_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "N: most rows a collection GET returns (default " BE_STR(
                       BE_DEF_MAX_ROWS) ")"),
+    AP_INIT_TAKE3("BackendRule", set_rule, NULL, ACCESS_CONF,
+                  "NAME read|insert|update|delete|all[,...] \"SQL\": a "
+                  "condition every statement on the resource obeys (rows "
+                  "read, changed, deleted; rows written are checked)"),
     AP_INIT_TAKE2("BackendRelation", set_relation, NULL, ACCESS_CONF,
                   "RESOURCE.COLUMN RESOURCE.COLUMN: the first refers to the "
                   "second, for embedding (a view, no foreign key)"),

@@ -170,6 +170,46 @@ static const char *plan_function(apr_pool_t *p, be_resource_t *res,
     return NULL;
 }
 
+/* BackendRule: each condition prepares against the table; a table whose
+ * triggers change the rows written cannot have its writes checked. */
+static const char *check_rules(apr_pool_t *p, be_resource_t *res,
+                               const be_plan_t *plan, void *native,
+                               int *deferred)
+{
+    static const char *const names[BE_RULE_ACTIONS] = {"read", "insert",
+                                                       "update", "delete"};
+    be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
+    be_table_t *t;
+    int a, i;
+
+    for (a = 0; a < BE_RULE_ACTIONS; a++) {
+        for (i = 0; res->rules[a] && i < res->rules[a]->nelts; i++) {
+            const be_sqltext_t *st =
+                APR_ARRAY_IDX(res->rules[a], i, const be_sqltext_t *);
+            const char *sql =
+                apr_psprintf(p, "SELECT 1 FROM %s WHERE (%s)", plan->qtable,
+                             be_sqltext_render(p, st, NULL, res->ex->dialect));
+            if (res->ex->describe(native, p, sql, st->params->nelts, &t, &err)
+                != BE_DB_OK) {
+                *deferred = err.rc == BE_DB_UNAVAILABLE;
+                return apr_psprintf(p, "BackendRule %s %s: %s", res->name,
+                                    names[a],
+                                    err.message ? err.message : "error");
+            }
+        }
+        if (res->rules[a] && (a == BE_RULE_INSERT || a == BE_RULE_UPDATE)
+            && (plan->table->readback
+                & (a == BE_RULE_INSERT ? BE_W_INSERT : BE_W_UPDATE))) {
+            return apr_psprintf(p,
+                                "BackendRule %s %s: '%s' has triggers that "
+                                "change the rows written, which a rule cannot "
+                                "check",
+                                res->name, names[a], res->table);
+        }
+    }
+    return NULL;
+}
+
 static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
                                  void *native, int *deferred)
 {
@@ -277,6 +317,9 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
     }
     plan = be_plan_make(p, t, res->ex->dialect);
     plan->owner = owner;
+    if ((msg = check_rules(p, res, plan, native, deferred))) {
+        return msg;
+    }
     atomic_store(&res->plan, plan);
     return NULL;
 }

@@ -24,11 +24,11 @@ static be_resource_t *sibling(be_req_t *q, const be_resource_t *res,
                               const char *name)
 {
     const char *slash = strrchr(res->path, '/');
-    const char *path = apr_pstrcat(
-        q->r->pool,
-        apr_pstrmemdup(q->r->pool, res->path,
-                       (apr_size_t)(slash - res->path) + 1),
-        name, NULL);
+    const char *path =
+        apr_pstrcat(q->r->pool,
+                    apr_pstrmemdup(q->r->pool, res->path,
+                                   (apr_size_t)(slash - res->path) + 1),
+                    name, NULL);
 
     return q->dc->resources
         ? apr_hash_get(q->dc->resources, path, APR_HASH_KEY_STRING)
@@ -108,7 +108,8 @@ static void junctions(be_req_t *q, const be_plan_t *pp, const be_plan_t *cp,
     apr_hash_index_t *hi;
     apr_pool_t *p = q->r->pool;
 
-    for (hi = apr_hash_first(p, q->dc->resources); hi; hi = apr_hash_next(hi)) {
+    for (hi = apr_hash_first(p, q->dc->resources); hi;
+         hi = apr_hash_next(hi)) {
         be_resource_t *jr = apr_hash_this_val(hi);
         const be_plan_t *jp;
         be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
@@ -329,6 +330,10 @@ static int bind_one(be_req_t *q, const be_resource_t *pres,
             return be_problem(r, HTTP_FORBIDDEN, "you may not do this", NULL);
         }
         e->owner = v;
+    }
+    e->rules = be_rules_bound(r, q->dc, cres, BE_RULE_READ, &i);
+    if (i != OK) {
+        return be_problem(r, i, "the user's roles could not be read", NULL);
     }
     if (e->spread) {
         for (i = 0; i < e->q->select->nelts; i++) {

@@ -854,6 +854,52 @@ static int bind_call(be_req_t *q)
     return OK;
 }
 
+/* BackendRule: the conditions of the method's action on the rows it
+ * reaches (reads, updates, deletes) and on the rows it writes (inserts,
+ * updates; an upsert meets both).  OK, or the answer is sent. */
+static int bind_rules(be_req_t *q)
+{
+    request_rec *r = q->r;
+    const apr_array_header_t *ins, *upd;
+    apr_array_header_t *both;
+    int rc = OK, rc2 = OK;
+
+    switch (r->method_number) {
+    case M_GET:
+        q->where.rules = be_rules_bound(r, q->dc, q->res, BE_RULE_READ, &rc);
+        break;
+    case M_DELETE:
+        q->where.rules = be_rules_bound(r, q->dc, q->res, BE_RULE_DELETE, &rc);
+        break;
+    case M_PATCH:
+    case M_PUT:
+        q->where.rules = q->check =
+            be_rules_bound(r, q->dc, q->res, BE_RULE_UPDATE, &rc);
+        break;
+    case M_POST:
+        ins = be_rules_bound(r, q->dc, q->res, BE_RULE_INSERT, &rc);
+        upd = q->upsert == BE_UPSERT_NONE
+            ? NULL
+            : be_rules_bound(r, q->dc, q->res, BE_RULE_UPDATE, &rc2);
+        if (ins && upd) {
+            both = apr_array_copy(r->pool, ins);
+            apr_array_cat(both, upd);
+            q->check = both;
+        }
+        else {
+            q->check = ins ? ins : upd;
+        }
+        break;
+    default:
+        break;
+    }
+    if (rc != OK || rc2 != OK) {
+        return be_problem(r, rc != OK ? rc : rc2,
+                          "the user's roles could not be read", NULL);
+    }
+    return OK;
+}
+
 /* An item of a key of several columns (key=A,B): /NAME/1,7 is the row
  * whose A is 1 and B is 7, as filters; PUT is not one of its methods.
  * OK, or the answer is sent. */
@@ -889,9 +935,9 @@ static int bind_composite(be_req_t *q)
     filters = apr_array_copy(r->pool, q->q->filters);
     for (part = apr_strtok(copy, ",", &state); part;
          part = apr_strtok(NULL, ",", &state)) {
-        const be_column_t *c = n < t->nkeys ? &APR_ARRAY_IDX(
-                                   t->cols, t->keys[n], be_column_t)
-                                            : NULL;
+        const be_column_t *c = n < t->nkeys
+            ? &APR_ARRAY_IDX(t->cols, t->keys[n], be_column_t)
+            : NULL;
         be_value_t v;
         be_filter_t *f;
         if (!c || !be_key_value(r->pool, c, part, &v)) {
@@ -961,7 +1007,10 @@ static int bind_request(be_req_t *q)
                           NULL);
     }
     q->where.key = q->id && t->key >= 0 ? &q->key : NULL;
-    return q->plan->owner ? bind_owner(q) : OK;
+    if (q->plan->owner && (rc = bind_owner(q)) != OK) {
+        return rc;
+    }
+    return bind_rules(q);
 }
 
 /* Step 3: the operation that answers the method. */

@@ -335,8 +335,8 @@ static int read_item(be_req_t *q, const be_shape_t *shape)
     long rows;
     int rc;
 
-    if (shape == &q->plan->all && q->where.key
-        && q->where.filters->nelts == 0 && !q->where.owner) {
+    if (shape == &q->plan->all && q->where.key && q->where.filters->nelts == 0
+        && !q->where.owner && !q->where.rules) {
         st.sql = q->plan->sql_get;
         st.nargs = 1;
         st.args = args;
@@ -440,7 +440,7 @@ int be_op_read(be_req_t *q)
     }
     read_window(q, &limit, &offset, &paged);
     if (shape == &q->plan->all && q->q->filters->nelts == 0 && !q->q->order
-        && !q->where.owner) {
+        && !q->where.owner && !q->where.rules) {
         lim.i = limit;
         off.i = offset;
         st.sql = q->plan->sql_list;
@@ -468,6 +468,55 @@ int be_op_read(be_req_t *q)
 
 /* Accept: application/vnd.pgrst.object+json on a write: the write stands
  * only if it touched exactly one row, as in PostgREST. */
+/* BackendRule on the rows a write produced: the write stands when every
+ * row met the conditions; otherwise it is undone and the answer is 403. */
+static int checked(be_req_t *q, const be_sink_t *sink)
+{
+    if (!sink->check_failed) {
+        return OK;
+    }
+    tx(q, BE_TX_ROLLBACK);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r,
+                  "BE00076: %s: a row written breaks a BackendRule; the write "
+                  "is undone",
+                  q->res->name);
+    return be_problem(q->r, HTTP_FORBIDDEN,
+                      apr_psprintf(q->r->pool,
+                                   "a row of %s would break a rule of this "
+                                   "API; nothing was written",
+                                   q->res->name),
+                      NULL);
+}
+
+/* The shape of a write's RETURNING (NULL: none asked for) with the
+ * BackendRule conditions as one more column, not rendered. */
+static const be_shape_t *with_check(be_req_t *q, const be_shape_t *shape)
+{
+    static const be_column_t ok = {
+        .name = "_ok", .decl = "boolean", .type = BE_T_BOOL};
+    be_shape_t *s = apr_pcalloc(q->r->pool, sizeof(*s));
+    int n = shape ? shape->ncols : 0;
+
+    if (shape) {
+        *s = *shape;
+    }
+    else {
+        s->sql_list = "";
+        s->key_col = -1;
+    }
+    s->cols = apr_palloc(q->r->pool, sizeof(*s->cols) * (apr_size_t)(n + 1));
+    s->keys = apr_palloc(q->r->pool, sizeof(*s->keys) * (apr_size_t)(n + 1));
+    if (n) {
+        memcpy(s->cols, shape->cols, sizeof(*s->cols) * (apr_size_t)n);
+        memcpy(s->keys, shape->keys, sizeof(*s->keys) * (apr_size_t)n);
+    }
+    s->cols[n] = &ok;
+    s->keys[n] = NULL;
+    s->ncols = n + 1;
+    s->check = q->check;
+    return s;
+}
+
 static int one_object_or_undo(be_req_t *q, long rows)
 {
     int rc;
@@ -556,19 +605,26 @@ static int write_answer(be_req_t *q, long rows, be_sink_t *sink, be_buf_t *out)
 static int write_and_answer(be_req_t *q, const be_stmt_t *st, be_sink_t *sink,
                             be_buf_t *out)
 {
+    int in_tx = q->want_object || q->check;
     long rows;
     int rc;
 
-    if (q->want_object && (rc = tx(q, BE_TX_BEGIN)) != OK) {
+    if (in_tx && (rc = tx(q, BE_TX_BEGIN)) != OK) {
         return rc;
     }
-    if ((rc = run(q, st, out ? sink : NULL, &rows, 0)) != OK) {
-        if (q->want_object) {
+    if ((rc = run(q, st, out || q->check ? sink : NULL, &rows, 0)) != OK) {
+        if (in_tx) {
             tx(q, BE_TX_ROLLBACK);
         }
         return rc;
     }
+    if (q->check && (rc = checked(q, sink)) != OK) {
+        return rc;
+    }
     if (q->want_object && (rc = one_object_or_undo(q, rows)) != OK) {
+        return rc;
+    }
+    if (in_tx && !q->want_object && (rc = tx(q, BE_TX_COMMIT)) != OK) {
         return rc;
     }
     return write_answer(q, rows, sink, out);
@@ -588,7 +644,7 @@ static be_where_t keys_where(be_req_t *q, apr_array_header_t *keys)
     be_filter_t *f = apr_pcalloc(q->r->pool, sizeof(*f));
     apr_array_header_t *filters =
         apr_array_make(q->r->pool, 1, sizeof(be_filter_t *));
-    be_where_t w = {NULL, NULL, NULL, NULL, 0, NULL};
+    be_where_t w = {NULL, NULL, NULL, NULL, 0, NULL, NULL};
 
     f->kind = BE_F_COND;
     f->column = key_column(q)->name;
@@ -990,13 +1046,21 @@ static void insert_prepare(be_req_t *q, insert_t *in)
 
     if (q->ret != BE_RET_MINIMAL) {
         in->shape = be_shape_make(r->pool, q->plan, q->q->select, 1);
+    }
+    if (q->check) {
+        in->shape = with_check(q, in->shape);
+    }
+    if (q->ret != BE_RET_MINIMAL) {
         in->out =
             start(q, &in->sink, in->shape,
                   !q->want_object && (!in->single || q->ret == BE_RET_REPR));
     }
+    else if (q->check) {
+        start(q, &in->sink, in->shape, 1); /* the check alone */
+    }
     in->per = in->rows.ncols ? BE_PARAMS_PER_STMT / in->rows.ncols
                              : BE_PARAMS_PER_STMT;
-    in->several = in->rows.nrows > in->per || q->want_object;
+    in->several = in->rows.nrows > in->per || q->want_object || q->check;
     if (!in->back) {
         return;
     }
@@ -1041,7 +1105,7 @@ static int insert_run(be_req_t *q, insert_t *in)
                       in->back ? in->returning : in->shape, &st);
         rc = run(q, &st,
                  in->back ? (in->returning ? &in->ksink : NULL)
-                          : (in->out ? &in->sink : NULL),
+                          : (in->out || q->check ? &in->sink : NULL),
                  &n, 0);
         if (rc != OK) {
             if (in->several) {
@@ -1061,6 +1125,9 @@ static int insert_run(be_req_t *q, insert_t *in)
     }
     else if (in->back) {
         in->out = NULL; /* what a view stored cannot be told without keys */
+    }
+    if (q->check && (rc = checked(q, &in->sink)) != OK) {
+        return rc;
     }
     if (q->want_object && (rc = one_object_or_undo(q, in->done)) != OK) {
         return rc;
@@ -1170,8 +1237,19 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
     }
     if (body) {
         shape = be_shape_make(r->pool, q->plan, q->q->select, 0);
+    }
+    if (q->check && row.ncols > 0) {
+        shape = with_check(q, shape);
+    }
+    else {
+        q->check = NULL; /* nothing is written */
+    }
+    if (body) {
         out = start(q, &sink, shape,
                     !q->want_object && (q->ret == BE_RET_REPR || !item));
+    }
+    else if (q->check) {
+        start(q, &sink, shape, 1); /* the check alone */
     }
     if (row.ncols == 0) {
         /* nothing to change: answer with what is there */
@@ -1322,8 +1400,8 @@ static int call_rows(be_req_t *q, be_sink_t *sink, be_buf_t **out, long *rows,
 void be_call_rules(be_req_t *q, apr_array_header_t *errs)
 {
     const apr_array_header_t *args = q->fn->args;
-    const char **names = apr_palloc(
-        q->r->pool, sizeof(*names) * (apr_size_t)(args->nelts + 1));
+    const char **names =
+        apr_palloc(q->r->pool, sizeof(*names) * (apr_size_t)(args->nelts + 1));
     int i;
 
     for (i = 0; i < args->nelts; i++) {

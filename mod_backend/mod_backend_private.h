@@ -45,6 +45,15 @@ typedef struct {
     int status;                   /* status=NNN, or 0: the usual */
 } be_route_t;
 
+/* BackendRule NAME read|insert|update|delete "SQL" */
+typedef enum {
+    BE_RULE_READ = 0,
+    BE_RULE_INSERT,
+    BE_RULE_UPDATE,
+    BE_RULE_DELETE,
+    BE_RULE_ACTIONS
+} be_rule_action_e;
+
 /* BackendRelation RES.COLUMN TARGET.COLUMN: RES.COLUMN refers to
  * TARGET.COLUMN, as a foreign key would (kept on RES). */
 typedef struct be_relation_s {
@@ -65,6 +74,8 @@ typedef struct be_resource_s {
     apr_array_header_t *sets;     /* BackendSet (be_set_t) */
     apr_array_header_t *validate; /* BackendValidate (be_rules_t) */
     apr_array_header_t *relations; /* BackendRelation (be_relation_t) */
+    apr_array_header_t *rules[BE_RULE_ACTIONS]; /* BackendRule, per action
+                                                   (be_sqltext_t*) */
     const be_function_t *fn; /* BackendFunction: this is LOCATION/rpc/NAME */
     const be_route_t *route; /* BackendRoute: fn is called at this path */
     const char *path;        /* <Location> + "/" + name: the collection URL */
@@ -183,10 +194,13 @@ typedef struct {
     int count_exact;
     int missing_default; /* Prefer: missing=default (what we do) */
     be_upsert_e upsert;
-    int want_object;               /* Accept: application/vnd.pgrst.object */
-    long long range_from;          /* Range: items, or -1 */
-    long long range_to;            /* -1: open */
-    const char *applied;           /* Preference-Applied */
+    int want_object;                 /* Accept: application/vnd.pgrst.object */
+    long long range_from;            /* Range: items, or -1 */
+    long long range_to;              /* -1: open */
+    const char *applied;             /* Preference-Applied */
+    const apr_array_header_t *check; /* BackendRule conditions the rows
+                                        a write produces must meet
+                                        (be_rule_sql_t), or NULL */
     const be_function_t *fn;       /* the function called (a pg= function's as
                                 the schema has it), or NULL */
     be_value_t *call_vals;         /* its arguments, in declared order */
@@ -251,6 +265,14 @@ const be_value_t *be_context_value(request_rec *r, const be_param_t *prm);
  * request); NULL when the lookup failed (logged). */
 apr_array_header_t *be_user_roles(request_rec *r);
 /* The owner scope of a request on res: 0 none, 1 scoped to r->user. */
+/* The BackendRule conditions of res for action, bound for this request:
+ * NULL when it has none or the user has a BackendOwnerBypass role.  *rc
+ * is OK, or the status of a problem (the user's roles could not be
+ * read). */
+const apr_array_header_t *be_rules_bound(request_rec *r,
+                                         const be_dir_conf_t *dc,
+                                         const be_resource_t *res,
+                                         be_rule_action_e action, int *rc);
 int be_owner_scoped(request_rec *r, const be_dir_conf_t *dc,
                     const be_resource_t *res);
 

@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             be_plan_t *pl = be_plan_make(p, t, (be_dialect_e)d);
             be_shape_t *shape = be_shape_make(p, pl, q->select, 1);
             be_stmt_t st;
-            be_where_t w = {NULL, q->filters, NULL, NULL, 0, q->select};
+            be_where_t w = {NULL, q->filters, NULL, NULL, 0, q->select, NULL};
             be_sql_select(p, pl, shape, &w, q->order, q->limit, q->offset,
                           &st);
             be_sql_count(p, pl, &w, &st);

@@ -37,10 +37,10 @@ static const char *plan_sql(const char *args, be_dialect_e d)
     pl = be_plan_make(pool, t, d);
     if ((err = be_query_parse(pool, args, &q))
         || (err = be_query_check(pool, t, q))
-        || (err =
-                be_sql_select(pool, pl, be_shape_make(pool, pl, q->select, 0),
-                              &(be_where_t){NULL, q->filters, NULL, NULL, 0, NULL},
-                              q->order, q->limit, q->offset, &st))) {
+        || (err = be_sql_select(
+                pool, pl, be_shape_make(pool, pl, q->select, 0),
+                &(be_where_t){NULL, q->filters, NULL, NULL, 0, NULL, NULL},
+                q->order, q->limit, q->offset, &st))) {
         return apr_pstrcat(pool, "ERR: ", err, NULL);
     }
     return st.sql;

@@ -28,7 +28,7 @@ static void test_sql(void)
            "SELECT \"id\",\"name\",\"price\",\"active\",\"meta\",\"qty\" FROM "
            "\"products\" WHERE \"id\" = $1",
            "get, pgsql");
-    be_where_t by_key = {&key, NULL, NULL, NULL, 0, NULL};
+    be_where_t by_key = {&key, NULL, NULL, NULL, 0, NULL, NULL};
 
     be_sql_delete(pool, pg, &by_key, NULL, &st);
     IS_STR(st.sql, "DELETE FROM \"products\" WHERE \"id\" = $1", "delete");
