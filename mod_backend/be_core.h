@@ -76,6 +76,7 @@ typedef struct {
     int synthetic;    /* SQLite rowid of a table without a key */
     int readonly;     /* rowid, generated columns: never written */
     int hidden;       /* BackendHide: as if it did not exist */
+    int set_on_insert; /* BackendSet on=insert: the server gives it */
 } be_column_t;
 
 #define BE_MAX_KEY 8 /* columns of a composite key */

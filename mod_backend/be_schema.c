@@ -468,7 +468,9 @@ int be_validate_row(apr_pool_t *p, const be_table_t *t,
         be_value_t *v = &row->vals[row->ncols];
         const char *msg;
 
-        if ((c->hidden || c == implied) && !given[i]) {
+        if ((c->hidden || c == implied
+             || (c->set_on_insert && mode == BE_WRITE_INSERT))
+            && !given[i]) {
             continue; /* never written through the API, or by the server */
         }
         if (given[i]) {

@@ -306,6 +306,7 @@ static const char *plan_resource(apr_pool_t *p, be_resource_t *res,
                                 res->name, set->column);
         }
         set->col = c;
+        c->set_on_insert |= (set->on & BE_W_INSERT) != 0;
     }
     if (res->owner
         && !(owner =

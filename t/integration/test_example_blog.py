@@ -94,8 +94,20 @@ def test_the_blog(blog):
     r = requests.get(u + "/posts/%d/comments" % post["id"], headers=ann)
     assert r.json() == [{"id": comment["id"], "author": "bob",
                          "body": "nice"}]
+    # her posts with their comments, in one request
+    r = requests.get(u + "/posts?select=id,title,comments(author,body)",
+                     headers=ann)
+    assert r.json() == [{"id": post["id"], "title": "Hello", "comments": [
+        {"author": "bob", "body": "nice"}]}]
+    # a comment on a draft is refused; nobody's but hers are her drafts
+    r = requests.post(u + "/posts", headers=ann, json={"title": "Draft"})
+    draft = r.json()
+    r = requests.post(u + "/comments", headers=bob,
+                      json={"post": draft["id"], "body": "peek"})
+    assert r.status_code == 403, r.text
     # ann cannot delete bob's comment; bob can
-    requests.delete(u + "/comments/%d" % comment["id"], headers=ann)
+    r = requests.delete(u + "/comments/%d" % comment["id"], headers=ann)
+    assert r.status_code == 404, r.text
     assert blog.db.rows("SELECT count(*) FROM comments") == [(1,)]
     r = requests.get(u + "/authors/ann/stats", headers=bob)
     assert r.status_code == 200, r.text
