@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "tap.h"
 #include "unit.h"
+#include "be_query.h"
 
 static void test_sql(void)
 {
@@ -93,10 +94,72 @@ static void test_sql(void)
     }
 }
 
+/* Embedded resources: products embedding themselves, one row (a
+ * many-to-one by id) and an array (a one-to-many with a filter, order
+ * and limit), on both dialects. */
+static void test_embed(void)
+{
+    be_table_t *t = products();
+    const be_column_t *id[1] = {&APR_ARRAY_IDX(t->cols, 0, be_column_t)};
+    be_query_t *q;
+    be_stmt_t st;
+    int d;
+    static const char *const want[2] = {
+        "SELECT \"id\",(SELECT json_object('n', \"_1\".\"name\", 'on', "
+        "CASE WHEN \"_1\".\"active\" IS NULL THEN NULL WHEN "
+        "\"_1\".\"active\" THEN json('true') ELSE json('false') END, "
+        "'meta', json(\"_1\".\"meta\")) FROM \"products\" AS \"_1\" WHERE "
+        "\"_1\".\"id\" = \"_0\".\"id\") AS \"_e1\",(SELECT '[' || "
+        "coalesce(group_concat(\"_v\", ','), '') || ']' FROM (SELECT "
+        "json_object('id', \"_1\".\"id\") AS \"_v\" FROM \"products\" AS "
+        "\"_1\" WHERE \"qty\" > ?1 AND \"_1\".\"id\" = \"_0\".\"id\" ORDER "
+        "BY \"id\" DESC LIMIT ?2)) AS \"_e2\" FROM \"products\" AS \"_0\" "
+        "ORDER BY \"id\"",
+        "SELECT \"id\",(SELECT json_build_object('n', "
+        "\"_1\".\"name\"::text, 'on', \"_1\".\"active\", 'meta', "
+        "\"_1\".\"meta\") FROM \"products\" AS \"_1\" WHERE "
+        "\"_1\".\"id\" = \"_0\".\"id\") AS \"_e1\",(SELECT "
+        "coalesce(json_agg(\"_v\"), '[]') FROM (SELECT "
+        "json_build_object('id', \"_1\".\"id\") AS \"_v\" FROM "
+        "\"products\" AS \"_1\" WHERE \"qty\" > $1 AND \"_1\".\"id\" = "
+        "\"_0\".\"id\" ORDER BY \"id\" DESC LIMIT $2) AS \"_s\") AS "
+        "\"_e2\" FROM \"products\" AS \"_0\" ORDER BY \"id\""};
+
+    for (d = 0; d < 2; d++) {
+        be_plan_t *pl = be_plan_make(pool, t, (be_dialect_e)d);
+        const be_shape_t *shape;
+        be_where_t w = {NULL, NULL, NULL, NULL, 0, NULL, NULL};
+        int i;
+        OK(!be_query_parse(pool,
+                           "select=id,one:products(n:name,on:active,meta),"
+                           "many:products(id)&many.qty=gt.0"
+                           "&many.order=id.desc&many.limit=3",
+                           &q),
+           "the embedding grammar parses");
+        for (i = 1; i < 3; i++) {
+            be_embed_t *e = APR_ARRAY_IDX(q->select, i, be_select_t).embed;
+            e->plan = pl;
+            e->many = i == 2;
+            e->npairs = 1;
+            e->pcols = e->ccols = id;
+        }
+        OK(!be_query_check(pool, t, q), "checked against the table");
+        shape = be_shape_make(pool, pl, q->select, 0);
+        w.filters = q->filters;
+        w.select = q->select;
+        OK(!be_sql_select(pool, pl, shape, &w, NULL, -1, -1, &st),
+           "embedding SQL");
+        IS_STR(st.sql, want[d], d ? "pgsql embedding" : "sqlite embedding");
+        IS_INT(st.nargs, 2, "the embedded filter and limit are bound");
+        IS_INT(shape->cols[1]->type, BE_T_JSON, "an embedded column is json");
+    }
+}
+
 int main(void)
 {
     unit_start();
     test_sql();
+    test_embed();
     unit_end();
     return tap_done();
 }
