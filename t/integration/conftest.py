@@ -49,6 +49,29 @@ def site_per_driver(cls):
     return fixture
 
 
+class TokenSite:
+    """A database of driver with schema, an HS256 key, and an httpd serving
+    conf; conf may name {libexec}, {hs} (the key file) and the keys of
+    more."""
+
+    def __init__(self, driver, pg, name, schema, conf, **more):
+        import tokens
+        self.driver = driver
+        self.db = Database(driver, pg, name)
+        self.db.script(schema)
+        self.keys = tokens.Keys(make_tmpdir("mb-keys-"))
+        self.httpd = Httpd(conf.format(libexec=LIBEXEC, hs=self.keys.hs,
+                                       **more), self.db).start_ok()
+        self.url = self.httpd.url
+
+    def auth(self, user, **claims):
+        return self.keys.bearer(user, **claims)
+
+    def close(self):
+        self.httpd.destroy()
+        self.db.close()
+
+
 def make_db(driver, pg_server, name="mb"):
     db = Database(driver, pg_server if driver == "pgsql" else None, name)
     db.script(read("schema_%s.sql" % driver))

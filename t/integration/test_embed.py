@@ -8,11 +8,9 @@ owner scope, undeclared tables) hold."""
 import pytest
 import requests
 
-from conftest import site_per_driver
+from conftest import TokenSite, site_per_driver
 from expected import assert_problem
-from harness import (Database, Httpd, LIBEXEC, make_tmpdir,
-                     refused_in_location)
-import tokens
+from harness import refused_in_location
 
 SCHEMA = {
     "sqlite": """
@@ -96,16 +94,10 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
 """
 
 
-class Site:
+class Site(TokenSite):
     def __init__(self, driver, pg):
-        self.driver = driver
-        self.db = Database(driver, pg, "embed")
-        self.db.script(SCHEMA[driver])
+        super().__init__(driver, pg, "embed", SCHEMA[driver], CONF)
         self.db.script(SEED)
-        self.keys = tokens.Keys(make_tmpdir("mb-keys-"))
-        self.httpd = Httpd(CONF.format(libexec=LIBEXEC, hs=self.keys.hs),
-                           self.db).start_ok()
-        self.url = self.httpd.url
 
     def get(self, path, **kw):
         return requests.get(self.url + path, **kw)
@@ -114,10 +106,6 @@ class Site:
         r = self.get(path, **kw)
         assert r.status_code == 200, r.text
         return r.json()
-
-    def close(self):
-        self.httpd.destroy()
-        self.db.close()
 
 
 site = site_per_driver(Site)
@@ -220,7 +208,7 @@ def test_hidden_columns_stay_hidden(site):
 
 
 def test_an_embedded_owner_scope_holds(site):
-    h = site.keys.bearer("bob")
+    h = site.auth("bob")
     got = site.get("/mine/posts?select=id,comments(id,owner)&order=id",
                    headers=h).json()
     assert got == [{"id": 1, "comments": [{"id": 1, "owner": "bob"},

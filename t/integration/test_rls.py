@@ -9,10 +9,9 @@ import json
 import pytest
 import requests
 
-from conftest import site_per_driver
+from conftest import TokenSite, site_per_driver
 from expected import assert_problem
-from harness import Database, Httpd, make_tmpdir, refused_in_location
-import tokens
+from harness import refused_in_location
 
 PG_SCHEMA = """
 DO $$ BEGIN
@@ -71,25 +70,12 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
 """
 
 
-class Site:
+class Site(TokenSite):
     def __init__(self, driver, pg):
-        from harness import LIBEXEC
-        self.driver = driver
-        self.db = Database(driver, pg, "rls")
-        self.db.script(PG_SCHEMA if driver == "pgsql" else SQLITE_SCHEMA)
-        self.keys = tokens.Keys(make_tmpdir("mb-keys-"))
-        self.httpd = Httpd(CONF.format(libexec=LIBEXEC, hs=self.keys.hs,
-                                       whoami=WHOAMI[driver],
-                                       identity=IDENTITY[driver]),
-                           self.db).start_ok()
-        self.url = self.httpd.url
-
-    def auth(self, user, **claims):
-        return self.keys.bearer(user, **claims)
-
-    def close(self):
-        self.httpd.destroy()
-        self.db.close()
+        super().__init__(driver, pg, "rls",
+                         PG_SCHEMA if driver == "pgsql" else SQLITE_SCHEMA,
+                         CONF, whoami=WHOAMI[driver],
+                         identity=IDENTITY[driver])
 
 
 site = site_per_driver(Site)

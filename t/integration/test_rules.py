@@ -8,11 +8,9 @@ refused at startup."""
 import pytest
 import requests
 
-from conftest import site_per_driver
+from conftest import TokenSite, site_per_driver
 from expected import assert_problem
-from harness import (Database, Httpd, LIBEXEC, make_tmpdir,
-                     refused_in_location)
-import tokens
+from harness import refused_in_location
 
 SCHEMA = {
     "sqlite": """
@@ -78,22 +76,10 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
 """
 
 
-class Site:
+class Site(TokenSite):
     def __init__(self, driver, pg):
-        self.driver = driver
-        self.db = Database(driver, pg, "rules")
-        self.db.script(SCHEMA[driver])
-        self.keys = tokens.Keys(make_tmpdir("mb-keys-"))
-        self.httpd = Httpd(CONF.format(libexec=LIBEXEC, hs=self.keys.hs),
-                           self.db).start_ok()
+        super().__init__(driver, pg, "rules", SCHEMA[driver], CONF)
         self.url = self.httpd.url + "/api/"
-
-    def as_(self, user, **claims):
-        return self.keys.bearer(user, **claims)
-
-    def close(self):
-        self.httpd.destroy()
-        self.db.close()
 
 
 site = site_per_driver(Site)
@@ -109,7 +95,7 @@ def s(site):
 
 
 def get(s, path, user="bob", **kw):
-    return requests.get(s.url + path, headers=s.as_(user), **kw)
+    return requests.get(s.url + path, headers=s.auth(user), **kw)
 
 
 def ids(r):
@@ -123,7 +109,7 @@ def test_drafts_are_their_authors_only(s):
     r = get(s, "posts/2")
     assert_problem(r, 404, "Not Found", "posts has no row with key '2'")
     r = requests.get(s.url + "posts?select=id&status=eq.draft",
-                     headers=dict(s.as_("bob"), Prefer="count=exact"))
+                     headers=dict(s.auth("bob"), Prefer="count=exact"))
     assert r.json() == [{"id": 4}]
     assert r.headers["Content-Range"] == "0-0/1"
     # embedded, the rule of the embedded resource holds
@@ -138,12 +124,12 @@ def test_drafts_are_their_authors_only(s):
 def test_writes_meet_the_rule_or_nothing_is_written(s):
     before = s.db.rows("SELECT id, author, title, status FROM posts "
                        "ORDER BY id")
-    r = requests.post(s.url + "posts", headers=s.as_("bob"),
+    r = requests.post(s.url + "posts", headers=s.auth("bob"),
                       json={"author": "alice", "title": "forged"})
     assert_problem(r, 403, "Forbidden", "a row of posts would break a rule "
                    "of this API; nothing was written")
     r = requests.post(s.url + "posts", headers=dict(
-        s.as_("bob"), Prefer="return=minimal"),
+        s.auth("bob"), Prefer="return=minimal"),
         json=[{"author": "bob", "title": "ok"},
               {"author": "alice", "title": "forged"}])
     assert r.status_code == 403, r.text
@@ -152,19 +138,19 @@ def test_writes_meet_the_rule_or_nothing_is_written(s):
             "id": 1, "author": "alice", "title": "x",
             "status": "published"}), ("DELETE", None)):
         r = requests.request(method, s.url + "posts/1",
-                             headers=s.as_("bob"), json=body)
+                             headers=s.auth("bob"), json=body)
         assert r.status_code == 404, (method, r.text)
     # nor given away
-    r = requests.patch(s.url + "posts/4", headers=s.as_("bob"),
+    r = requests.patch(s.url + "posts/4", headers=s.auth("bob"),
                        json={"author": "alice"})
     assert r.status_code == 403, r.text
     r = requests.patch(s.url + "posts?status=eq.published",
-                       headers=s.as_("bob"), json={"title": "bulk"})
+                       headers=s.auth("bob"), json={"title": "bulk"})
     assert r.status_code == 204, r.text
     assert s.db.rows("SELECT id, author, title, status FROM posts "
                      "ORDER BY id") == [
         before[0], before[1], (3, "bob", "bulk", "published"), before[3]]
-    r = requests.post(s.url + "posts", headers=s.as_("bob"),
+    r = requests.post(s.url + "posts", headers=s.auth("bob"),
                       json={"author": "bob", "title": "mine"})
     assert r.status_code == 201, r.text
     assert r.json()["author"] == "bob"
@@ -172,26 +158,26 @@ def test_writes_meet_the_rule_or_nothing_is_written(s):
 
 def test_a_rule_that_follows_a_relation(s):
     # a tag link is the post author's to make or remove
-    r = requests.post(s.url + "post_tags", headers=s.as_("bob"),
+    r = requests.post(s.url + "post_tags", headers=s.auth("bob"),
                       json={"post_id": 1, "tag_id": 2})
     assert r.status_code == 403, r.text
     r = requests.post(s.url + "post_tags", headers=dict(
-        s.as_("bob"), Prefer="resolution=merge-duplicates"),
+        s.auth("bob"), Prefer="resolution=merge-duplicates"),
         json={"post_id": 1, "tag_id": 1})
     assert r.status_code == 403, r.text
     assert requests.delete(s.url + "post_tags/1,1",
-                           headers=s.as_("bob")).status_code == 404
-    r = requests.post(s.url + "post_tags", headers=s.as_("bob"),
+                           headers=s.auth("bob")).status_code == 404
+    r = requests.post(s.url + "post_tags", headers=s.auth("bob"),
                       json={"post_id": 4, "tag_id": 2})
     assert r.status_code == 201, r.text
     assert s.db.rows("SELECT post_id, tag_id FROM post_tags "
                      "ORDER BY post_id, tag_id") == [(1, 1), (2, 1), (3, 2),
                                                      (4, 2)]
     # comments only where the post can be read
-    r = requests.post(s.url + "comments", headers=s.as_("bob"),
+    r = requests.post(s.url + "comments", headers=s.auth("bob"),
                       json={"post_id": 2, "author": "bob", "body": "x"})
     assert r.status_code == 403, r.text
-    r = requests.post(s.url + "comments", headers=s.as_("bob"),
+    r = requests.post(s.url + "comments", headers=s.auth("bob"),
                       json={"post_id": 1, "author": "bob", "body": "hi"})
     assert r.status_code == 201, r.text
     assert ids(get(s, "comments?order=id")) == [1, 3, r.json()["id"]]
@@ -200,7 +186,7 @@ def test_a_rule_that_follows_a_relation(s):
 
 
 def test_a_bypass_role_is_above_the_rules(s):
-    editor = s.as_("eve", roles=["editor"])
+    editor = s.auth("eve", roles=["editor"])
     assert ids(requests.get(s.url + "posts?order=id", headers=editor)) == \
         [1, 2, 3, 4]
     r = requests.patch(s.url + "posts/2", headers=editor,
