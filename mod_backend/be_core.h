@@ -72,10 +72,10 @@ typedef struct {
     int max_len;       /* varchar(n)/char(n) in characters, or -1 */
     long long int_min; /* bounds of a narrow integer type */
     long long int_max;
-    unsigned int oid; /* PostgreSQL type oid, 0 on SQLite */
-    int synthetic;    /* SQLite rowid of a table without a key */
-    int readonly;     /* rowid, generated columns: never written */
-    int hidden;       /* BackendHide: as if it did not exist */
+    unsigned int oid;  /* PostgreSQL type oid, 0 on SQLite */
+    int synthetic;     /* SQLite rowid of a table without a key */
+    int readonly;      /* rowid, generated columns: never written */
+    int hidden;        /* BackendHide: as if it did not exist */
     int set_on_insert; /* BackendSet on=insert: the server gives it */
 } be_column_t;
 
