@@ -239,6 +239,14 @@ static int scan_text(const char *t, apr_size_t len, scan_t *sc)
                    && strchr("0123456789+-.eE", t[i + 1])) {
                 i++;
             }
+            n = start + (t[start] == '-');
+            if (n < i && t[n] == '0' && t[n + 1] >= '0' && t[n + 1] <= '9') {
+                /* RFC 8259 has no leading zeros; json-c would keep them
+                 * in a number it reads as a double */
+                sc->why = "a number with a leading zero";
+                sc->at = start;
+                return 0;
+            }
             if (sc->wide && past_int64(t + start, i + 1 - start)) {
                 APR_ARRAY_PUSH(sc->wide, apr_size_t) = i + 1;
             }

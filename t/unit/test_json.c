@@ -161,6 +161,16 @@ static void test_hostile_parse(void)
            "the body is not valid JSON: NaN and Infinity are not JSON numbers "
            "at byte 8",
            "nested NaN");
+    IS_STR(REFUSED("{\"a\":0123}"),
+           "the body is not valid JSON: a number with a leading zero "
+           "at byte 5",
+           "a leading zero");
+    IS_STR(REFUSED("[{\"j\":-000000000000000000018446744073709551614}]"),
+           "the body is not valid JSON: a number with a leading zero "
+           "at byte 6",
+           "leading zeros before digits past the 64-bit range");
+    o = parse("{\"a\":0,\"b\":-0.5,\"c\":0e1}", &rc, &err);
+    IS_INT(rc, BE_JSON_OK, "a zero, a fraction and an exponent after 0");
     OK(!be_json_is_valid("[NaN]", 5), "NaN is not valid json text");
     OK(!be_json_is_valid("\"\xc0\xaf\"", 4), "nor overlong UTF-8");
 
