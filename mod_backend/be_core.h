@@ -358,10 +358,12 @@ const char *be_sql_count(apr_pool_t *p, const be_plan_t *pl,
                          const be_where_t *w, be_stmt_t *st);
 /* Rows [first, first+n) of rows; on_conflict names the conflict target
  * (NULL: the key).  With an owner, an upsert only updates the owner's
- * rows. */
+ * rows; with conflict_rules (be_rule_sql_t), only the rows that meet
+ * them. */
 void be_sql_insert(apr_pool_t *p, const be_plan_t *pl, const be_rows_t *rows,
                    int first, int n, be_upsert_e upsert,
                    const apr_array_header_t *on_conflict, int owned,
+                   const apr_array_header_t *conflict_rules,
                    const be_shape_t *shape, be_stmt_t *st);
 const char *be_sql_update(apr_pool_t *p, const be_plan_t *pl,
                           const be_row_t *row, const be_where_t *w,

@@ -438,6 +438,7 @@ static void default_value(sqlb_t *q, const be_column_t *c)
 void be_sql_insert(apr_pool_t *p, const be_plan_t *pl, const be_rows_t *rows,
                    int first, int n, be_upsert_e upsert,
                    const apr_array_header_t *on_conflict, int owned,
+                   const apr_array_header_t *conflict_rules,
                    const be_shape_t *shape, be_stmt_t *st)
 {
     sqlb_t q;
@@ -512,6 +513,25 @@ void be_sql_insert(apr_pool_t *p, const be_plan_t *pl, const be_rows_t *rows,
                 be_sql_column(&q.b, pl->owner);
                 be_buf_adds(&q.b, " = excluded.");
                 be_sql_column(&q.b, pl->owner);
+            }
+            if (any && conflict_rules && conflict_rules->nelts) {
+                /* the row met is updated only when the rules let the user
+                 * update it: its own columns, unqualified in the rules */
+                int in_where = owned && pl->owner;
+                if (q.d == BE_DIALECT_PGSQL) {
+                    /* (where PostgreSQL finds them ambiguous with
+                     * excluded's, unless a subquery names them) */
+                    int inner = 0;
+                    be_buf_printf(&q.b,
+                                  "%sEXISTS (SELECT 1 FROM (SELECT %s.*) "
+                                  "AS \"_r\"",
+                                  in_where ? " AND " : " WHERE ", pl->qtable);
+                    be_sql_rules(&q.b, q.d, conflict_rules, &inner, q.args);
+                    be_buf_addc(&q.b, ')');
+                }
+                else {
+                    be_sql_rules(&q.b, q.d, conflict_rules, &in_where, q.args);
+                }
             }
         }
         if (!any) {

@@ -881,6 +881,9 @@ static int bind_rules(be_req_t *q)
         upd = q->upsert == BE_UPSERT_NONE
             ? NULL
             : be_rules_bound(r, q->dc, q->res, BE_RULE_UPDATE, &rc2);
+        if (q->upsert == BE_UPSERT_MERGE) {
+            q->conflict = upd;
+        }
         if (ins && upd) {
             both = apr_array_copy(r->pool, ins);
             apr_array_cat(both, upd);

@@ -1101,7 +1101,7 @@ static int insert_run(be_req_t *q, insert_t *in)
         int count = in->rows.nrows - first < in->per ? in->rows.nrows - first
                                                      : in->per;
         be_sql_insert(r->pool, q->plan, &in->rows, first, count, q->upsert,
-                      q->q->on_conflict, q->where.owner != NULL,
+                      q->q->on_conflict, q->where.owner != NULL, q->conflict,
                       in->back ? in->returning : in->shape, &st);
         rc = run(q, &st,
                  in->back ? (in->returning ? &in->ksink : NULL)
@@ -1112,6 +1112,22 @@ static int insert_run(be_req_t *q, insert_t *in)
                 tx(q, BE_TX_ROLLBACK);
             }
             return rc;
+        }
+        if (q->conflict && !in->view && n < count) {
+            /* a row met that the rules do not let the user update: the
+             * upsert is refused whole */
+            tx(q, BE_TX_ROLLBACK);
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "BE00076: %s: an upsert meets a row a BackendRule "
+                          "keeps from the user; the write is undone",
+                          q->res->name);
+            return be_problem(r, HTTP_FORBIDDEN,
+                              apr_psprintf(r->pool,
+                                           "a row of %s this upsert meets "
+                                           "may not be updated by the user; "
+                                           "nothing was written",
+                                           q->res->name),
+                              NULL);
         }
         /* (SQLite counts no row that an INSTEAD OF trigger wrote) */
         in->done += in->view ? count : n;

@@ -201,6 +201,8 @@ typedef struct {
     const apr_array_header_t *check; /* BackendRule conditions the rows
                                         a write produces must meet
                                         (be_rule_sql_t), or NULL */
+    const apr_array_header_t *conflict; /* those the row an upsert meets
+                                           must meet to be updated */
     const be_function_t *fn;       /* the function called (a pg= function's as
                                 the schema has it), or NULL */
     be_value_t *call_vals;         /* its arguments, in declared order */

@@ -128,7 +128,7 @@ static void plan(apr_pool_t *p, const be_table_t *t, const be_rows_t *rows,
 
         if (rows && rows->nrows > 0) {
             be_sql_insert(p, pl, rows, 0, rows->nrows, BE_UPSERT_MERGE, NULL,
-                          0, &pl->all, &st);
+                          0, NULL, &pl->all, &st);
         }
         if (row && row->ncols > 0) {
             be_sql_update(p, pl, row, &w, &pl->all, &st);

@@ -185,6 +185,54 @@ def test_a_rule_that_follows_a_relation(s):
         [1, 2, 3, r.json()["id"]]
 
 
+def test_an_upsert_updates_only_rows_the_rules_let_the_user_update(s):
+    merge = dict(s.auth("bob"), Prefer="resolution=merge-duplicates")
+    before = s.db.rows("SELECT id, author, title, status FROM posts "
+                       "ORDER BY id")
+    denied = ("a row of posts this upsert meets may not be updated by the "
+              "user; nothing was written")
+    # alice's draft: the new row would be bob's, the row met is not
+    for query in ("", "?on_conflict=id"):
+        r = requests.post(s.url + "posts" + query, headers=merge,
+                          json={"id": 2, "author": "bob", "title": "stolen"})
+        assert_problem(r, 403, "Forbidden", denied)
+        r = requests.post(s.url + "posts" + query, headers=merge, json=[
+            {"id": 4, "author": "bob", "title": "bob's, changed"},
+            {"id": 1, "author": "bob", "title": "stolen"}])
+        assert_problem(r, 403, "Forbidden", denied)
+    assert s.db.rows("SELECT id, author, title, status FROM posts "
+                     "ORDER BY id") == before
+    # his own row is updated, a new one inserted
+    r = requests.post(s.url + "posts", headers=merge, json=[
+        {"id": 4, "author": "bob", "title": "bob's, changed"},
+        {"id": 9, "author": "bob", "title": "new"}])
+    assert r.status_code == 201, r.text
+    assert [(p["id"], p["title"]) for p in r.json()] == [
+        (4, "bob's, changed"), (9, "new")]
+    # ignoring duplicates changes nobody's row
+    r = requests.post(s.url + "posts", headers=dict(
+        s.auth("bob"), Prefer="resolution=ignore-duplicates"),
+        json={"id": 2, "author": "bob", "title": "stolen"})
+    assert r.status_code == 201, r.text
+    # a comment of alice's, on a post bob may read and comment on
+    r = requests.post(s.url + "comments", headers=merge,
+                      json={"id": 3, "post_id": 3, "author": "bob",
+                            "body": "taken"})
+    assert_problem(r, 403, "Forbidden", "a row of comments this upsert "
+                   "meets may not be updated by the user; nothing was written")
+    assert s.db.rows("SELECT id, author, body FROM comments ORDER BY id") == [
+        (1, "bob", "on alice public"), (2, "alice", "on alice draft"),
+        (3, "alice", "on bob public")]
+    assert s.db.rows("SELECT id, author, title FROM posts WHERE id IN (2, 4)"
+                     " ORDER BY id") == [(2, "alice", "alice draft"),
+                                         (4, "bob", "bob's, changed")]
+    # the editor is above the rules
+    r = requests.post(s.url + "posts", headers=dict(
+        s.auth("eve", roles=["editor"]), Prefer="resolution=merge-duplicates"),
+        json={"id": 2, "author": "alice", "title": "edited"})
+    assert r.status_code == 201, r.text
+
+
 def test_a_bypass_role_is_above_the_rules(s):
     editor = s.auth("eve", roles=["editor"])
     assert ids(requests.get(s.url + "posts?order=id", headers=editor)) == \

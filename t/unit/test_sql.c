@@ -47,8 +47,8 @@ static void test_sql(void)
                                 errs),
                0, "bulk rows valid");
         IS_INT(rows.ncols, 3, "union of the columns");
-        be_sql_insert(pool, pg, &rows, 0, 2, BE_UPSERT_NONE, NULL, 0, &pg->all,
-                      &st);
+        be_sql_insert(pool, pg, &rows, 0, 2, BE_UPSERT_NONE, NULL, 0, NULL,
+                      &pg->all, &st);
         IS_STR(st.sql,
                "INSERT INTO \"products\" (\"name\",\"price\",\"qty\") VALUES "
                "($1,$2,DEFAULT),($3,DEFAULT,$4) RETURNING "
@@ -56,7 +56,7 @@ static void test_sql(void)
                "multi-row insert, pgsql DEFAULT where silent");
         IS_INT(st.nargs, 4, "insert args");
         be_sql_insert(pool, sq, &rows, 0, 2, BE_UPSERT_MERGE, NULL, 0, NULL,
-                      &st);
+                      NULL, &st);
         IS_STR(st.sql,
                "INSERT INTO \"products\" (\"name\",\"price\",\"qty\") VALUES "
                "(?1,?2,NULL),(?3,NULL,?4) ON CONFLICT (\"id\") DO UPDATE SET "
