@@ -63,10 +63,12 @@ static void json_value(be_buf_t *b, be_dialect_e d, const be_column_t *c,
     }
 }
 
-/* The condition that ties the rows at depth to their parent's. */
-static void join(be_buf_t *b, const be_embed_t *e, int depth)
+/* The condition that ties the rows at depth to their parent's (through
+ * the junction's rows that the user may read). */
+static void join(be_buf_t *b, be_dialect_e d, const be_embed_t *e, int depth,
+                 apr_array_header_t *args)
 {
-    int i;
+    int i, any = 1;
 
     if (e->via) {
         be_buf_printf(b, "EXISTS (SELECT 1 FROM %s AS \"_j%d\" WHERE ",
@@ -85,6 +87,15 @@ static void join(be_buf_t *b, const be_embed_t *e, int depth)
             alias(b, depth - 1);
             be_sql_column(b, e->pcols[i]);
         }
+        if (e->via_owner && e->via->owner) {
+            be_buf_printf(b, " AND \"_j%d\".", depth);
+            be_sql_column(b, e->via->owner);
+            be_buf_adds(b, " = ");
+            APR_ARRAY_PUSH(args, const be_value_t *) = e->via_owner;
+            be_sql_placeholder(b, d, args->nelts);
+        }
+        /* (its columns unqualified: the junction's, the nearest) */
+        be_sql_rules(b, d, e->via_rules, &any, args);
         be_buf_addc(b, ')');
         return;
     }
@@ -113,7 +124,7 @@ static const char *rows_where(be_buf_t *b, be_dialect_e d, const be_embed_t *e,
         return err;
     }
     be_buf_adds(b, any ? " AND " : " WHERE ");
-    join(b, e, depth);
+    join(b, d, e, depth, args);
     if (e->owner && e->plan->owner) {
         be_buf_adds(b, " AND ");
         alias(b, depth);

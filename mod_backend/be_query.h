@@ -93,6 +93,8 @@ struct be_embed_s {
     const be_value_t *owner;         /* its owner scope, or NULL */
     const apr_array_header_t *rules; /* its BackendRule read rules
                                         (be_rule_sql_t), or NULL */
+    const be_value_t *via_owner;     /* the junction's owner scope */
+    const apr_array_header_t *via_rules; /* and read rules, or NULL */
 };
 
 /* The SQL value of an embedded resource at depth (its rows are "_depth",

@@ -96,9 +96,40 @@ static int in_key(const be_table_t *t, const be_fk_t *fk)
 }
 
 typedef struct {
-    be_embed_t e;      /* the relation's part of it */
-    const char *label; /* NAME!hint that picks it */
+    be_embed_t e;             /* the relation's part of it */
+    const char *label;        /* NAME!hint that picks it */
+    const be_resource_t *via; /* many-to-many: the junction */
 } cand_t;
+
+/* What a resource's rows obey when the user reads them: its owner scope
+ * and its BackendRule read rules.  OK, or the answer is sent. */
+static int read_scope(be_req_t *q, const be_resource_t *res,
+                      const be_plan_t *pl, const be_value_t **owner,
+                      const apr_array_header_t **rules)
+{
+    request_rec *r = q->r;
+    int rc;
+
+    if (pl->owner && be_owner_scoped(r, q->dc, res)) {
+        be_value_t *v = apr_pcalloc(r->pool, sizeof(*v));
+        if (!r->user) {
+            return be_problem(r, HTTP_UNAUTHORIZED,
+                              apr_psprintf(r->pool,
+                                           "%s needs an authenticated user",
+                                           res->name),
+                              NULL);
+        }
+        if (be_filter_value(r->pool, pl->owner, r->user, v)) {
+            return be_problem(r, HTTP_FORBIDDEN, "you may not do this", NULL);
+        }
+        *owner = v;
+    }
+    *rules = be_rules_bound(r, q->dc, res, BE_RULE_READ, &rc);
+    if (rc != OK) {
+        return be_problem(r, rc, "the user's roles could not be read", NULL);
+    }
+    return OK;
+}
 
 /* Junctions: resources of the location whose key holds a foreign key to
  * the parent's table and one to the child's. */
@@ -137,6 +168,7 @@ static void junctions(be_req_t *q, const be_plan_t *pp, const be_plan_t *cp,
                 memset(c, 0, sizeof(*c));
                 c->e.many = 1;
                 c->e.via = jp;
+                c->via = jr;
                 c->e.npairs = fa->ncols;
                 c->e.nvia = fb->ncols;
                 c->label = apr_psprintf(p, "%s!%s", e->name, jr->name);
@@ -254,7 +286,6 @@ static int bind_one(be_req_t *q, const be_resource_t *pres,
     const be_plan_t *cp;
     apr_array_header_t *cands;
     const cand_t *c;
-    const char *msg;
     int i;
 
     if (!cres || cres->fn) {
@@ -317,23 +348,12 @@ static int bind_one(be_req_t *q, const be_resource_t *pres,
     e->jp = c->e.jp;
     e->jc = c->e.jc;
     e->via = c->e.via;
-    if (cp->owner && be_owner_scoped(r, q->dc, cres)) {
-        be_value_t *v = apr_pcalloc(r->pool, sizeof(*v));
-        if (!r->user) {
-            return be_problem(r, HTTP_UNAUTHORIZED,
-                              apr_psprintf(r->pool,
-                                           "%s needs an authenticated user",
-                                           cres->name),
-                              NULL);
-        }
-        if ((msg = be_filter_value(r->pool, cp->owner, r->user, v))) {
-            return be_problem(r, HTTP_FORBIDDEN, "you may not do this", NULL);
-        }
-        e->owner = v;
-    }
-    e->rules = be_rules_bound(r, q->dc, cres, BE_RULE_READ, &i);
-    if (i != OK) {
-        return be_problem(r, i, "the user's roles could not be read", NULL);
+    if ((i = read_scope(q, cres, cp, &e->owner, &e->rules)) != OK
+        || (c->via
+            && (i = read_scope(q, c->via, c->e.via, &e->via_owner,
+                               &e->via_rules))
+                != OK)) {
+        return i;
     }
     if (e->spread) {
         for (i = 0; i < e->q->select->nelts; i++) {

@@ -27,6 +27,7 @@ CREATE TABLE comments (id INTEGER PRIMARY KEY,
 CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE post_tags (post_id INTEGER NOT NULL REFERENCES posts (id),
                         tag_id INTEGER NOT NULL REFERENCES tags (id),
+                        owner TEXT,
                         PRIMARY KEY (post_id, tag_id));
 CREATE TABLE audit (id INTEGER PRIMARY KEY,
                     post_id INTEGER REFERENCES posts (id), what TEXT);
@@ -47,6 +48,7 @@ CREATE TABLE comments (id integer PRIMARY KEY,
 CREATE TABLE tags (id integer PRIMARY KEY, name text NOT NULL);
 CREATE TABLE post_tags (post_id integer NOT NULL REFERENCES posts (id),
                         tag_id integer NOT NULL REFERENCES tags (id),
+                        owner text,
                         PRIMARY KEY (post_id, tag_id));
 CREATE TABLE audit (id integer PRIMARY KEY,
                     post_id integer REFERENCES posts (id), what text);
@@ -66,7 +68,7 @@ INSERT INTO comments VALUES (1, 1, 'nice', TRUE, 'bob'),
     (2, 1, 'meh', FALSE, 'ada'), (3, 2, 'first', TRUE, 'bob'),
     (4, 1, 'late', TRUE, 'bob');
 INSERT INTO tags VALUES (1, 'c'), (2, 'sql'), (3, 'unused');
-INSERT INTO post_tags VALUES (1, 1), (1, 2), (2, 2);
+INSERT INTO post_tags VALUES (1, 1, 'ada'), (1, 2, 'bob'), (2, 2, 'bob');
 INSERT INTO audit VALUES (1, 1, 'created');
 """
 
@@ -87,6 +89,8 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
     SetHandler backend
     BackendResource posts
     BackendResource comments owner=owner
+    BackendResource tags
+    BackendResource post_tags owner=owner
     AuthType Bearer
     BackendTokenKey hs256 {hs}
     Require valid-user
@@ -218,6 +222,18 @@ def test_an_embedded_owner_scope_holds(site):
     got = site.get("/mine/posts?select=id,comments!inner(id)"
                    "&comments.owner=eq.ada", headers=h).json()
     assert got == []
+    # a junction's owner scope: ada's tag link is not bob's to follow
+    got = site.get("/mine/posts?select=id,tags(name)&order=id"
+                   "&tags.order=name", headers=h).json()
+    assert got == [{"id": 1, "tags": [{"name": "sql"}]},
+                   {"id": 2, "tags": [{"name": "sql"}]},
+                   {"id": 3, "tags": []}]
+    got = site.get("/mine/tags?select=name,posts!inner(id)&order=id",
+                   headers=h).json()
+    assert got == [{"name": "sql", "posts": [{"id": 1}, {"id": 2}]}]
+    got = site.get("/mine/tags?select=name,posts!inner(id)&order=id",
+                   headers=site.auth("ada")).json()
+    assert got == [{"name": "c", "posts": [{"id": 1}]}]
 
 
 @pytest.mark.parametrize("query,status,detail", [

@@ -73,6 +73,19 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
                  AND (p.status = 'published' OR p.author = :user))"
     BackendRule comments update,delete "author = :user"
 </Location>
+<Location /links>
+    SetHandler backend
+    AuthType Bearer
+    BackendTokenKey hs256 {hs}
+    Require valid-user
+    BackendResource posts
+    BackendResource tags
+    BackendResource post_tags key=post_id,tag_id
+    # a post's tag links are its author's to see
+    BackendRule post_tags read \
+        "EXISTS (SELECT 1 FROM posts p WHERE p.id = post_id \
+                 AND p.author = :user)"
+</Location>
 """
 
 
@@ -231,6 +244,20 @@ def test_an_upsert_updates_only_rows_the_rules_let_the_user_update(s):
         s.auth("eve", roles=["editor"]), Prefer="resolution=merge-duplicates"),
         json={"id": 2, "author": "alice", "title": "edited"})
     assert r.status_code == 201, r.text
+
+
+def test_a_junction_s_read_rule_holds_through_many_to_many(s):
+    links = s.httpd.url + "/links/"
+    got = requests.get(links + "tags?select=name,posts(id)&order=id"
+                       "&posts.order=id", headers=s.auth("bob")).json()
+    assert got == [{"name": "c", "posts": []},
+                   {"name": "sql", "posts": [{"id": 3}]}]
+    got = requests.get(links + "posts?select=id,tags!inner(name)&order=id",
+                       headers=s.auth("alice")).json()
+    assert got == [{"id": 1, "tags": [{"name": "c"}]},
+                   {"id": 2, "tags": [{"name": "c"}]}]
+    assert requests.get(links + "post_tags", headers=s.auth("bob")
+                        ).json() == [{"post_id": 3, "tag_id": 2}]
 
 
 def test_a_bypass_role_is_above_the_rules(s):
