@@ -213,7 +213,7 @@ const char *be_sql_embed(be_buf_t *b, be_dialect_e d, const be_embed_t *e,
     if ((err = rows_where(b, d, e, depth, args))) {
         return err;
     }
-    be_sql_order(b, e->plan->table, d, e->q->order);
+    be_sql_order(b, e->plan->table, d, e->q->order, depth);
     if (e->q->limit >= 0 || e->q->offset >= 0) {
         v = apr_pcalloc(b->pool, sizeof(*v));
         v->kind = BE_V_INT;

@@ -143,9 +143,11 @@ const char *be_sql_where(apr_pool_t *p, be_buf_t *b, const be_table_t *t,
                          apr_array_header_t *args);
 
 /* Appends " ORDER BY ..." from q->order, or by the key when none; the key
- * always ends the list so that pages are stable. */
+ * always ends the list so that pages are stable.  Columns are those of
+ * the rows aliased "_depth", or unqualified when depth is -1 (never
+ * taken for a select list's name). */
 void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
-                  const apr_array_header_t *order);
+                  const apr_array_header_t *order, int depth);
 
 /* Converts filter text to a bound value as the column's type expects. */
 const char *be_filter_value(apr_pool_t *p, const be_column_t *c,

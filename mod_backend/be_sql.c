@@ -320,10 +320,10 @@ static const char *embed_list(sqlb_t *q, const be_shape_t *shape)
                  : be_sql_embed(&q->b, q->d, e, 1, q->args))) {
             return err;
         }
-        if (!e->spread) {
-            /* (a name of its own: PostgreSQL would call them all ?column?) */
-            be_buf_printf(&q->b, " AS \"_e%d\"", i);
-        }
+        /* (a name of its own: PostgreSQL would call them ?column?, or by
+         * the spread column's name, which ORDER BY could take for the
+         * parent's) */
+        be_buf_printf(&q->b, " AS \"_e%d\"", i);
     }
     return NULL;
 }
@@ -368,7 +368,8 @@ const char *be_sql_select(apr_pool_t *p, const be_plan_t *pl,
         return err;
     }
     if (!w->key) {
-        be_sql_order(&q.b, pl->table, q.d, order);
+        be_sql_order(&q.b, pl->table, q.d, order,
+                     shape->embeds || w->select ? 0 : -1);
     }
     if (limit >= 0) {
         v = apr_pcalloc(p, sizeof(*v));

@@ -53,6 +53,45 @@ static const char *check_names(apr_pool_t *p, const be_table_t *t,
     return NULL;
 }
 
+/* Adds the JSON member names select gives (through * and spreads) to
+ * seen; the first one given twice, or NULL. */
+static const char *names_twice(apr_hash_t *seen, const be_table_t *t,
+                               const apr_array_header_t *select)
+{
+    const char *name;
+    int i, j;
+
+    for (i = 0; i < select->nelts; i++) {
+        const be_select_t *s = &APR_ARRAY_IDX(select, i, be_select_t);
+        if (s->embed && s->embed->spread) {
+            if (s->embed->plan
+                && (name = names_twice(seen, s->embed->plan->table,
+                                       s->embed->q->select))) {
+                return name;
+            }
+            continue;
+        }
+        if (!s->embed && strcmp(s->column, "*") == 0) {
+            for (j = 0; j < t->cols->nelts; j++) {
+                const be_column_t *c = &APR_ARRAY_IDX(t->cols, j, be_column_t);
+                if (c->hidden) {
+                    continue;
+                }
+                if (apr_hash_get(seen, c->name, APR_HASH_KEY_STRING)) {
+                    return c->name;
+                }
+                apr_hash_set(seen, c->name, APR_HASH_KEY_STRING, c);
+            }
+            continue;
+        }
+        if (apr_hash_get(seen, s->alias, APR_HASH_KEY_STRING)) {
+            return s->alias;
+        }
+        apr_hash_set(seen, s->alias, APR_HASH_KEY_STRING, s);
+    }
+    return NULL;
+}
+
 const char *be_query_check(apr_pool_t *p, const be_table_t *t,
                            const be_query_t *q)
 {
@@ -85,6 +124,11 @@ const char *be_query_check(apr_pool_t *p, const be_table_t *t,
         if (strcmp(s->column, "*") != 0 && !be_table_col(t, s->column)) {
             return no_column(p, t, s->column, "select");
         }
+    }
+    if (q->select && q->select->nelts > 1
+        && (err = names_twice(apr_hash_make(p), t, q->select))) {
+        /* (a JSON object has each name once) */
+        return apr_psprintf(p, "select: '%s' is named twice", err);
     }
     if ((err = check_names(p, t, q->columns, "columns"))) {
         return err;
@@ -352,8 +396,17 @@ const char *be_sql_where(apr_pool_t *p, be_buf_t *b, const be_table_t *t,
     return err;
 }
 
+/* A column of the rows at depth ("_depth"), or unqualified (-1). */
+static void order_column(be_buf_t *b, const be_column_t *c, int depth)
+{
+    if (depth >= 0) {
+        be_buf_printf(b, "\"_%d\".", depth);
+    }
+    be_sql_column(b, c);
+}
+
 void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
-                  const apr_array_header_t *order)
+                  const apr_array_header_t *order, int depth)
 {
     int i, k, n = 0;
 
@@ -367,7 +420,7 @@ void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
         /* PostgreSQL's defaults, written out so SQLite sorts the same */
         int nulls_first = o->nulls ? o->nulls == 1 : o->desc;
         be_buf_adds(b, n++ ? ", " : "");
-        be_sql_column(b, c);
+        order_column(b, c, depth);
         be_buf_adds(b, o->desc ? " DESC" : " ASC");
         /* (not for a NOT NULL column: the same order, and SQLite can
          * read it from an index) */
@@ -388,7 +441,7 @@ void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
         }
         if (!order || i == order->nelts) {
             be_buf_adds(b, n++ ? ", " : "");
-            be_sql_column(b, key);
+            order_column(b, key, depth);
         }
     }
     (void)d;

@@ -197,6 +197,32 @@ def test_spread_puts_columns_in_the_parent(site):
                      "&order=id") == [
         {"id": 1, "author": "ada"}, {"id": 2, "author": "bob"},
         {"id": 3, "author": None}]
+    # a spread column named as one of the parent's is still the parent's
+    # in order= (PostgreSQL had found "id" ambiguous)
+    assert site.json("/api/posts?select=title,...users!author_id(id,name)"
+                     "&order=id.desc") == [
+        {"title": "orphan", "id": None, "name": None},
+        {"title": "draft", "id": 2, "name": "bob"},
+        {"title": "hello", "id": 1, "name": "ada"}]
+    assert site.json("/api/notes?select=body,...posts(post:id)"
+                     "&order=id.desc") == [
+        {"body": "late", "post": 1}, {"body": "first", "post": 2},
+        {"body": "meh", "post": 1}, {"body": "nice", "post": 1}]
+
+
+@pytest.mark.parametrize("query,name", [
+    ("select=id,...users!author_id(id,name)", "id"),
+    ("select=*,...users!author_id(*)", "id"),
+    ("select=title,...users!author_id(title:name)", "title"),
+    ("select=...users!author_id(name),...users!editor_id(name)", "name"),
+    ("select=*,id", "id"),
+    ("select=id,x:users!author_id(*,name)", "name"),
+])
+def test_a_name_twice_in_the_answer_is_refused(site, query, name):
+    r = site.get("/api/posts?" + query)
+    assert_problem(r, 400, "Bad Request",
+                   ("x: " if query.startswith("select=id,x:") else "")
+                   + "select: '%s' is named twice" % name)
 
 
 def test_hidden_columns_stay_hidden(site):

@@ -113,8 +113,8 @@ static void test_embed(void)
         "coalesce(group_concat(\"_v\", ','), '') || ']' FROM (SELECT "
         "json_object('id', \"_1\".\"id\") AS \"_v\" FROM \"products\" AS "
         "\"_1\" WHERE \"qty\" > ?1 AND \"_1\".\"id\" = \"_0\".\"id\" ORDER "
-        "BY \"id\" DESC LIMIT ?2)) AS \"_e2\" FROM \"products\" AS \"_0\" "
-        "ORDER BY \"id\"",
+        "BY \"_1\".\"id\" DESC LIMIT ?2)) AS \"_e2\" FROM \"products\" AS "
+        "\"_0\" ORDER BY \"_0\".\"id\"",
         "SELECT \"id\",(SELECT json_build_object('n', "
         "\"_1\".\"name\"::text, 'on', \"_1\".\"active\", 'meta', "
         "\"_1\".\"meta\") FROM \"products\" AS \"_1\" WHERE "
@@ -122,8 +122,8 @@ static void test_embed(void)
         "coalesce(json_agg(\"_v\"), '[]') FROM (SELECT "
         "json_build_object('id', \"_1\".\"id\") AS \"_v\" FROM "
         "\"products\" AS \"_1\" WHERE \"qty\" > $1 AND \"_1\".\"id\" = "
-        "\"_0\".\"id\" ORDER BY \"id\" DESC LIMIT $2) AS \"_s\") AS "
-        "\"_e2\" FROM \"products\" AS \"_0\" ORDER BY \"id\""};
+        "\"_0\".\"id\" ORDER BY \"_1\".\"id\" DESC LIMIT $2) AS \"_s\") AS "
+        "\"_e2\" FROM \"products\" AS \"_0\" ORDER BY \"_0\".\"id\""};
 
     for (d = 0; d < 2; d++) {
         be_plan_t *pl = be_plan_make(pool, t, (be_dialect_e)d);
