@@ -414,7 +414,7 @@ static const char *parse_select_list(scan_t *sc, int level, int *nitems,
         be_select_t *s;
         be_embed_t *e = NULL;
         const char *first;
-        int i, spread = 0;
+        int i, spread = 0, join;
 
         if (++*nitems > BE_MAX_NAMES) {
             return too_many(p, "select");
@@ -451,6 +451,7 @@ static const char *parse_select_list(scan_t *sc, int level, int *nitems,
             e->name = s->column;
             e->spread = spread;
             e->q = query_make(p);
+            join = 0;
             while (*sc->at == '!') {
                 const char *w;
                 sc->at++;
@@ -460,10 +461,17 @@ static const char *parse_select_list(scan_t *sc, int level, int *nitems,
                         ? apr_psprintf(p, "select '%s': an empty !hint", sc->s)
                         : sc->err;
                 }
-                if (!strcmp(w, "inner")) {
-                    e->inner = 1;
+                if (!strcmp(w, "inner") || !strcmp(w, "left")) {
+                    if (join) {
+                        return apr_psprintf(p,
+                                            "select '%s': '%s' has two "
+                                            "join types (!inner, !left)",
+                                            sc->s, e->name);
+                    }
+                    join = 1;
+                    e->inner = w[0] == 'i';
                 }
-                else if (strcmp(w, "left")) {
+                else {
                     if (e->hint) {
                         return apr_psprintf(p,
                                             "select '%s': '%s' has two "
@@ -615,13 +623,16 @@ static const char *parse_filter(apr_pool_t *p, const char *key,
 static be_embed_t *embed_at(apr_pool_t *p, const be_query_t *q,
                             const char *path)
 {
-    char *copy = apr_pstrdup(p, path), *part, *state = NULL;
+    char *copy = apr_pstrdup(p, path), *part, *next;
     be_embed_t *e = NULL;
 
-    for (part = apr_strtok(copy, ".", &state); part;
-         part = apr_strtok(NULL, ".", &state)) {
+    /* every dot counted: "a..b" and "a." name no resource */
+    for (part = copy; part; part = next) {
         int i;
         const apr_array_header_t *list = q->select;
+        if ((next = strchr(part, '.')) != NULL) {
+            *next++ = '\0';
+        }
         e = NULL;
         for (i = 0; list && i < list->nelts; i++) {
             const be_select_t *s = &APR_ARRAY_IDX(list, i, be_select_t);

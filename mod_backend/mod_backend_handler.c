@@ -911,7 +911,7 @@ static int bind_composite(be_req_t *q)
     request_rec *r = q->r;
     const be_table_t *t = q->plan->table;
     apr_array_header_t *filters;
-    char *copy = apr_pstrdup(r->pool, q->id), *part, *state = NULL;
+    char *copy = apr_pstrdup(r->pool, q->id), *part, *next;
     int n = 0;
 
     if (!t->items) {
@@ -936,13 +936,16 @@ static int bind_composite(be_req_t *q)
                           NULL);
     }
     filters = apr_array_copy(r->pool, q->q->filters);
-    for (part = apr_strtok(copy, ",", &state); part;
-         part = apr_strtok(NULL, ",", &state)) {
+    /* one value per key column, every comma counted ("1,7," has three) */
+    for (part = copy; part; part = next) {
         const be_column_t *c = n < t->nkeys
             ? &APR_ARRAY_IDX(t->cols, t->keys[n], be_column_t)
             : NULL;
         be_value_t v;
         be_filter_t *f;
+        if ((next = strchr(part, ',')) != NULL) {
+            *next++ = '\0';
+        }
         if (!c || !be_key_value(r->pool, c, part, &v)) {
             n = -1;
             break;

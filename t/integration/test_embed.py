@@ -283,6 +283,17 @@ def test_an_embedded_owner_scope_holds(site):
     ("select=id,...notes(id)", 400, "select: ...notes: only a resource the "
      "row refers to (one row) can be spread"),
     ("select=id,notes(nope)", 400, None),
+    ("select=id,users!author_id!inner!inner(name)", 400,
+     "select 'id,users!author_id!inner!inner(name)': 'users' has two join "
+     "types (!inner, !left)"),
+    ("select=id,users!left!author_id!inner(name)", 400,
+     "select 'id,users!left!author_id!inner(name)': 'users' has two join "
+     "types (!inner, !left)"),
+    ("select=id,users!author_id!left(name)", 200, None),
+    ("select=id,notes(id)&notes..id=eq.1", 400,
+     "'notes..id': 'notes.' is not an embedded resource of select="),
+    ("select=id,notes(id)&.notes.id=eq.1", 400,
+     "'.notes.id': '.notes' is not an embedded resource of select="),
 ])
 def test_mistakes_are_clear(site, query, status, detail):
     r = site.get("/api/posts?" + query)
