@@ -468,16 +468,17 @@ static unsigned writes_of(int m)
     }
 }
 
-/* Allow: what an item or the collection takes, of what the database lets
- * the table behind the resource take (a view may be read-only). */
+/* Allow: what an item (2: of a key with several columns, which takes no
+ * PUT) or the collection (0) takes, of what the database lets the table
+ * behind the resource take (a view may be read-only). */
 static const char *allow(request_rec *r, int item, unsigned writes)
 {
-    if (writes == BE_W_ALL) {
+    if (writes == BE_W_ALL && item != 2) {
         return item ? ALLOW_ITEM : ALLOW_COLLECTION;
     }
     return apr_pstrcat(
         r->pool, "GET, HEAD", !item && (writes & BE_W_INSERT) ? ", POST" : "",
-        item && (writes & BE_W_UPDATE) ? ", PUT" : "",
+        item == 1 && (writes & BE_W_UPDATE) ? ", PUT" : "",
         writes & BE_W_UPDATE ? ", PATCH" : "",
         writes & BE_W_DELETE ? ", DELETE" : "", ", OPTIONS", NULL);
 }
@@ -534,17 +535,21 @@ static int parse_method(be_req_t *q)
     const be_plan_t *known = atomic_load(&q->res->plan);
     unsigned writes = known ? known->table->writes : BE_W_ALL;
     int m = r->method_number, item = q->id != NULL;
+    /* (a PUT there is answered with why in bind_composite) */
+    int several = item && known && known->table->key < 0;
 
     r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_OPTIONS);
     r->allowed |= writes & BE_W_UPDATE ? AP_METHOD_BIT << M_PATCH : 0;
     r->allowed |= writes & BE_W_DELETE ? AP_METHOD_BIT << M_DELETE : 0;
-    r->allowed |= item ? (writes & BE_W_UPDATE ? AP_METHOD_BIT << M_PUT : 0)
-                       : (writes & BE_W_INSERT ? AP_METHOD_BIT << M_POST : 0);
+    r->allowed |= item
+        ? (writes & BE_W_UPDATE && !several ? AP_METHOD_BIT << M_PUT : 0)
+        : (writes & BE_W_INSERT ? AP_METHOD_BIT << M_POST : 0);
     if (!method_allowed(m, item) || (writes_of(m) & ~writes)) {
-        return not_allowed(r, item, writes);
+        return not_allowed(r, item + several, writes);
     }
     if (m == M_OPTIONS) {
-        apr_table_setn(r->headers_out, "Allow", allow(r, item, writes));
+        apr_table_setn(r->headers_out, "Allow",
+                       allow(r, item + several, writes));
         r->status = HTTP_NO_CONTENT;
         return DONE;
     }
@@ -995,7 +1000,7 @@ static int bind_request(be_req_t *q)
         return bind_call(q);
     }
     if (writes_of(r->method_number) & ~t->writes) {
-        return not_allowed(r, q->id != NULL, t->writes);
+        return not_allowed(r, q->id ? 1 + (t->key < 0) : 0, t->writes);
     }
     if ((msg = be_query_check(r->pool, t, q->q))) {
         return be_problem(r, HTTP_BAD_REQUEST, msg, NULL);

@@ -146,6 +146,11 @@ def test_named_key_columns_give_items(keys):
     assert_problem(r, 405, "Method Not Allowed", "PUT is not allowed on an "
                    "item of pairs_ab: its key has several columns (PATCH)")
     assert r.headers["Allow"] == "GET, HEAD, PATCH, DELETE, OPTIONS"
+    r = requests.options(u + "1,2")
+    assert r.status_code == 204
+    assert r.headers["Allow"] == "GET, HEAD, PATCH, DELETE, OPTIONS"
+    assert requests.options(u[:-1]).headers["Allow"] == \
+        "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
     assert db.rows("SELECT a, b, label FROM pairs") == [(1, 2, "changed")]
 
 
