@@ -93,10 +93,12 @@ typedef struct {
     const apr_array_header_t *args;
     unsigned ctx;
     be_sqltext_t *cur;
-    const char *lit; /* start of the literal text not yet added */
-    int words;       /* words seen in this statement */
-    int first_reads; /* its first word is SELECT, VALUES or WITH */
-    int writes;      /* a word that writes: INSERT, UPDATE, DELETE... */
+    const char *lit;        /* start of the literal text not yet added */
+    int words;              /* words seen in this statement */
+    int first_reads;        /* its first word is SELECT, VALUES or WITH */
+    int writes;             /* a word that writes: INSERT, UPDATE, DELETE... */
+    be_rule_lookup_f rules; /* :rule.NAME.ACTION, when given */
+    void *baton;
 } cut_t;
 
 static void add_text(cut_t *c, const char *end)
@@ -169,17 +171,96 @@ static const char *word(cut_t *c, const char *w, apr_size_t n)
     return NULL;
 }
 
+/* The index of prm among the statement's parameters, added when new. */
+static int add_param(cut_t *c, const be_param_t *prm)
+{
+    int i;
+
+    for (i = 0; i < c->cur->params->nelts; i++) {
+        const be_param_t *o = &APR_ARRAY_IDX(c->cur->params, i, be_param_t);
+        if (o->kind == prm->kind && o->arg == prm->arg
+            && o->bcrypt == prm->bcrypt
+            && (o->name == prm->name
+                || (o->name && prm->name && !strcmp(o->name, prm->name)))) {
+            return i;
+        }
+    }
+    *(be_param_t *)apr_array_push(c->cur->params) = *prm;
+    return i;
+}
+
+static void add_piece(cut_t *c, const char *text, int param)
+{
+    be_sqlpiece_t *pc = apr_array_push(c->cur->pieces);
+
+    pc->text = text;
+    pc->param = text ? -1 : param;
+}
+
+/* :rule.NAME.ACTION at s: (bypass = 1 OR ((rule) AND ...)). */
+static const char *rule_param(cut_t *c, const char *s, const char **next)
+{
+    const char *n = s + 6, *dot, *why = NULL, *name, *action;
+    const apr_array_header_t *rules;
+    be_param_t bypass;
+    int i, j;
+
+    while (is_name_char(*n)) {
+        n++;
+    }
+    dot = n;
+    if (*dot == '.') {
+        n++;
+        while (is_name_char(*n)) {
+            n++;
+        }
+    }
+    if (dot == s + 6 || *dot != '.' || n == dot + 1) {
+        return apr_psprintf(c->p, "'%.*s': write :rule.RESOURCE.ACTION",
+                            (int)(n - s), s);
+    }
+    name = apr_pstrmemdup(c->p, s + 6, (apr_size_t)(dot - s - 6));
+    action = apr_pstrmemdup(c->p, dot + 1, (apr_size_t)(n - dot - 1));
+    if (!(rules = c->rules(c->baton, name, action, &why))) {
+        return apr_psprintf(c->p, "'%.*s': %s", (int)(n - s), s, why);
+    }
+    add_text(c, s);
+    memset(&bypass, 0, sizeof(bypass));
+    bypass.kind = BE_P_BYPASS;
+    add_piece(c, "(", 0);
+    add_piece(c, NULL, add_param(c, &bypass));
+    add_piece(c, " = 1 OR (", 0);
+    for (i = 0; i < rules->nelts; i++) {
+        const be_sqltext_t *r = APR_ARRAY_IDX(rules, i, const be_sqltext_t *);
+        add_piece(c, i ? ") AND (" : "(", 0);
+        for (j = 0; j < r->pieces->nelts; j++) {
+            const be_sqlpiece_t *pc =
+                &APR_ARRAY_IDX(r->pieces, j, be_sqlpiece_t);
+            add_piece(c, pc->text,
+                      pc->text ? 0
+                               : add_param(c,
+                                           &APR_ARRAY_IDX(r->params, pc->param,
+                                                          be_param_t)));
+        }
+    }
+    add_piece(c, ")))", 0);
+    c->lit = *next = n;
+    return NULL;
+}
+
 /* :name at s (s[0] == ':'); *next is where the SQL goes on. */
 static const char *param(cut_t *c, const char *s, const char **next)
 {
     be_param_t prm;
-    be_sqlpiece_t *pc;
     const char *n = s + 1, *dot = NULL;
     int i;
 
     memset(&prm, 0, sizeof(prm));
     while (is_name_char(*n)) {
         n++;
+    }
+    if (c->rules && strncmp(s, ":rule.", 6) == 0) {
+        return rule_param(c, s, next);
     }
     if (*n == '.'
         && (strncmp(s, ":claim.", 7) == 0 || strncmp(s, ":header.", 8) == 0)) {
@@ -231,20 +312,7 @@ static const char *param(cut_t *c, const char *s, const char **next)
         n += 7;
     }
     add_text(c, s);
-    for (i = 0; i < c->cur->params->nelts; i++) {
-        const be_param_t *o = &APR_ARRAY_IDX(c->cur->params, i, be_param_t);
-        if (o->kind == prm.kind && o->arg == prm.arg && o->bcrypt == prm.bcrypt
-            && (o->name == prm.name
-                || (o->name && prm.name && !strcmp(o->name, prm.name)))) {
-            break;
-        }
-    }
-    if (i == c->cur->params->nelts) {
-        *(be_param_t *)apr_array_push(c->cur->params) = prm;
-    }
-    pc = apr_array_push(c->cur->pieces);
-    pc->text = NULL;
-    pc->param = i;
+    add_piece(c, NULL, add_param(c, &prm));
     c->lit = *next = n;
     return NULL;
 }
@@ -301,6 +369,14 @@ const char *be_sql_cut(apr_pool_t *p, const char *sql,
                        const apr_array_header_t *args, unsigned ctx,
                        apr_array_header_t **stmts)
 {
+    return be_sql_cut_rules(p, sql, args, ctx, NULL, NULL, stmts);
+}
+
+const char *be_sql_cut_rules(apr_pool_t *p, const char *sql,
+                             const apr_array_header_t *args, unsigned ctx,
+                             be_rule_lookup_f lookup, void *baton,
+                             apr_array_header_t **stmts)
+{
     cut_t c;
     const char *s = sql, *err, *e;
 
@@ -308,6 +384,8 @@ const char *be_sql_cut(apr_pool_t *p, const char *sql,
     c.p = p;
     c.args = args;
     c.ctx = ctx;
+    c.rules = lookup;
+    c.baton = baton;
     c.lit = sql;
     *stmts = apr_array_make(p, 2, sizeof(be_sqltext_t *));
     new_stmt(&c);

@@ -46,7 +46,9 @@ typedef enum {
     BE_P_CLAIM,   /* :claim.NAME, a claim of the request's token */
     BE_P_ROLES,   /* :roles, the user's roles as a JSON array */
     BE_P_HEADER,  /* :header.NAME, a request header */
-    BE_P_GIVEN    /* pg=: whether argument arg was given (a boolean) */
+    BE_P_GIVEN,   /* pg=: whether argument arg was given (a boolean) */
+    BE_P_BYPASS   /* :rule.NAME.ACTION: 1 when the user is above the rules
+                     (a BackendOwnerBypass role), else 0 */
 } be_pkind_e;
 
 #define BE_CTX_USER (1u << BE_P_USER)
@@ -82,6 +84,21 @@ typedef struct {
 const char *be_sql_cut(apr_pool_t *p, const char *sql,
                        const apr_array_header_t *args, unsigned ctx,
                        apr_array_header_t **stmts);
+
+/* The BackendRule conditions (be_sqltext_t*) of resource name for action
+ * (read, insert, update, delete), or NULL with *why. */
+typedef const apr_array_header_t *(*be_rule_lookup_f)(void *baton,
+                                                      const char *name,
+                                                      const char *action,
+                                                      const char **why);
+/* be_sql_cut, where :rule.NAME.ACTION also stands for the conditions
+ * lookup gives, ANDed, unless the user is above the rules:
+ * (bypass = 1 OR ((rule) AND (rule)...)), their parameters the
+ * statement's. */
+const char *be_sql_cut_rules(apr_pool_t *p, const char *sql,
+                             const apr_array_header_t *args, unsigned ctx,
+                             be_rule_lookup_f lookup, void *baton,
+                             apr_array_header_t **stmts);
 
 /* The statement in a dialect: parameter i (from 0) is ?i+1 or $i+1, on
  * PostgreSQL with a cast to the argument's type where the type has one. */

@@ -71,12 +71,22 @@ static const char *roles_json(request_rec *r)
     return be_buf_cstr(&b);
 }
 
+static int has_any(const apr_array_header_t *have,
+                   const apr_array_header_t *want);
+
 const be_value_t *be_context_value(request_rec *r, const be_param_t *prm)
 {
+    static const be_value_t one = {BE_V_INT, 1, 0, NULL, 0},
+                            zero = {BE_V_INT, 0, 0, NULL, 0};
     const be_claims_t *claims = be_rctx(r)->claims;
+    const be_dir_conf_t *dc;
     const char *roles;
 
     switch (prm->kind) {
+    case BE_P_BYPASS:
+        dc = be_dconf(r);
+        return dc->bypass && has_any(be_user_roles(r), dc->bypass) ? &one
+                                                                   : &zero;
     case BE_P_USER:
         return text_or_null(r, r->user);
     case BE_P_CLAIM:

@@ -412,6 +412,10 @@ static const char *add_arg(cmd_parms *cmd, be_resource_t *res,
 /* What BackendFunction and BackendRoute share, argv[from..]: returns=,
  * status= (a route's, when status is not NULL), file=, the arguments and
  * the SQL. */
+static const apr_array_header_t *rules_of(void *baton, const char *name,
+                                          const char *action,
+                                          const char **why);
+
 static const char *function_body(cmd_parms *cmd, be_resource_t *res, int argc,
                                  char *const argv[], int from, int *status)
 {
@@ -482,8 +486,8 @@ static const char *function_body(cmd_parms *cmd, be_resource_t *res, int argc,
                             "file=PATH or pg=SCHEMA.FUNCTION)",
                             d, res->name);
     }
-    if ((what =
-             be_sql_cut(cmd->pool, sql, fn->args, BE_CTX_ALL, &fn->stmts))) {
+    if ((what = be_sql_cut_rules(cmd->pool, sql, fn->args, BE_CTX_ALL,
+                                 rules_of, cmd, &fn->stmts))) {
         return apr_psprintf(cmd->pool, "%s %s: %s", d, res->name, what);
     }
     fn->reads = 1;
@@ -738,12 +742,50 @@ static const char *undeclared(cmd_parms *cmd, const char *name)
                         cmd->cmd->name, name, name);
 }
 
+static const char *const rule_actions[BE_RULE_ACTIONS] = {"read", "insert",
+                                                          "update", "delete"};
+
+/* :rule.NAME.ACTION in a function's or route's SQL: the rules declared
+ * above it (no BackendRule for it may come after). */
+static const apr_array_header_t *rules_of(void *baton, const char *name,
+                                          const char *action, const char **why)
+{
+    cmd_parms *cmd = baton;
+    be_resource_t *res = declared(cmd, name, 0);
+    int i;
+
+    for (i = 0; i < BE_RULE_ACTIONS && strcmp(action, rule_actions[i]); i++) {
+    }
+    if (!res || res->fn) {
+        *why = apr_psprintf(cmd->pool,
+                            "no BackendResource %s is declared above it in "
+                            "this <Location>",
+                            name);
+        return NULL;
+    }
+    if (i == BE_RULE_ACTIONS) {
+        *why = "the actions are read, insert, update or delete";
+        return NULL;
+    }
+    if (!res->rules[i]) {
+        *why = apr_psprintf(cmd->pool,
+                            "%s has no BackendRule for %s above this line",
+                            name, action);
+        return NULL;
+    }
+    if (!res->rules_used[i]) {
+        res->rules_used[i] =
+            apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                         cmd->directive->line_num);
+    }
+    return res->rules[i];
+}
+
 /* BackendRule NAME read|insert|update|delete|all[,...] "SQL condition" */
 static const char *set_rule(cmd_parms *cmd, void *dconf, const char *name,
                             const char *actions, const char *sql)
 {
-    static const char *const names[BE_RULE_ACTIONS] = {"read", "insert",
-                                                       "update", "delete"};
+    const char *const *names = rule_actions;
     be_resource_t *res;
     apr_array_header_t *stmts, *none;
     char *copy = apr_pstrdup(cmd->pool, actions), *a, *state = NULL;
@@ -778,6 +820,14 @@ static const char *set_rule(cmd_parms *cmd, void *dconf, const char *name,
     for (i = 0; i < BE_RULE_ACTIONS; i++) {
         if (!(which & (1u << i))) {
             continue;
+        }
+        if (res->rules_used[i]) {
+            return apr_psprintf(cmd->pool,
+                                "BackendRule %s %s: :rule.%s.%s at %s took "
+                                "the rules above it; declare every rule "
+                                "first",
+                                name, names[i], name, names[i],
+                                res->rules_used[i]);
         }
         if (!res->rules[i]) {
             res->rules[i] =

@@ -76,6 +76,9 @@ typedef struct be_resource_s {
     apr_array_header_t *relations; /* BackendRelation (be_relation_t) */
     apr_array_header_t *rules[BE_RULE_ACTIONS]; /* BackendRule, per action
                                                    (be_sqltext_t*) */
+    const char *rules_used[BE_RULE_ACTIONS];    /* the "file:line" of the
+                                                first :rule.NAME.ACTION
+                                                that took them, or NULL */
     const be_function_t *fn; /* BackendFunction: this is LOCATION/rpc/NAME */
     const be_route_t *route; /* BackendRoute: fn is called at this path */
     const char *path;        /* <Location> + "/" + name: the collection URL */

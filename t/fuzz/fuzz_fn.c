@@ -157,6 +157,28 @@ static void check_stmts(apr_pool_t *p, const apr_array_header_t *stmts,
     }
 }
 
+/* :rule.posts.read: two conditions with context parameters */
+static const apr_array_header_t *posts_rules(void *baton, const char *name,
+                                             const char *action,
+                                             const char **why)
+{
+    apr_pool_t *p = baton;
+    apr_array_header_t *a, *b;
+
+    if (strcmp(name, "posts") || strcmp(action, "read")) {
+        *why = "no such rules";
+        return NULL;
+    }
+    if (be_sql_cut(p, "status = 'published' OR author = :user", NULL,
+                   BE_CTX_ALL, &a)
+        || be_sql_cut(p, ":claim.team = team AND :user IS NOT NULL", NULL,
+                      BE_CTX_ALL, &b)) {
+        abort();
+    }
+    apr_array_cat(a, b);
+    return a;
+}
+
 static const char *line(apr_pool_t *p, const char **at, const char *end)
 {
     const char *nl = memchr(*at, '\n', (size_t)(end - *at));
@@ -200,7 +222,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_value(&extra, &extra.dval);
     }
     sql = line(p, &at, end);
-    if (!be_sql_cut(p, sql, args, BE_CTX_ALL, &stmts)) {
+    if (!be_sql_cut_rules(p, sql, args, BE_CTX_ALL, posts_rules, p, &stmts)) {
         check_stmts(p, stmts, args);
     }
     /* the same text for every argument, as a GET would give it */

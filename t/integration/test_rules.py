@@ -72,6 +72,14 @@ LoadModule authz_user_module "{libexec}/mod_authz_user.so"
         "EXISTS (SELECT 1 FROM posts p WHERE p.id = post_id \\
                  AND (p.status = 'published' OR p.author = :user))"
     BackendRule comments update,delete "author = :user"
+    # the site's own SQL takes the rules where it says so
+    BackendRoute POST /posts/{{id:int}}/publish returns=one \
+        "UPDATE posts SET status = 'published' \
+         WHERE id = :id AND :rule.posts.update RETURNING id, author, status"
+    BackendFunction drafts \
+        "SELECT id, author FROM posts \
+         WHERE status = 'draft' AND :rule.posts.read AND :rule.posts.read \
+         ORDER BY id"
 </Location>
 <Location /links>
     SetHandler backend
@@ -260,6 +268,28 @@ def test_a_junction_s_read_rule_holds_through_many_to_many(s):
                         ).json() == [{"post_id": 3, "tag_id": 2}]
 
 
+def test_functions_and_routes_take_the_rules_where_their_sql_says(s):
+    r = requests.post(s.url + "posts/2/publish", headers=s.auth("bob"))
+    assert_problem(r, 404, "Not Found",
+                   "POST /posts/{id:int}/publish found no row")
+    r = requests.post(s.url + "posts/4/publish", headers=s.auth("bob"))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"id": 4, "author": "bob", "status": "published"}
+    assert s.db.rows("SELECT id, status FROM posts ORDER BY id") == [
+        (1, "published"), (2, "draft"), (3, "published"), (4, "published")]
+    s.db.script("UPDATE posts SET status = 'draft' WHERE id = 4")
+    for user, roles, want in (("bob", [], [4]), ("alice", [], [2]),
+                              ("eve", ["editor"], [2, 4])):
+        r = requests.get(s.url + "rpc/drafts",
+                         headers=s.auth(user, roles=roles))
+        assert r.status_code == 200, r.text
+        assert [p["id"] for p in r.json()] == want, user
+    r = requests.post(s.url + "posts/2/publish",
+                      headers=s.auth("eve", roles=["editor"]))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"id": 2, "author": "alice", "status": "published"}
+
+
 def test_a_bypass_role_is_above_the_rules(s):
     editor = s.auth("eve", roles=["editor"])
     assert ids(requests.get(s.url + "posts?order=id", headers=editor)) == \
@@ -283,6 +313,24 @@ def test_a_bypass_role_is_above_the_rules(s):
      "BackendRule posts: one condition, without ';'"),
     ('BackendResource posts\nBackendRule posts read "author = :nope"',
      "BackendRule posts: ':nope' is not a declared argument"),
+    ('BackendResource posts\nBackendRule posts read "author = :user"\n'
+     'BackendFunction f "SELECT 1 FROM posts WHERE :rule.posts.nope"',
+     "BackendFunction f: ':rule.posts.nope': the actions are read, insert, "
+     "update or delete"),
+    ('BackendResource posts\n'
+     'BackendFunction f "SELECT 1 FROM posts WHERE :rule.posts.read"',
+     "BackendFunction f: ':rule.posts.read': posts has no BackendRule for "
+     "read above this line"),
+    ('BackendFunction f "SELECT 1 WHERE :rule.posts.read"',
+     "BackendFunction f: ':rule.posts.read': no BackendResource posts is "
+     "declared above it in this <Location>"),
+    ('BackendResource posts\n'
+     'BackendFunction f "SELECT 1 FROM posts WHERE :rule.posts"',
+     "BackendFunction f: ':rule.posts': write :rule.RESOURCE.ACTION"),
+    ('BackendResource posts\nBackendRule posts read "author = :user"\n'
+     'BackendFunction f "SELECT 1 FROM posts WHERE :rule.posts.read"\n'
+     'BackendRule posts all "author = :user"',
+     "BackendRule posts read: :rule.posts.read at "),
 ])
 def test_mistakes_are_refused_at_startup(driver, request, line, message):
     pg = request.getfixturevalue("pg") if driver == "pgsql" else None

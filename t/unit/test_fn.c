@@ -235,6 +235,58 @@ static void test_routine(void)
            "an unnamed argument");
 }
 
+static const apr_array_header_t *posts_rules(void *baton, const char *name,
+                                             const char *action,
+                                             const char **why)
+{
+    apr_array_header_t *a, *b;
+
+    (void)baton;
+    if (strcmp(name, "posts") || strcmp(action, "update")) {
+        *why = "none here";
+        return NULL;
+    }
+    be_sql_cut(pool, "author = :user", NULL, BE_CTX_ALL, &a);
+    be_sql_cut(pool, "team = :claim.team OR :user = 'root'", NULL, BE_CTX_ALL,
+               &b);
+    apr_array_cat(a, b);
+    return a;
+}
+
+static void test_rule_params(void)
+{
+    apr_array_header_t *args = declare((const char *const[]){"id:int", NULL});
+    apr_array_header_t *stmts;
+    const be_sqltext_t *s;
+    const char *err;
+
+    err = be_sql_cut_rules(pool,
+                           "UPDATE posts SET n = n + 1 WHERE id = :id AND "
+                           ":rule.posts.update RETURNING :user",
+                           args, BE_CTX_ALL, posts_rules, NULL, &stmts);
+    OK(err == NULL, "a rule placeholder");
+    s = err ? NULL : APR_ARRAY_IDX(stmts, 0, const be_sqltext_t *);
+    IS_STR(s ? be_sqltext_render(pool, s, args, BE_DIALECT_PGSQL) : NULL,
+           "UPDATE posts SET n = n + 1 WHERE id = ($1::integer) AND ($2 = 1 "
+           "OR ((author = $3) AND (team = $4 OR $3 = 'root'))) RETURNING $3",
+           "the rules ANDed, unless bypassed; :user once");
+    IS_INT(s ? s->params->nelts : 0, 4, "id, bypass, user, claim");
+    IS_INT(s ? APR_ARRAY_IDX(s->params, 1, be_param_t).kind : 0, BE_P_BYPASS,
+           "the bypass");
+    IS_STR(be_sql_cut_rules(pool, "SELECT :rule.posts.read", args, BE_CTX_ALL,
+                            posts_rules, NULL, &stmts),
+           "':rule.posts.read': none here", "no such rules");
+    IS_STR(be_sql_cut_rules(pool, "SELECT :rule.posts", args, BE_CTX_ALL,
+                            posts_rules, NULL, &stmts),
+           "':rule.posts': write :rule.RESOURCE.ACTION", "no action");
+    OK(!be_sql_cut_rules(pool, "SELECT ':rule.posts.x'", args, BE_CTX_ALL,
+                         posts_rules, NULL, &stmts),
+       "not in a quoted string");
+    IS_STR(be_sql_cut(pool, "SELECT :rule.posts.update", args, BE_CTX_ALL,
+                      &stmts),
+           "':rule' is not a declared argument", "not where no rules are");
+}
+
 int main(void)
 {
     unit_start();
@@ -243,6 +295,7 @@ int main(void)
     test_values();
     test_bind();
     test_routine();
+    test_rule_params();
     unit_end();
     return tap_done();
 }
