@@ -408,7 +408,7 @@ static void order_column(be_buf_t *b, const be_column_t *c, int depth)
 void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
                   const apr_array_header_t *order, int depth)
 {
-    int i, k, n = 0;
+    int i, k, n = 0, last_desc;
 
     if (!t->nkeys && !(order && order->nelts)) {
         return; /* a function's rows come in the order it gives them */
@@ -429,7 +429,11 @@ void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
                         : nulls_first ? " NULLS FIRST"
                                       : " NULLS LAST");
     }
-    /* then the key, so that pages are stable */
+    /* then the key, so that pages are stable: in the direction of the
+     * last column named, which an index on (..., that column) also holds
+     * its rowid or key in, read backwards for DESC without a sort */
+    last_desc = order && order->nelts
+        && APR_ARRAY_IDX(order, order->nelts - 1, be_order_t).desc;
     for (k = 0; k < t->nkeys; k++) {
         const be_column_t *key =
             &APR_ARRAY_IDX(t->cols, t->keys[k], be_column_t);
@@ -442,6 +446,7 @@ void be_sql_order(be_buf_t *b, const be_table_t *t, be_dialect_e d,
         if (!order || i == order->nelts) {
             be_buf_adds(b, n++ ? ", " : "");
             order_column(b, key, depth);
+            be_buf_adds(b, last_desc ? " DESC" : "");
         }
     }
     (void)d;

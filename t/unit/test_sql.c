@@ -155,9 +155,35 @@ static void test_embed(void)
     }
 }
 
+/* The key breaks ties in the direction of the last column ordered by,
+ * so that an index on (..., column) holding the key serves the order. */
+static void test_order_tie_break(void)
+{
+    be_table_t *t = products();
+    be_query_t *q;
+    be_buf_t b;
+
+    OK(!be_query_parse(pool, "order=qty.desc,price.asc,name.desc", &q),
+       "order parses");
+    be_buf_init(&b, pool, 64);
+    be_sql_order(&b, t, BE_DIALECT_SQLITE, q->order, -1);
+    IS_STR(be_buf_cstr(&b),
+           " ORDER BY \"qty\" DESC NULLS FIRST, \"price\" ASC NULLS LAST, "
+           "\"name\" DESC, \"id\" DESC",
+           "the key last, descending after a descending column");
+    OK(!be_query_parse(pool, "order=name.desc,qty", &q), "order parses");
+    be_buf_init(&b, pool, 64);
+    be_sql_order(&b, t, BE_DIALECT_PGSQL, q->order, 1);
+    IS_STR(be_buf_cstr(&b),
+           " ORDER BY \"_1\".\"name\" DESC, \"_1\".\"qty\" ASC NULLS LAST, "
+           "\"_1\".\"id\"",
+           "ascending after an ascending one, qualified");
+}
+
 int main(void)
 {
     unit_start();
+    test_order_tie_break();
     test_sql();
     test_embed();
     unit_end();
