@@ -16,6 +16,8 @@
 #include <ap_regex.h>
 #include <util_filter.h>
 
+#include <openssl/evp.h>
+
 #include "mod_backend_private.h"
 #include "be_jwt.h"
 
@@ -155,13 +157,74 @@ int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
     }
 }
 
+/* The entity tag of a body: its SHA-1, the same for the same bytes on
+ * every node and after every restart; weak for a collection's page. */
+static const char *etag_of(request_rec *r, const be_buf_t *body, int weak)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0, i;
+    char *tag, *at;
+
+    if (!EVP_Digest(body->data, body->len, md, &n, EVP_sha1(), NULL)) {
+        return NULL;
+    }
+    at = tag = apr_palloc(r->pool, 2 * n + 5);
+    if (weak) {
+        *at++ = 'W';
+        *at++ = '/';
+    }
+    *at++ = '"';
+    for (i = 0; i < n; i++) {
+        *at++ = hex[md[i] >> 4];
+        *at++ = hex[md[i] & 15];
+    }
+    *at++ = '"';
+    *at = '\0';
+    return tag;
+}
+
+/* A read's 200: its ETag, and 304 without a body when If-None-Match
+ * names it (httpd's own ap_meets_conditions judges). */
+static int fresh_or_sent(be_req_t *q, be_buf_t *out, int weak,
+                         const char *type)
+{
+    request_rec *r = q->r;
+    const char *tag;
+
+    if (r->method_number != M_GET || !out || !(tag = etag_of(r, out, weak))) {
+        return OK;
+    }
+    apr_table_setn(r->headers_out, "ETag", tag);
+    switch (ap_meets_conditions(r)) {
+    case HTTP_NOT_MODIFIED:
+        be_send_typed(r, HTTP_NOT_MODIFIED, NULL, type);
+        return DONE;
+    case HTTP_PRECONDITION_FAILED:
+        be_problem(r, HTTP_PRECONDITION_FAILED,
+                   apr_psprintf(r->pool,
+                                "If-Match does not name this answer: its "
+                                "ETag is %s",
+                                tag),
+                   NULL);
+        return DONE;
+    default:
+        return OK;
+    }
+}
+
 /* A body in the media type the client asked for: PostgREST answers the
- * single-object type with that type. */
+ * single-object type with that type.  A read's 200 has an ETag (strong for
+ * an item), and may be 304. */
 static int reply(be_req_t *q, int status, be_buf_t *out)
 {
-    return be_send_typed(q->r, status, out,
-                         q->want_object ? "application/vnd.pgrst.object+json"
-                                        : "application/json");
+    const char *type = q->want_object ? "application/vnd.pgrst.object+json"
+                                      : "application/json";
+
+    if (status == HTTP_OK && fresh_or_sent(q, out, !q->id, type) == DONE) {
+        return DONE;
+    }
+    return be_send_typed(q->r, status, out, type);
 }
 
 static int not_one(be_req_t *q, long rows)
@@ -226,8 +289,8 @@ static int tx(be_req_t *q, be_tx_e op)
 {
     be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
 
-    if (q->identity && op == BE_TX_BEGIN) {
-        return OK; /* already in BackendDBIdentity's transaction */
+    if ((q->identity || q->cond_tx) && op == BE_TX_BEGIN) {
+        return OK; /* already in BackendDBIdentity's or If-Match's */
     }
     if (q->conn->ex->tx(q->conn, q->r->pool, op, &err) != BE_DB_OK) {
         return be_db_problem(q, &err, 0);
@@ -460,7 +523,12 @@ int be_op_read(be_req_t *q)
         return rows != 1 ? not_one(q, rows) : reply(q, HTTP_OK, out);
     }
     rc = read_answer(q, rows, limit, offset, paged, &status);
-    return rc != OK ? rc : be_send_json(r, status, out);
+    if (rc != OK) {
+        return rc;
+    }
+    /* (a 206's body is a part: its tag would not be the collection's) */
+    return status == HTTP_OK ? reply(q, status, out)
+                             : be_send_json(r, status, out);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -585,6 +653,8 @@ static void validate_rows(be_req_t *q, const be_rows_t *rows, int is_array,
  * item that is not there, 204 without a body, 200 with one. */
 static int write_answer(be_req_t *q, long rows, be_sink_t *sink, be_buf_t *out)
 {
+    const char *tag;
+
     if (q->id && rows == 0) {
         return not_found(q);
     }
@@ -595,7 +665,70 @@ static int write_answer(be_req_t *q, long rows, be_sink_t *sink, be_buf_t *out)
         return be_send_json(q->r, HTTP_NO_CONTENT, NULL);
     }
     be_sink_end(sink);
+    if (q->id && q->r->method_number != M_DELETE && !q->q->select
+        && (q->want_object || q->ret == BE_RET_DEFAULT)
+        && (tag = etag_of(q->r, out, 0))) {
+        /* the item as its GET now answers it: the next If-Match */
+        apr_table_setn(q->r->headers_out, "ETag", tag);
+    }
     return reply(q, HTTP_OK, out);
+}
+
+/* If-Match or If-None-Match on a write of an item: the row as its GET
+ * renders it, read in the write's transaction (locked on PostgreSQL,
+ * SQLite's is IMMEDIATE), and its ETag judged by httpd's
+ * ap_meets_conditions: when the condition fails, 412 with the current
+ * ETag and nothing written.  OK (then q->cond_tx), or the answer is
+ * sent. */
+static int precondition(be_req_t *q)
+{
+    request_rec *r = q->r;
+    be_sink_t sink;
+    be_buf_t *out;
+    be_stmt_t st;
+    const char *err, *tag = NULL;
+    long rows;
+    int rc;
+
+    if (!q->id
+        || (!apr_table_get(r->headers_in, "If-Match")
+            && !apr_table_get(r->headers_in, "If-None-Match"))) {
+        return OK;
+    }
+    if ((err = be_sql_select(r->pool, q->plan, &q->plan->all, &q->where, NULL,
+                             -1, -1, &st))) {
+        return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
+    }
+    if (q->plan->dialect == BE_DIALECT_PGSQL) {
+        st.sql = apr_pstrcat(r->pool, st.sql, " FOR UPDATE", NULL);
+    }
+    if ((rc = tx(q, BE_TX_BEGIN)) != OK) {
+        return rc;
+    }
+    q->cond_tx = 1;
+    out = start(q, &sink, &q->plan->all, 0);
+    if ((rc = run(q, &st, &sink, &rows, 0)) != OK) {
+        tx(q, BE_TX_ROLLBACK);
+        return rc;
+    }
+    be_sink_end(&sink);
+    if (rows == 1 && (tag = etag_of(r, out, 0))) {
+        apr_table_setn(r->headers_out, "ETag", tag);
+    }
+    if (ap_meets_conditions(r) != OK) {
+        tx(q, BE_TX_ROLLBACK);
+        return be_problem(
+            r, HTTP_PRECONDITION_FAILED,
+            tag ? apr_psprintf(r->pool,
+                               "the row of %s with key '%s' is not the one "
+                               "the condition names: its ETag is %s",
+                               q->res->name, q->id, tag)
+                : apr_psprintf(r->pool, "%s has no row with key '%s' to match",
+                               q->res->name, q->id),
+            NULL);
+    }
+    apr_table_unset(r->headers_out, "ETag");
+    return OK;
 }
 
 /* Runs an UPDATE or DELETE (or the SELECT of an empty PATCH) and answers:
@@ -605,7 +738,7 @@ static int write_answer(be_req_t *q, long rows, be_sink_t *sink, be_buf_t *out)
 static int write_and_answer(be_req_t *q, const be_stmt_t *st, be_sink_t *sink,
                             be_buf_t *out)
 {
-    int in_tx = q->want_object || q->check;
+    int in_tx = q->want_object || q->check || q->cond_tx;
     long rows;
     int rc;
 
@@ -1267,6 +1400,9 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
     else if (q->check) {
         start(q, &sink, shape, 1); /* the check alone */
     }
+    if ((rc = precondition(q)) != OK) {
+        return rc;
+    }
     if (row.ncols == 0) {
         /* nothing to change: answer with what is there */
         err = be_sql_select(r->pool, q->plan, shape ? shape : &q->plan->all,
@@ -1292,6 +1428,7 @@ int be_op_delete(be_req_t *q)
     be_buf_t *out = NULL;
     be_stmt_t st;
     const char *err;
+    int rc;
 
     if (q->ret == BE_RET_REPR) {
         shape = be_shape_make(r->pool, q->plan, q->q->select, 0);
@@ -1299,6 +1436,9 @@ int be_op_delete(be_req_t *q)
     }
     if ((err = be_sql_delete(r->pool, q->plan, &q->where, shape, &st))) {
         return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
+    }
+    if ((rc = precondition(q)) != OK) {
+        return rc;
     }
     if (q->plan->table->readback & BE_W_DELETE) {
         return write_read_back(q, NULL, shape, &sink, out);

@@ -84,6 +84,7 @@ typedef struct be_resource_s {
     const char *path;        /* <Location> + "/" + name: the collection URL */
     server_rec *server;      /* whose DBDriver/DBDParams apply */
     const char *where;       /* "file:line", for messages */
+    const char *cache_control; /* BackendCacheControl NAME VALUE, or NULL */
     const be_executor_t *ex;
     _Atomic(be_plan_t *) plan;
 } be_resource_t;
@@ -109,6 +110,7 @@ typedef struct {
     const char *db_role;       /* BackendDBRole: a role, or the default of */
     const char *db_role_claim; /* claim=NAME (NULL: the role itself) */
     int db_role_set;           /* BackendDBRole was given here */
+    const char *cache_control; /* BackendCacheControl VALUE, or NULL */
 } be_dir_conf_t;
 
 /* Per request: what the auth phases learned. */
@@ -211,6 +213,7 @@ typedef struct {
     be_value_t *call_vals;         /* its arguments, in declared order */
     apr_array_header_t *path_args; /* a route's {param} values (char*) */
     int identity; /* in the transaction BackendDBIdentity opened */
+    int cond_tx;  /* in the transaction a write's If-Match opened */
 } be_req_t;
 
 /* mod_backend_ops.c: each sends its answer and returns DONE (or an
