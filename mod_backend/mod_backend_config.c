@@ -181,6 +181,8 @@ void *be_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->db_role = add->db_role_set ? add->db_role : base->db_role;
     c->db_role_claim =
         add->db_role_set ? add->db_role_claim : base->db_role_claim;
+    c->cache_control =
+        add->cache_control ? add->cache_control : base->cache_control;
     return c;
 }
 
@@ -686,6 +688,39 @@ static const char *set_route(cmd_parms *cmd, void *dconf, int argc,
     return NULL;
 }
 
+static be_resource_t *declared(cmd_parms *cmd, const char *name,
+                               int functions);
+static const char *undeclared(cmd_parms *cmd, const char *name);
+
+/* BackendCacheControl [NAME] VALUE: the Cache-Control of reads, for the
+ * location or for one resource or function declared above. */
+static const char *set_cache_control(cmd_parms *cmd, void *dconf,
+                                     const char *a, const char *b)
+{
+    be_dir_conf_t *c = dconf;
+    const char *value = b ? b : a, *s;
+    be_resource_t *res = NULL;
+
+    if (b && !(res = declared(cmd, a, 1))) {
+        return undeclared(cmd, a);
+    }
+    for (s = value; *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            return "BackendCacheControl: the value holds a control character";
+        }
+    }
+    if (!*value) {
+        return "BackendCacheControl needs a value (none: no header)";
+    }
+    if (res) {
+        res->cache_control = value;
+    }
+    else {
+        c->cache_control = value;
+    }
+    return NULL;
+}
+
 static const char *set_max_rows(cmd_parms *cmd, void *dconf, const char *arg)
 {
     be_dir_conf_t *c = dconf;
@@ -1174,6 +1209,9 @@ const command_rec be_cmds[] = {
     AP_INIT_TAKE12("BackendDBRole", set_db_role, NULL, ACCESS_CONF,
                    "claim=NAME [DEFAULT] | ROLE | none: on PostgreSQL, the "
                    "role each request's statements run as (SET LOCAL ROLE)"),
+    AP_INIT_TAKE12("BackendCacheControl", set_cache_control, NULL, ACCESS_CONF,
+                   "[NAME] VALUE: Cache-Control of reads (default private "
+                   "for an authenticated user; none: no header)"),
     AP_INIT_TAKE1("BackendMaxRows", set_max_rows, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "N: most rows a collection GET returns (default " BE_STR(

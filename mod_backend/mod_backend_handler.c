@@ -1025,8 +1025,28 @@ static int bind_request(be_req_t *q)
 }
 
 /* Step 3: the operation that answers the method. */
+/* A read's caching: Cache-Control as the site says (private by default
+ * for an authenticated user's answers), and Vary on what changes them. */
+static void cache_headers(be_req_t *q)
+{
+    request_rec *r = q->r;
+    const char *cc =
+        q->res->cache_control ? q->res->cache_control : q->dc->cache_control;
+
+    if (!cc && r->user) {
+        cc = "private";
+    }
+    if (cc && strcmp(cc, "none") != 0) {
+        apr_table_setn(r->headers_out, "Cache-Control", cc);
+    }
+    apr_table_mergen(r->headers_out, "Vary", "Accept, Prefer, Authorization");
+}
+
 static int dispatch(be_req_t *q)
 {
+    if (q->r->method_number == M_GET) {
+        cache_headers(q);
+    }
     if (q->res->fn) {
         return be_op_call(q);
     }

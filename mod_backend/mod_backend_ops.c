@@ -50,7 +50,11 @@ int be_send_typed(request_rec *r, int status, be_buf_t *body, const char *type)
     }
     r->status = status;
     if (!body) {
-        ap_set_content_length(r, 0);
+        if (status != HTTP_NOT_MODIFIED) {
+            /* (a 304 says nothing of a length: a cache in front would
+             * take 0 for the length of what it holds) */
+            ap_set_content_length(r, 0);
+        }
         return DONE;
     }
     ap_set_content_type(r, type);
