@@ -13,6 +13,7 @@
  *                          row ownership, BackendRoleQuery's SQL
  *   mod_backend_authn_cache.c  AuthBasicProvider backend-cache
  *   mod_backend_check.c    access-control mistakes refused at startup
+ *   mod_backend_cors.c     BackendCORS: preflights, Access-Control-*
  *   mod_backend_problem.c  application/problem+json answers, and httpd's
  *                          own 401/403 pages turned into problems
  *   exec*.c                the executors, one per database driver (no
@@ -87,6 +88,9 @@ static void register_hooks(apr_pool_t *p)
     /* ...also to a JSON login, whose credentials the authn providers
      * check as Basic's */
     ap_hook_header_parser(be_token_login, NULL, NULL, APR_HOOK_MIDDLE);
+    /* CORS: preflights answered before authentication, and every answer
+     * to an allowed origin marked, errors too */
+    ap_hook_header_parser(be_cors, NULL, NULL, APR_HOOK_FIRST);
 
     /* Errors: httpd's own 401/403 pages on an API location become
      * problem+json (a body chosen here, its type fixed by the filter). */

@@ -183,6 +183,7 @@ void *be_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         add->db_role_set ? add->db_role_claim : base->db_role_claim;
     c->cache_control =
         add->cache_control ? add->cache_control : base->cache_control;
+    c->cors = add->cors ? add->cors : base->cors;
     return c;
 }
 
@@ -1209,6 +1210,10 @@ const command_rec be_cmds[] = {
     AP_INIT_TAKE12("BackendDBRole", set_db_role, NULL, ACCESS_CONF,
                    "claim=NAME [DEFAULT] | ROLE | none: on PostgreSQL, the "
                    "role each request's statements run as (SET LOCAL ROLE)"),
+    AP_INIT_TAKE_ARGV("BackendCORS", be_set_cors, NULL, ACCESS_CONF,
+                      "ORIGIN...|* [credentials] [max-age=SECONDS] "
+                      "[headers=A,B]: browsers on these origins may call "
+                      "the API"),
     AP_INIT_TAKE12("BackendCacheControl", set_cache_control, NULL, ACCESS_CONF,
                    "[NAME] VALUE: Cache-Control of reads (default private "
                    "for an authenticated user; none: no header)"),

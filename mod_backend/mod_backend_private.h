@@ -89,6 +89,15 @@ typedef struct be_resource_s {
     _Atomic(be_plan_t *) plan;
 } be_resource_t;
 
+/* BackendCORS */
+typedef struct {
+    apr_array_header_t *origins; /* const char*, as written */
+    int any;                     /* * */
+    int credentials;
+    int max_age;         /* -1: unset */
+    const char *headers; /* Access-Control-Allow-Headers */
+} be_cors_t;
+
 typedef struct {
     apr_hash_t *resources;      /* collection path -> be_resource_t* */
     apr_array_header_t *routes; /* BackendRoute (be_resource_t*), or NULL */
@@ -111,6 +120,7 @@ typedef struct {
     const char *db_role_claim; /* claim=NAME (NULL: the role itself) */
     int db_role_set;           /* BackendDBRole was given here */
     const char *cache_control; /* BackendCacheControl VALUE, or NULL */
+    const be_cors_t *cors;     /* BackendCORS, or NULL */
 } be_dir_conf_t;
 
 /* Per request: what the auth phases learned. */
@@ -129,6 +139,12 @@ typedef struct {
     apr_array_header_t *roles; /* the user's roles, once looked up */
     int roles_failed;          /* 503 (no database) or 500 (the query) */
 } be_rctx_t;
+
+/* mod_backend_cors.c: BackendCORS, and the header_parser hook that
+ * answers preflights and marks answers for other origins */
+const char *be_set_cors(cmd_parms *cmd, void *dconf, int argc,
+                        char *const argv[]);
+int be_cors(request_rec *r);
 
 /* mod_backend_config.c */
 /* The request's context (created on first use) and its configuration. */
