@@ -58,6 +58,7 @@ LoadModule authn_dbd_module "{libexec}/mod_authn_dbd.so"
 LoadModule authz_user_module "{libexec}/mod_authz_user.so"
 <Location /api>
     SetHandler backend
+    BackendCORS https://app.example credentials
     BackendResource items
     BackendHide items secret
     BackendResource notes owner=owner
@@ -178,6 +179,18 @@ INPUTS = {
     "body value": lambda p: ("POST", "", "", {}, "value:" + p),
     "patch value": lambda p: ("PATCH", "", q("id", "eq." + p), {},
                               "patch:" + p),
+    "If-None-Match": lambda p: ("GET", "/1", "", {"If-None-Match": hdr(p)},
+                                None),
+    "If-Match": lambda p: ("PATCH", "/1", "", {"If-Match": hdr(p)},
+                           "patch:" + p),
+    # (a bare * is If-Match's "any": that delete would be right)
+    "If-Match delete": lambda p: ("DELETE", "/1", "", {
+        "If-Match": hdr(p) if p != "*" else '"*"'}, None),
+    "Origin": lambda p: ("GET", "", "", {"Origin": hdr(p)}, None),
+    "preflight": lambda p: ("OPTIONS", "", "", {
+        "Origin": "https://app.example",
+        "Access-Control-Request-Method": hdr(p),
+        "Access-Control-Request-Headers": hdr(p)}, None),
 }
 
 
