@@ -184,6 +184,7 @@ void *be_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->cache_control =
         add->cache_control ? add->cache_control : base->cache_control;
     c->cors = add->cors ? add->cors : base->cors;
+    c->openapi = add->openapi ? add->openapi : base->openapi;
     return c;
 }
 
@@ -339,6 +340,17 @@ static int shadows(const be_resource_t *a, const be_resource_t *b)
         && (a->path[n] == '\0' || (a->fn && !b->fn && a->path[n] == '/'));
 }
 
+/* The location's OpenAPI document (mod_backend_openapi.c), built on
+ * first use. */
+static void location_doc(cmd_parms *cmd, be_dir_conf_t *c)
+{
+    if (!c->openapi) {
+        be_openapi_t *d = apr_pcalloc(cmd->pool, sizeof(*d));
+        d->location = cmd->path;
+        c->openapi = d;
+    }
+}
+
 /* A resource or a function joins the registry and its <Location>. */
 static const char *add_resource(cmd_parms *cmd, be_dir_conf_t *c,
                                 be_resource_t *res)
@@ -370,6 +382,7 @@ static const char *add_resource(cmd_parms *cmd, be_dir_conf_t *c,
     }
     APR_ARRAY_PUSH(registry, be_resource_t *) = res;
     apr_hash_set(c->resources, res->path, APR_HASH_KEY_STRING, res);
+    location_doc(cmd, c);
     return NULL;
 }
 
@@ -686,6 +699,7 @@ static const char *set_route(cmd_parms *cmd, void *dconf, int argc,
         c->routes = apr_array_make(cmd->pool, 4, sizeof(be_resource_t *));
     }
     APR_ARRAY_PUSH(c->routes, be_resource_t *) = res;
+    location_doc(cmd, c);
     return NULL;
 }
 

@@ -521,7 +521,10 @@ static int parse_route(be_req_t *q)
         q->path_args = x->path_args;
     }
     else if (!(q->res = be_route(r, q->dc, &q->id))) {
-        return be_problem(r, HTTP_NOT_FOUND, "no resource at this path", NULL);
+        int rc = be_openapi(q);
+        return rc != DECLINED
+            ? (rc == OK ? DONE : rc)
+            : be_problem(r, HTTP_NOT_FOUND, "no resource at this path", NULL);
     }
     return OK;
 }

@@ -163,7 +163,7 @@ int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
 
 /* The entity tag of a body: its SHA-1, the same for the same bytes on
  * every node and after every restart; weak for a collection's page. */
-static const char *etag_of(request_rec *r, const be_buf_t *body, int weak)
+const char *be_etag(request_rec *r, const be_buf_t *body, int weak)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -196,7 +196,7 @@ static int fresh_or_sent(be_req_t *q, be_buf_t *out, int weak,
     request_rec *r = q->r;
     const char *tag;
 
-    if (r->method_number != M_GET || !out || !(tag = etag_of(r, out, weak))) {
+    if (r->method_number != M_GET || !out || !(tag = be_etag(r, out, weak))) {
         return OK;
     }
     apr_table_setn(r->headers_out, "ETag", tag);
@@ -671,7 +671,7 @@ static int write_answer(be_req_t *q, long rows, be_sink_t *sink, be_buf_t *out)
     be_sink_end(sink);
     if (q->id && q->r->method_number != M_DELETE && !q->q->select
         && (q->want_object || q->ret == BE_RET_DEFAULT)
-        && (tag = etag_of(q->r, out, 0))) {
+        && (tag = be_etag(q->r, out, 0))) {
         /* the item as its GET now answers it: the next If-Match */
         apr_table_setn(q->r->headers_out, "ETag", tag);
     }
@@ -716,7 +716,7 @@ static int precondition(be_req_t *q)
         return rc;
     }
     be_sink_end(&sink);
-    if (rows == 1 && (tag = etag_of(r, out, 0))) {
+    if (rows == 1 && (tag = be_etag(r, out, 0))) {
         apr_table_setn(r->headers_out, "ETag", tag);
     }
     if (ap_meets_conditions(r) != OK) {

@@ -98,6 +98,12 @@ typedef struct {
     const char *headers; /* Access-Control-Allow-Headers */
 } be_cors_t;
 
+/* A location's OpenAPI document: where, and once built (per child) */
+typedef struct {
+    const char *location;
+    volatile void *built;
+} be_openapi_t;
+
 typedef struct {
     apr_hash_t *resources;      /* collection path -> be_resource_t* */
     apr_array_header_t *routes; /* BackendRoute (be_resource_t*), or NULL */
@@ -121,6 +127,7 @@ typedef struct {
     int db_role_set;           /* BackendDBRole was given here */
     const char *cache_control; /* BackendCacheControl VALUE, or NULL */
     const be_cors_t *cors;     /* BackendCORS, or NULL */
+    be_openapi_t *openapi;     /* where resources are declared */
 } be_dir_conf_t;
 
 /* Per request: what the auth phases learned. */
@@ -249,6 +256,11 @@ int be_op_call(be_req_t *q);
 /* the cost of :NAME!bcrypt hashes */
 #define BE_BCRYPT_COST 10
 int be_send_json(request_rec *r, int status, be_buf_t *body);
+/* The entity tag of a body (its SHA-1), weak or strong. */
+const char *be_etag(request_rec *r, const be_buf_t *body, int weak);
+/* mod_backend_openapi.c: LOCATION/openapi.json, or DECLINED when the
+ * request is not for it */
+int be_openapi(be_req_t *q);
 /* BackendDBIdentity on PostgreSQL: BEGIN and the request's identity
  * (request.jwt.claims, request.user, BackendDBRole).  OK, or the problem
  * is sent. */

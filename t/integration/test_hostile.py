@@ -318,6 +318,25 @@ def test_injection_through_every_input(hostile, route, input_name):
         assert hostile.db.value("SELECT count(*) FROM users") >= 2
 
 
+def test_the_openapi_document_takes_no_input(hostile):
+    # whatever the query, Accept or If-None-Match, the same document or a
+    # 304, and nothing hidden in it
+    want = requests.get(hostile.url + "/api/openapi.json")
+    assert want.status_code == 200
+    for p in PAYLOADS:
+        for path, headers in (
+                ("/api/openapi.json?" + q("x", p), {}),
+                ("/api/openapi.json", {"If-None-Match": hdr(p)}),
+                ("/api/", {"Accept": "application/openapi+json, "
+                           + hdr(p)})):
+            r = requests.get(hostile.url + path, headers=headers)
+            assert r.status_code in (200, 304), (path, r.text)
+            if r.status_code == 200:
+                assert r.content == want.content
+    for s in SECRETS + ("password_hash", '"secret"'):
+        assert s not in want.text
+
+
 def test_other_users_rows(hostile):
     notes = ROUTES[1]
     bob = hostile.token("bob")
