@@ -185,6 +185,7 @@ void *be_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         add->cache_control ? add->cache_control : base->cache_control;
     c->cors = add->cors ? add->cors : base->cors;
     c->openapi = add->openapi ? add->openapi : base->openapi;
+    c->explorer = add->explorer ? add->explorer : base->explorer;
     return c;
 }
 
@@ -1228,6 +1229,10 @@ const command_rec be_cmds[] = {
                       "ORIGIN...|* [credentials] [max-age=SECONDS] "
                       "[headers=A,B]: browsers on these origins may call "
                       "the API"),
+    AP_INIT_TAKE1("BackendExplorer", be_set_explorer, NULL, ACCESS_CONF,
+                  "on|off|DIR: LOCATION/ shows the API in Swagger UI, whose "
+                  "files are in DIR (default: where make install puts "
+                  "them)"),
     AP_INIT_TAKE12("BackendCacheControl", set_cache_control, NULL, ACCESS_CONF,
                    "[NAME] VALUE: Cache-Control of reads (default private "
                    "for an authenticated user; none: no header)"),

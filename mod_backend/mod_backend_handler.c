@@ -522,6 +522,9 @@ static int parse_route(be_req_t *q)
     }
     else if (!(q->res = be_route(r, q->dc, &q->id))) {
         int rc = be_openapi(q);
+        if (rc == DECLINED) {
+            rc = be_explorer(q); /* (a browser at LOCATION/) */
+        }
         return rc != DECLINED
             ? (rc == OK ? DONE : rc)
             : be_problem(r, HTTP_NOT_FOUND, "no resource at this path", NULL);

@@ -128,6 +128,8 @@ typedef struct {
     const char *cache_control; /* BackendCacheControl VALUE, or NULL */
     const be_cors_t *cors;     /* BackendCORS, or NULL */
     be_openapi_t *openapi;     /* where resources are declared */
+    const char *explorer;      /* BackendExplorer: its files' directory,
+                                  "" off, NULL the default */
 } be_dir_conf_t;
 
 /* Per request: what the auth phases learned. */
@@ -261,6 +263,10 @@ const char *be_etag(request_rec *r, const be_buf_t *body, int weak);
 /* mod_backend_openapi.c: LOCATION/openapi.json, or DECLINED when the
  * request is not for it */
 int be_openapi(be_req_t *q);
+/* mod_backend_explorer.c: BackendExplorer, and LOCATION/ for a browser
+ * with Swagger UI's files (DECLINED: not asked for) */
+const char *be_set_explorer(cmd_parms *cmd, void *dconf, const char *arg);
+int be_explorer(be_req_t *q);
 /* BackendDBIdentity on PostgreSQL: BEGIN and the request's identity
  * (request.jwt.claims, request.user, BackendDBRole).  OK, or the problem
  * is sent. */
