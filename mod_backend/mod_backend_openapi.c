@@ -19,6 +19,7 @@
 
 #include <httpd.h>
 #include <http_config.h>
+#include <http_core.h>
 #include <http_protocol.h>
 #include <http_request.h>
 #include <apr_atomic.h>
@@ -659,7 +660,8 @@ static void function_paths(apr_pool_t *p, J *paths, const be_resource_t *res,
     put(paths, apr_pstrcat(p, "/rpc/", res->name, NULL), item);
 }
 
-static void components(J *doc, J *schemas, const be_dir_conf_t *dc)
+static void components(J *doc, J *schemas, const be_dir_conf_t *dc,
+                       const char *auth_type)
 {
     J *comp = obj(), *problem = obj(), *props = obj(), *errs = obj();
     J *eitem = obj(), *eprops = obj(), *params = obj(), *resp = obj();
@@ -713,16 +715,29 @@ static void components(J *doc, J *schemas, const be_dir_conf_t *dc)
     put(resp, "Problem", pr);
     put(comp, "responses", resp);
 
-    if (dc->keys) {
-        J *schemes = obj(), *bearer = obj(), *sec = json_object_new_array();
-        J *req = obj(), *none = obj();
-        put(bearer, "type", str("http"));
-        put(bearer, "scheme", str("bearer"));
-        put(bearer, "bearerFormat", str("JWT"));
-        put(schemes, "bearer", bearer);
+    /* the location's schemes: a token (BackendTokenKey, AuthType
+     * Bearer) and Basic; a request may also come without either where
+     * the location lets it */
+    if (dc->keys || (auth_type && !strcasecmp(auth_type, "Basic"))) {
+        J *schemes = obj(), *sec = json_object_new_array(), *none = obj();
+        if (dc->keys) {
+            J *bearer = obj(), *req = obj();
+            put(bearer, "type", str("http"));
+            put(bearer, "scheme", str("bearer"));
+            put(bearer, "bearerFormat", str("JWT"));
+            put(schemes, "bearer", bearer);
+            put(req, "bearer", json_object_new_array());
+            json_object_array_add(sec, req);
+        }
+        if (auth_type && !strcasecmp(auth_type, "Basic")) {
+            J *basic = obj(), *req = obj();
+            put(basic, "type", str("http"));
+            put(basic, "scheme", str("basic"));
+            put(schemes, "basic", basic);
+            put(req, "basic", json_object_new_array());
+            json_object_array_add(sec, req);
+        }
         put(comp, "securitySchemes", schemes);
-        put(req, "bearer", json_object_new_array());
-        json_object_array_add(sec, req);
         json_object_array_add(sec, none);
         put(doc, "security", sec);
     }
@@ -794,7 +809,7 @@ static const char *build(be_req_t *q, const char *location)
         resource_paths(p, paths, schemas, res, pl->table);
     }
     put(doc, "paths", paths);
-    components(doc, schemas, q->dc);
+    components(doc, schemas, q->dc, ap_auth_type(r));
     text = apr_pstrdup(
         p,
         json_object_to_json_string_ext(

@@ -45,6 +45,14 @@ INSERT INTO products (name, price, stock, secret)
 }
 
 CONF = """
+LoadModule auth_basic_module "{libexec}/mod_auth_basic.so"
+<Location /basic>
+    SetHandler backend
+    AuthType Basic
+    AuthName shop
+    Require all granted
+    BackendResource products
+</Location>
 <Location /api>
     SetHandler backend
     BackendTokenKey hs256 {hs}
@@ -139,8 +147,14 @@ def test_it_describes_what_the_location_serves(site):
     restock = paths["/products/{id}/restock"]["post"]
     assert restock["parameters"][0]["name"] == "id"
     assert restock["parameters"][0]["in"] == "path"
-    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == \
-        "bearer"
+    assert doc["components"]["securitySchemes"] == {"bearer": {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    assert doc["security"] == [{"bearer": []}, {}]
+    basic = requests.get(site.url + "/basic/openapi.json").json()
+    assert basic["components"]["securitySchemes"] == {"basic": {
+        "type": "http", "scheme": "basic"}}
+    assert basic["security"] == [{"basic": []}, {}]
+    assert sorted(basic["paths"]) == ["/products", "/products/{key}"]
     problem = doc["components"]["responses"]["Problem"]["content"]
     assert list(problem) == ["application/problem+json"]
 
