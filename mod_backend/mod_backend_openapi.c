@@ -375,60 +375,73 @@ static J *body(J *schema, int required)
     return b;
 }
 
+/* An operation of a resource: its parameters (or NULL), its body's
+ * schema (or NULL), one or two success responses, then problems. */
+static J *operation(const char *tag, const char *summary, J *params, J *in,
+                    const char *code, J *ok, const char *code2, J *ok2)
+{
+    J *o = op(summary, tag), *r = obj();
+
+    if (params) {
+        put(o, "parameters", params);
+    }
+    if (in) {
+        put(o, "requestBody", body(in, 1));
+    }
+    put(r, code, ok);
+    if (code2) {
+        put(r, code2, ok2);
+    }
+    put(o, "responses", responses(r));
+    return o;
+}
+
 static void resource_paths(apr_pool_t *p, J *paths, J *schemas,
                            const be_resource_t *res, const be_table_t *t)
 {
-    J *coll = obj(), *o, *r;
+    J *coll = obj(), *prefer;
     const char *name = res->name;
     const char *input = apr_pstrcat(p, name, ".input", NULL);
 
     row_schemas(p, schemas, res, t);
-    o = op(apr_psprintf(p, "Rows of %s", name), name);
-    put(o, "parameters", read_params(t, 0));
-    r = obj();
-    put(r, "200", response("the rows", array_of(ref(name))));
-    put(r, "206", response("a page of the rows", array_of(ref(name))));
-    put(o, "responses", responses(r));
-    put(coll, "get", o);
+    put(coll, "get",
+        operation(name, apr_psprintf(p, "Rows of %s", name), read_params(t, 0),
+                  NULL, "200", response("the rows", array_of(ref(name))),
+                  "206", response("a page of the rows", array_of(ref(name)))));
     if (t->writes & BE_W_INSERT) {
         J *one_or_many = obj(), *choices = json_object_new_array();
         json_object_array_add(choices, ref(input));
         json_object_array_add(choices, array_of(ref(input)));
         put(one_or_many, "oneOf", choices);
-        o = op(apr_psprintf(p,
-                            "Insert into %s (an object or an array; "
-                            "upsert with Prefer: resolution=...)",
-                            name),
-               name);
-        put(o, "parameters", json_object_new_array());
-        json_object_array_add(json_object_object_get(o, "parameters"),
-                              ref_param("Prefer"));
-        put(o, "requestBody", body(one_or_many, 1));
-        r = obj();
-        put(r, "201", response("the rows stored", array_of(ref(name))));
-        put(o, "responses", responses(r));
-        put(coll, "post", o);
+        prefer = json_object_new_array();
+        json_object_array_add(prefer, ref_param("Prefer"));
+        put(coll, "post",
+            operation(name,
+                      apr_psprintf(p,
+                                   "Insert into %s (an object or an array; "
+                                   "upsert with Prefer: resolution=...)",
+                                   name),
+                      prefer, one_or_many, "201",
+                      response("the rows stored", array_of(ref(name))), NULL,
+                      NULL));
     }
     if (t->writes & BE_W_UPDATE) {
-        o = op(apr_psprintf(p, "Change the rows of %s the filters name", name),
-               name);
-        put(o, "parameters", read_params(t, 1));
-        put(o, "requestBody", body(ref(input), 1));
-        r = obj();
-        put(r, "200", response("the rows changed", array_of(ref(name))));
-        put(r, "204", response("changed", NULL));
-        put(o, "responses", responses(r));
-        put(coll, "patch", o);
+        put(coll, "patch",
+            operation(name,
+                      apr_psprintf(p, "Change the rows of %s the filters name",
+                                   name),
+                      read_params(t, 1), ref(input), "200",
+                      response("the rows changed", array_of(ref(name))), "204",
+                      response("changed", NULL)));
     }
     if (t->writes & BE_W_DELETE) {
-        o = op(apr_psprintf(p, "Delete the rows of %s the filters name", name),
-               name);
-        put(o, "parameters", read_params(t, 1));
-        r = obj();
-        put(r, "200", response("the rows deleted", array_of(ref(name))));
-        put(r, "204", response("deleted", NULL));
-        put(o, "responses", responses(r));
-        put(coll, "delete", o);
+        put(coll, "delete",
+            operation(name,
+                      apr_psprintf(p, "Delete the rows of %s the filters name",
+                                   name),
+                      read_params(t, 1), NULL, "200",
+                      response("the rows deleted", array_of(ref(name))), "204",
+                      response("deleted", NULL)));
     }
     put(paths, apr_pstrcat(p, "/", name, NULL), coll);
 
@@ -450,37 +463,32 @@ static void resource_paths(apr_pool_t *p, J *paths, J *schemas,
                                         : "the key's columns, comma-separated",
                                     1));
         put(item, "parameters", params);
-        o = op(apr_psprintf(p, "One row of %s", name), name);
-        r = obj();
-        put(r, "200", response("the row (ETag: its tag)", ref(name)));
-        put(r, "304", response("not modified (If-None-Match)", NULL));
-        put(o, "responses", responses(r));
-        put(item, "get", o);
+        put(item, "get",
+            operation(name, apr_psprintf(p, "One row of %s", name), NULL, NULL,
+                      "200", response("the row (ETag: its tag)", ref(name)),
+                      "304", response("not modified (If-None-Match)", NULL)));
         if ((t->writes & BE_W_UPDATE) && t->key >= 0) {
-            o = op(apr_psprintf(p, "Replace a row of %s (If-Match)", name),
-                   name);
-            put(o, "requestBody", body(ref(input), 1));
-            r = obj();
-            put(r, "200", response("the row stored", ref(name)));
-            put(o, "responses", responses(r));
-            put(item, "put", o);
+            put(item, "put",
+                operation(
+                    name,
+                    apr_psprintf(p, "Replace a row of %s (If-Match)", name),
+                    NULL, ref(input), "200",
+                    response("the row stored", ref(name)), NULL, NULL));
         }
         if (t->writes & BE_W_UPDATE) {
-            o = op(apr_psprintf(p, "Change a row of %s (If-Match)", name),
-                   name);
-            put(o, "requestBody", body(ref(input), 1));
-            r = obj();
-            put(r, "200", response("the row stored", ref(name)));
-            put(o, "responses", responses(r));
-            put(item, "patch", o);
+            put(item, "patch",
+                operation(
+                    name,
+                    apr_psprintf(p, "Change a row of %s (If-Match)", name),
+                    NULL, ref(input), "200",
+                    response("the row stored", ref(name)), NULL, NULL));
         }
         if (t->writes & BE_W_DELETE) {
-            o = op(apr_psprintf(p, "Delete a row of %s (If-Match)", name),
-                   name);
-            r = obj();
-            put(r, "204", response("deleted", NULL));
-            put(o, "responses", responses(r));
-            put(item, "delete", o);
+            put(item, "delete",
+                operation(
+                    name,
+                    apr_psprintf(p, "Delete a row of %s (If-Match)", name),
+                    NULL, NULL, "204", response("deleted", NULL), NULL, NULL));
         }
         put(paths, apr_pstrcat(p, "/", name, "/{key}", NULL), item);
     }

@@ -17,20 +17,9 @@ import pytest
 
 from conftest import TokenSite, site_per_driver
 from harness import bcrypt, free_port, make_tmpdir
+from test_cors import SCHEMA
 
-SCHEMA = {
-    "sqlite": """
-CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
-                       stock INTEGER NOT NULL CHECK (stock >= 0));
-CREATE TABLE users (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL);
-""",
-    "pgsql": """
-CREATE TABLE products (id integer PRIMARY KEY, name text NOT NULL,
-                       stock integer NOT NULL CHECK (stock >= 0));
-CREATE TABLE users (name text PRIMARY KEY, password_hash text NOT NULL);
-""",
-}
-
+# the same tables as test_cors
 CONF = """
 LoadModule authz_user_module "{libexec}/mod_authz_user.so"
 LoadModule auth_basic_module "{libexec}/mod_auth_basic.so"
