@@ -20,6 +20,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>
+#include <util_cfgtree.h>
 #include <http_protocol.h>
 #include <http_request.h>
 #include <apr_atomic.h>
@@ -669,7 +670,7 @@ static void function_paths(apr_pool_t *p, J *paths, const be_resource_t *res,
 }
 
 static void components(J *doc, J *schemas, const be_dir_conf_t *dc,
-                       const char *auth_type)
+                       const char *auth_type, int token_endpoint)
 {
     J *comp = obj(), *problem = obj(), *props = obj(), *errs = obj();
     J *eitem = obj(), *eprops = obj(), *params = obj(), *resp = obj();
@@ -737,6 +738,14 @@ static void components(J *doc, J *schemas, const be_dir_conf_t *dc,
             put(req, "bearer", json_object_new_array());
             json_object_array_add(sec, req);
         }
+        if (token_endpoint
+            && !(auth_type && !strcasecmp(auth_type, "Basic"))) {
+            /* the token endpoint's (not a scheme of this location's) */
+            J *basic = obj();
+            put(basic, "type", str("http"));
+            put(basic, "scheme", str("basic"));
+            put(schemes, "basic", basic);
+        }
         if (auth_type && !strcasecmp(auth_type, "Basic")) {
             J *basic = obj(), *req = obj();
             put(basic, "type", str("http"));
@@ -750,6 +759,87 @@ static void components(J *doc, J *schemas, const be_dir_conf_t *dc,
         put(doc, "security", sec);
     }
     put(doc, "components", comp);
+}
+
+/* A directive's argument without quotes and a section's closing '>'. */
+static const char *bare(apr_pool_t *p, const char *args)
+{
+    char *s = apr_pstrdup(p, args ? args : ""), *e;
+
+    apr_collapse_spaces(s, s);
+    e = s + strlen(s);
+    while (e > s && (e[-1] == '>' || e[-1] == '"' || e[-1] == '\'')) {
+        *--e = '\0';
+    }
+    while (*s == '"' || *s == '\'') {
+        s++;
+    }
+    return s;
+}
+
+/* Where backend-token issues tokens for this server: the <Location>s, at
+ * the top level or in the request's <VirtualHost>, whose SetHandler is
+ * backend-token (read from httpd's configuration tree, as mod_info
+ * does). */
+static void token_paths(request_rec *r, const ap_directive_t *d,
+                        apr_array_header_t *out)
+{
+    for (; d; d = d->next) {
+        const ap_directive_t *c;
+        if (!strcasecmp(d->directive, "<VirtualHost")) {
+            if (r->server->is_virtual && r->server->defn_name && d->filename
+                && !strcmp(d->filename, r->server->defn_name)
+                && d->line_num == (int)r->server->defn_line_number) {
+                token_paths(r, d->first_child, out);
+            }
+            continue;
+        }
+        if (strcasecmp(d->directive, "<Location")) {
+            continue;
+        }
+        for (c = d->first_child; c; c = c->next) {
+            const char *path = bare(r->pool, d->args);
+            if (!strcasecmp(c->directive, "SetHandler")
+                && !strcasecmp(bare(r->pool, c->args), "backend-token")
+                && *path == '/') {
+                APR_ARRAY_PUSH(out, const char *) = path;
+            }
+        }
+    }
+}
+
+/* POST PATH of backend-token: a token for a JSON login or Basic. */
+static void token_path(request_rec *r, J *paths, const char *path)
+{
+    J *item = obj(), *o = op("Get a token: a JSON login, or Basic", "token");
+    J *servers = json_object_new_array(), *server = obj();
+    J *in = obj(), *props = obj(), *out = obj(), *oprops = obj(), *r200;
+    J *sec = json_object_new_array(), *basic = obj(), *none = obj();
+
+    /* (outside the location: this server's root) */
+    put(server, "url", str(ap_construct_url(r->pool, "", r)));
+    json_object_array_add(servers, server);
+    put(item, "servers", servers);
+    put(props, "username", string_schema());
+    put(props, "password", string_schema());
+    put(in, "type", str("object"));
+    put(in, "properties", props);
+    put(o, "requestBody", body(in, 0));
+    put(oprops, "access_token", string_schema());
+    put(oprops, "token_type", string_schema());
+    put(oprops, "expires_in", int_schema(0));
+    put(out, "type", str("object"));
+    put(out, "properties", oprops);
+    r200 = obj();
+    put(r200, "200",
+        response("a signed token: Authorization: Bearer TOKEN", out));
+    put(o, "responses", responses(r200));
+    put(basic, "basic", json_object_new_array());
+    json_object_array_add(sec, basic);
+    json_object_array_add(sec, none);
+    put(o, "security", sec);
+    put(item, "post", o);
+    put(paths, path, item);
 }
 
 static int by_name(const void *a, const void *b)
@@ -768,6 +858,7 @@ static const char *build(be_req_t *q, const char *location)
     J *doc = obj(), *info = obj(), *paths = obj(), *schemas = obj();
     J *servers = json_object_new_array(), *server = obj();
     apr_array_header_t *list = apr_array_make(p, 16, sizeof(be_resource_t *));
+    apr_array_header_t *tokens;
     apr_hash_index_t *hi;
     const char *text;
     int i, rc;
@@ -816,8 +907,15 @@ static const char *build(be_req_t *q, const char *location)
         }
         resource_paths(p, paths, schemas, res, pl->table);
     }
+    tokens = apr_array_make(p, 1, sizeof(const char *));
+    if (q->dc->keys) {
+        token_paths(r, ap_conftree, tokens);
+    }
+    for (i = 0; i < tokens->nelts; i++) {
+        token_path(r, paths, APR_ARRAY_IDX(tokens, i, const char *));
+    }
     put(doc, "paths", paths);
-    components(doc, schemas, q->dc, ap_auth_type(r));
+    components(doc, schemas, q->dc, ap_auth_type(r), tokens->nelts > 0);
     text = apr_pstrdup(
         p,
         json_object_to_json_string_ext(

@@ -1,8 +1,10 @@
 """The API explorer on both drivers: GET LOCATION/ from a browser is a page
 that shows the location's OpenAPI document in Swagger UI, whose files
 httpd serves itself (nothing from a CDN); headless Chromium loads it, the
-resource list appears, and a GET tried from the page shows the rows (the
-screenshot stays in t/integration/artifacts/).  BackendExplorer off turns
+resource list appears, a GET tried from the page shows the rows (the
+screenshot stays in t/integration/artifacts/), and a token got from the
+token endpoint in the page, given to Authorize, opens a resource that
+needs it.  BackendExplorer off turns
 it off; a directory without Swagger UI's files stops startup."""
 
 import json
@@ -14,7 +16,7 @@ import pytest
 import requests
 
 from conftest import TokenSite, site_per_driver
-from harness import make_tmpdir, refused_in_location
+from harness import bcrypt, make_tmpdir, refused_in_location
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.join(HERE, "..", "..")
@@ -26,21 +28,47 @@ SCHEMA = {
     "sqlite": """
 CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE tags (code TEXT PRIMARY KEY);
+CREATE TABLE notes (id INTEGER PRIMARY KEY, owner TEXT NOT NULL,
+                    body TEXT NOT NULL);
+CREATE TABLE users (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL);
 INSERT INTO products VALUES (1, 'hammer'), (2, 'saw');
+INSERT INTO notes VALUES (1, 'ann', 'ann''s note'), (2, 'bob', 'bob''s');
 """,
     "pgsql": """
 CREATE TABLE products (id integer PRIMARY KEY, name text NOT NULL);
 CREATE TABLE tags (code text PRIMARY KEY);
+CREATE TABLE notes (id integer PRIMARY KEY, owner text NOT NULL,
+                    body text NOT NULL);
+CREATE TABLE users (name text PRIMARY KEY, password_hash text NOT NULL);
 INSERT INTO products VALUES (1, 'hammer'), (2, 'saw');
+INSERT INTO notes VALUES (1, 'ann', 'ann''s note'), (2, 'bob', 'bob''s');
 """,
 }
 
 CONF = """
+LoadModule authz_user_module "{libexec}/mod_authz_user.so"
+LoadModule auth_basic_module "{libexec}/mod_auth_basic.so"
+LoadModule authn_dbd_module "{libexec}/mod_authn_dbd.so"
+<Location /token>
+    SetHandler backend-token
+    BackendTokenKey hs256 {hs}
+    AuthType Basic
+    AuthName api
+    AuthBasicProvider dbd
+    AuthDBDUserPWQuery "SELECT password_hash FROM users WHERE name = %s"
+    Require valid-user
+</Location>
 <Location /api>
     SetHandler backend
+    BackendTokenKey hs256 {hs}
     BackendExplorer "{assets}"
     BackendResource products
     BackendResource tags
+    BackendResource notes owner=owner
+</Location>
+<Location /api/notes>
+    AuthType Bearer
+    Require valid-user
 </Location>
 <Location /quiet>
     SetHandler backend
@@ -65,6 +93,8 @@ class Site(TokenSite):
     def __init__(self, driver, pg):
         super().__init__(driver, pg, "explorer", SCHEMA[driver], CONF,
                          assets=assets())
+        self.db.script("INSERT INTO users VALUES ('ann', '%s')"
+                       % bcrypt("secret"))
 
 
 site = site_per_driver(Site)
@@ -118,13 +148,19 @@ def test_a_developer_tries_a_get_in_chromium(site):
     shot = os.path.join(ARTIFACTS, "explorer-%s.png" % site.driver)
     env = dict(os.environ, HOME=make_tmpdir("mb-chromium-"))
     r = subprocess.run([node, os.path.join(CLIENT, "explorer.mjs"),
-                        site.url + "/api/", shot], capture_output=True,
-                       text=True, timeout=180, env=env)
+                        site.url + "/api/", shot, "ann", "secret"],
+                       capture_output=True, text=True, timeout=180, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     got = json.loads(r.stdout.strip().splitlines()[-1])
-    assert got == {"tags": ["products", "tags"], "status": "200",
+    # the resource list, a GET tried from the page; then a token from the
+    # token endpoint, given to Authorize, and a resource that needs it
+    assert got == {"tags": ["notes", "products", "tags", "token"],
+                   "status": "200",
                    "rows": [{"id": 1, "name": "hammer"},
-                            {"id": 2, "name": "saw"}]}, got
+                            {"id": 2, "name": "saw"}],
+                   "token": "200",
+                   "notes": ["200", [{"id": 1, "owner": "ann",
+                                      "body": "ann's note"}]]}, got
     assert os.path.getsize(shot) > 10000
 
 

@@ -53,6 +53,13 @@ LoadModule auth_basic_module "{libexec}/mod_auth_basic.so"
     Require all granted
     BackendResource products
 </Location>
+<Location /auth/token>
+    SetHandler backend-token
+    BackendTokenKey hs256 {hs}
+    AuthType Basic
+    AuthName shop
+    Require all granted
+</Location>
 <Location /api>
     SetHandler backend
     BackendTokenKey hs256 {hs}
@@ -107,9 +114,17 @@ def test_it_describes_what_the_location_serves(site):
     assert doc["openapi"] == "3.1.0"
     assert doc["servers"] == [{"url": "/api"}]
     paths = doc["paths"]
-    assert sorted(paths) == ["/cheap", "/cheap/{key}", "/products",
-                             "/products/{id}/restock", "/products/{key}",
-                             "/rpc/low_stock"]
+    assert sorted(paths) == ["/auth/token", "/cheap", "/cheap/{key}",
+                             "/products", "/products/{id}/restock",
+                             "/products/{key}", "/rpc/low_stock"]
+    # the token endpoint, outside the location: the server's root
+    token = paths["/auth/token"]
+    assert token["servers"] == [{"url": site.url}]
+    assert sorted(token) == ["post", "servers"]
+    assert token["post"]["security"] == [{"basic": []}, {}]
+    assert sorted(token["post"]["requestBody"]["content"][
+        "application/json"]["schema"]["properties"]) == ["password",
+                                                         "username"]
     assert sorted(paths["/products"]) == ["delete", "get", "patch", "post"]
     assert sorted(paths["/products/{key}"]) == [
         "delete", "get", "parameters", "patch", "put"]
@@ -147,8 +162,10 @@ def test_it_describes_what_the_location_serves(site):
     restock = paths["/products/{id}/restock"]["post"]
     assert restock["parameters"][0]["name"] == "id"
     assert restock["parameters"][0]["in"] == "path"
-    assert doc["components"]["securitySchemes"] == {"bearer": {
-        "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    assert doc["components"]["securitySchemes"] == {
+        "bearer": {"type": "http", "scheme": "bearer",
+                   "bearerFormat": "JWT"},
+        "basic": {"type": "http", "scheme": "basic"}}
     assert doc["security"] == [{"bearer": []}, {}]
     basic = requests.get(site.url + "/basic/openapi.json").json()
     assert basic["components"]["securitySchemes"] == {"basic": {
