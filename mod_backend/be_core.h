@@ -67,7 +67,8 @@ typedef struct {
     be_type_e type;
     int notnull;
     int has_default;      /* a default, identity, serial or rowid alias */
-    const char *dflt_sql; /* SQLite: the default expression (schema text) */
+    const char *dflt_sql; /* the default expression as the schema has it
+                             (SQLite writes it in an INSERT) */
     int pk;
     int max_len;       /* varchar(n)/char(n) in characters, or -1 */
     long long int_min; /* bounds of a narrow integer type */

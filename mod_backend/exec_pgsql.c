@@ -596,10 +596,11 @@ static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
         "a.attnotnull, (a.atthasdef OR a.attidentity <> '' OR a.attgenerated "
         "<> ''), EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid    "
         "     AND i.indisprimary AND a.attnum = ANY (i.indkey)), "
-        "a.attgenerated <> '' FROM pg_class c JOIN pg_attribute a ON "
-        "a.attrelid = c.oid JOIN pg_type t ON t.oid = a.atttypid WHERE c.oid "
-        "= to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY "
-        "a.attnum";
+        "a.attgenerated <> '', pg_get_expr(d.adbin, d.adrelid) FROM "
+        "pg_class c JOIN pg_attribute a ON a.attrelid = c.oid JOIN pg_type t "
+        "ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = c.oid "
+        "AND d.adnum = a.attnum WHERE c.oid = to_regclass($1) AND a.attnum > "
+        "0 AND NOT a.attisdropped ORDER BY a.attnum";
     PGconn *conn = native;
     const char *params[1] = {table};
     PGresult *res = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
@@ -628,6 +629,10 @@ static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
         c->has_default = PQgetvalue(res, r, 4)[0] == 't';
         c->pk = PQgetvalue(res, r, 5)[0] == 't';
         c->readonly = PQgetvalue(res, r, 6)[0] == 't';
+        /* (described, never written: an INSERT says DEFAULT) */
+        c->dflt_sql = PQgetisnull(res, r, 7)
+            ? NULL
+            : apr_pstrdup(p, PQgetvalue(res, r, 7));
         c->max_len = be_max_len_from_decl(c->decl);
         if (c->oid == 21) {
             c->int_min = -32768;

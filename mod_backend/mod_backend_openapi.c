@@ -151,6 +151,42 @@ static int field_required(const be_rules_t *rs)
     return 0;
 }
 
+/* A default the schema spells as a literal (a number, a quoted string,
+ * TRUE/FALSE; PostgreSQL's with a cast, 'x'::text); expressions
+ * (CURRENT_TIMESTAMP, nextval(...)) are left out. */
+static void default_of(J *s, const be_column_t *c)
+{
+    const char *d = c->dflt_sql, *cast;
+    char *end;
+    double v;
+    size_t n;
+
+    if (!d || !*d) {
+        return;
+    }
+    n = strlen(d);
+    if (d[0] == '\'' && (cast = strstr(d, "'::")) != NULL && cast > d) {
+        n = (size_t)(cast - d) + 1; /* the literal before its cast */
+    }
+    if (c->type == BE_T_BOOL && (!strcasecmp(d, "true") || !strcmp(d, "1"))) {
+        put(s, "default", json_object_new_boolean(1));
+    }
+    else if (c->type == BE_T_BOOL
+             && (!strcasecmp(d, "false") || !strcmp(d, "0"))) {
+        put(s, "default", json_object_new_boolean(0));
+    }
+    else if ((c->type == BE_T_INT || c->type == BE_T_REAL)
+             && (v = strtod(d, &end), !*end)) {
+        put(s, "default",
+            c->type == BE_T_INT ? json_object_new_int64((int64_t)v)
+                                : json_object_new_double(v));
+    }
+    else if (c->type == BE_T_TEXT && n >= 2 && d[0] == '\'' && d[n - 1] == '\''
+             && !memchr(d + 1, '\'', n - 2)) {
+        put(s, "default", json_object_new_string_len(d + 1, (int)n - 2));
+    }
+}
+
 /* A column's schema: its JSON type as mod_backend renders it. */
 static J *column_schema(const be_column_t *c, const be_rules_t *rs)
 {
@@ -201,6 +237,7 @@ static J *column_schema(const be_column_t *c, const be_rules_t *rs)
     if (c->readonly || c->synthetic) {
         put(s, "readOnly", json_object_new_boolean(1));
     }
+    default_of(s, c);
     rules_to(s, rs, c->type == BE_T_TEXT);
     return s;
 }
@@ -224,7 +261,13 @@ static void row_schemas(apr_pool_t *p, J *schemas, const be_resource_t *res,
         if (c->readonly || c->synthetic) {
             continue;
         }
-        put(iprops, c->name, column_schema(c, rs));
+        {
+            /* (a default in a body's schema would make generators require
+             * the member: openapi-typescript does) */
+            J *member = column_schema(c, rs);
+            json_object_object_del(member, "default");
+            put(iprops, c->name, member);
+        }
         if ((c->notnull && !c->has_default && !c->set_on_insert)
             || field_required(rs)) {
             json_object_array_add(ireq, str(c->name));
@@ -350,10 +393,15 @@ static J *response(const char *description, J *schema)
 /* Responses: the success ones, then every error as problem+json. */
 static J *responses(J *ok)
 {
-    J *d = obj();
+    /* (docs/errors.md has which status means what) */
+    static const char *const codes[] = {"4XX", "5XX"};
+    size_t i;
 
-    put(d, "$ref", str("#/components/responses/Problem"));
-    put(ok, "default", d);
+    for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        J *d = obj();
+        put(d, "$ref", str("#/components/responses/Problem"));
+        put(ok, codes[i], d);
+    }
     return ok;
 }
 

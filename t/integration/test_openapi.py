@@ -27,7 +27,8 @@ SCHEMA = {
 CREATE TABLE products (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL,
                        price REAL, stock INTEGER NOT NULL DEFAULT 0,
                        active BOOLEAN NOT NULL DEFAULT 1, attrs JSON,
-                       secret TEXT, sku TEXT, made_at TIMESTAMP);
+                       secret TEXT, sku TEXT, made_at TIMESTAMP,
+                       status TEXT NOT NULL DEFAULT 'new');
 CREATE VIEW cheap AS SELECT id, name FROM products WHERE price < 10;
 INSERT INTO products (id, name, price, stock, secret)
     VALUES (1, 'hammer', 9.5, 3, 's3cr3t');
@@ -37,7 +38,8 @@ CREATE TABLE products (id serial PRIMARY KEY, name varchar(40) NOT NULL,
                        price double precision, stock integer NOT NULL
                        DEFAULT 0, active boolean NOT NULL DEFAULT true,
                        attrs jsonb, secret text, sku text,
-                       made_at timestamp);
+                       made_at timestamp,
+                       status text NOT NULL DEFAULT 'new');
 CREATE VIEW cheap AS SELECT id, name FROM products WHERE price < 10;
 INSERT INTO products (name, price, stock, secret)
     VALUES ('hammer', 9.5, 3, 's3cr3t');
@@ -137,7 +139,8 @@ def test_it_describes_what_the_location_serves(site):
     assert sorted(paths["/rpc/low_stock"]) == ["get", "post"]
     row = doc["components"]["schemas"]["products"]
     assert sorted(row["properties"]) == [
-        "active", "attrs", "id", "made_at", "name", "price", "sku", "stock"]
+        "active", "attrs", "id", "made_at", "name", "price", "sku", "status",
+        "stock"]
     props = row["properties"]
     assert props["id"]["type"] == "integer"
     assert props["name"] == {"type": "string", "maxLength": 40,
@@ -145,7 +148,11 @@ def test_it_describes_what_the_location_serves(site):
         props["name"] == {"type": "string", "maxLength": 40,
                           "pattern": "^[a-z]", "minLength": 1}
     assert props["price"]["type"] == ["number", "null"]
-    assert props["active"]["type"] == "boolean"
+    assert props["active"] == {"type": "boolean", "default": True}
+    assert props["stock"] == {"type": "integer", "default": 0} or \
+        props["stock"] == {"type": "integer", "minimum": -2147483648,
+                           "maximum": 2147483647, "default": 0}
+    assert props["status"] == {"type": "string", "default": "new"}
     assert props["attrs"] == {}
     assert props["sku"]["readOnly"] is True
     assert props["made_at"]["type"] == ["string", "null"]
