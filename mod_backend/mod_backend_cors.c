@@ -84,6 +84,11 @@ const char *be_set_cors(cmd_parms *cmd, void *dconf, int argc,
     if (!cors->any && cors->origins->nelts == 0) {
         return "BackendCORS needs an origin, or *";
     }
+    if (cors->any && cors->credentials) {
+        /* every site could then act as the browser's user */
+        return "BackendCORS: * with credentials would let any site use "
+               "its visitors' credentials; name the origins";
+    }
     c->cors = cors;
     return NULL;
 }
@@ -124,9 +129,8 @@ int be_cors(request_rec *r)
         || !allowed(dc->cors, origin)) {
         return DECLINED;
     }
-    /* never * with credentials: the browser would refuse it */
     apr_table_setn(h, "Access-Control-Allow-Origin",
-                   dc->cors->any && !dc->cors->credentials ? "*" : origin);
+                   dc->cors->any ? "*" : origin);
     if (dc->cors->credentials) {
         apr_table_setn(h, "Access-Control-Allow-Credentials", "true");
     }

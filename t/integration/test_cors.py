@@ -167,6 +167,9 @@ def test_any_origin_without_credentials_is_a_star(site):
      "or *)"),
     ("BackendCORS https://app.example/path",
      "BackendCORS: 'https://app.example/path' is not an origin"),
+    ("BackendCORS * credentials",
+     "BackendCORS: * with credentials would let any site use its visitors' "
+     "credentials; name the origins"),
     ("BackendCORS * max-age=x",
      "BackendCORS: 'max-age=x': max-age is 0 to 86400 seconds"),
     ("BackendCORS * headers=X-A;b",
