@@ -9,6 +9,9 @@
  *   mod_backend_ops.c      read, insert, update, delete
  *   mod_backend_bearer.c   AuthType Bearer: token checks, 401 challenges
  *   mod_backend_token.c    SetHandler backend-token: issues tokens
+ *   mod_backend_health.c   SetHandler backend-health: live and ready
+ *   mod_backend_openapi.c  LOCATION/openapi.json
+ *   mod_backend_explorer.c LOCATION/ in a browser: Swagger UI
  *   mod_backend_authz.c    Require backend-role/backend-claim, roles,
  *                          row ownership, BackendRoleQuery's SQL
  *   mod_backend_authn_cache.c  AuthBasicProvider backend-cache
@@ -85,6 +88,8 @@ static void register_hooks(apr_pool_t *p)
      * issues tokens to a user another authn provider accepted. */
     ap_hook_handler(be_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(be_token_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* ...and SetHandler backend-health, what a balancer polls */
+    ap_hook_handler(be_health_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* ...also to a JSON login, whose credentials the authn providers
      * check as Basic's */
     ap_hook_header_parser(be_token_login, NULL, NULL, APR_HOOK_MIDDLE);

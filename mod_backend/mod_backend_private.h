@@ -287,6 +287,8 @@ void be_bearer_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* mod_backend_token.c: SetHandler backend-token */
 int be_token_handler(request_rec *r);
+/* mod_backend_health.c: SetHandler backend-health (live, ready) */
+int be_health_handler(request_rec *r);
 /* header_parser: POST {"username","password"} to backend-token becomes
  * Basic credentials for the authn providers */
 int be_token_login(request_rec *r);

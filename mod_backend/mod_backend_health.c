@@ -1,0 +1,76 @@
+/*
+ * mod_backend_health.c - SetHandler backend-health: what a balancer or an
+ * orchestrator polls.  LOCATION/live is 200 while httpd serves;
+ * LOCATION/ready is 200 when the server's database (mod_dbd's, as its
+ * DBDriver and DBDParams say) answers, 503 problem+json with the reason
+ * otherwise.  Cheap: one pooled connection checked with apr_dbd_check_conn,
+ * no SQL of ours.
+ */
+#include <string.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <apr_dbd.h>
+#include <mod_dbd.h>
+
+#include "mod_backend_private.h"
+
+static int answer(request_rec *r, const char *status)
+{
+    be_buf_t b = {NULL, NULL, 0, 0};
+
+    b.data = apr_psprintf(r->pool, "{\"status\":\"%s\"}", status);
+    b.len = strlen(b.data);
+    return be_send_json(r, HTTP_OK, &b);
+}
+
+int be_health_handler(request_rec *r)
+{
+    const char *last;
+    ap_dbd_t *dbd;
+    int rc;
+
+    if (!r->handler || strcmp(r->handler, "backend-health") != 0) {
+        return DECLINED;
+    }
+    be_rctx(r)->problems = 1;
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    last = strrchr(r->uri, '/');
+    last = last ? last + 1 : r->uri;
+    if (strcmp(last, "live") != 0 && strcmp(last, "ready") != 0) {
+        rc = be_problem(r, HTTP_NOT_FOUND,
+                        "backend-health answers LOCATION/live and "
+                        "LOCATION/ready",
+                        NULL);
+        return rc == DONE ? OK : rc;
+    }
+    if (r->method_number != M_GET) {
+        apr_table_setn(r->headers_out, "Allow", "GET, HEAD");
+        rc = be_problem(r, HTTP_METHOD_NOT_ALLOWED,
+                        apr_psprintf(r->pool, "%s is not allowed on %s",
+                                     r->method, r->uri),
+                        NULL);
+        return rc == DONE ? OK : rc;
+    }
+    if (!strcmp(last, "live")) {
+        rc = answer(r, "live");
+        return rc == DONE ? OK : rc;
+    }
+    if (!be_dbd_acquire_fn) {
+        be_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    }
+    if (!be_dbd_acquire_fn || !(dbd = be_dbd_acquire_fn(r))
+        || apr_dbd_check_conn(dbd->driver, r->pool, dbd->handle)
+            != APR_SUCCESS) {
+        rc = be_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                        be_dbd_acquire_fn
+                            ? "the database does not answer"
+                            : "no database: mod_dbd is not loaded",
+                        NULL);
+        return rc == DONE ? OK : rc;
+    }
+    rc = answer(r, "ready");
+    return rc == DONE ? OK : rc;
+}
