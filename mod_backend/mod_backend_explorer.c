@@ -30,7 +30,9 @@ static const struct {
 } files[] = {{"swagger-ui-bundle.js", "text/javascript"},
              {"swagger-ui.css", "text/css"},
              {"start.js", "text/javascript"}};
-#define NFILES (sizeof(files) / sizeof(files[0]))
+#define NFILES BE_EXPLORER_FILES
+_Static_assert(sizeof(files) / sizeof(files[0]) == NFILES,
+               "BE_EXPLORER_FILES counts the explorer's files");
 
 /* Ours: starts Swagger UI on the document the page names. */
 static const char start_js[] =
@@ -71,90 +73,36 @@ const char *be_set_explorer(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-/* A file of the explorer, read once per child and kept. */
-typedef struct {
-    const char *dir; /* where it was read (one directory is kept) */
-    const char *data;
-    apr_size_t len;
-    const char *etag;
-} kept_t;
-
-static volatile void *kept[NFILES];
-
-static const kept_t *file_of(request_rec *r, const char *dir, size_t i)
+/* A file of the explorer, read once per child and kept for the
+ * location (start.js is ours, in memory). */
+static const be_kept_t *file_of(request_rec *r, be_openapi_t *d,
+                                const char *dir, size_t i)
 {
-    kept_t *k;
+    const be_kept_t *k;
     apr_file_t *f;
     apr_finfo_t fi;
     char *data;
-    be_buf_t b = {NULL, NULL, 0, 0};
-    const char *path;
 
-    if ((k = apr_atomic_casptr(&kept[i], NULL, NULL))
-        && (i == NFILES - 1 || !strcmp(k->dir, dir))) {
+    if ((k = apr_atomic_casptr(&d->files[i], NULL, NULL))) {
         return k;
     }
     if (i == NFILES - 1) {
-        b.data = (char *)start_js;
-        b.len = sizeof(start_js) - 1;
+        return be_keep(r, &d->files[i], start_js, sizeof(start_js) - 1);
     }
-    else {
-        path = apr_pstrcat(r->pool, dir, "/", files[i].name, NULL);
-        if (apr_file_open(&f, path, APR_FOPEN_READ, 0, r->pool) != APR_SUCCESS
-            || apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
-            return NULL;
-        }
-        data = apr_palloc(r->pool, (apr_size_t)fi.size + 1);
-        if (apr_file_read_full(f, data, (apr_size_t)fi.size, NULL)
-            != APR_SUCCESS) {
-            apr_file_close(f);
-            return NULL;
-        }
+    if (apr_file_open(&f, apr_pstrcat(r->pool, dir, "/", files[i].name, NULL),
+                      APR_FOPEN_READ, 0, r->pool)
+            != APR_SUCCESS
+        || apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
+        return NULL;
+    }
+    data = apr_palloc(r->pool, (apr_size_t)fi.size + 1);
+    if (apr_file_read_full(f, data, (apr_size_t)fi.size, NULL)
+        != APR_SUCCESS) {
         apr_file_close(f);
-        b.data = data;
-        b.len = (apr_size_t)fi.size;
-    }
-    /* (the child's memory, as long as it lives) */
-    if (!(k = calloc(1, sizeof(*k))) || !(data = malloc(b.len + 1))) {
-        free(k);
         return NULL;
     }
-    memcpy(data, b.data, b.len);
-    k->dir = dir;
-    k->data = data;
-    k->len = b.len;
-    k->etag = strdup(be_etag(r, &b, 0));
-    if (!k->etag) {
-        free(data);
-        free(k);
-        return NULL;
-    }
-    if (apr_atomic_casptr(&kept[i], k, NULL) != NULL) {
-        /* another thread kept one first, or another directory is kept:
-         * this one lives as long as the request */
-        kept_t *copy = apr_pmemdup(r->pool, k, sizeof(*k));
-        copy->data = apr_pmemdup(r->pool, data, b.len);
-        copy->etag = apr_pstrdup(r->pool, k->etag);
-        free((void *)k->etag);
-        free(data);
-        free(k);
-        return copy;
-    }
-    return k;
-}
-
-static int send_kept(request_rec *r, const kept_t *k, const char *type)
-{
-    be_buf_t b = {NULL, NULL, 0, 0};
-
-    apr_table_setn(r->headers_out, "ETag", k->etag);
-    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
-    if (ap_meets_conditions(r) == HTTP_NOT_MODIFIED) {
-        return be_send_typed(r, HTTP_NOT_MODIFIED, NULL, type);
-    }
-    b.data = (char *)k->data;
-    b.len = k->len;
-    return be_send_typed(r, HTTP_OK, &b, type);
+    apr_file_close(f);
+    return be_keep(r, &d->files[i], data, (apr_size_t)fi.size);
 }
 
 static int wants_page(request_rec *r, const char *location)
@@ -191,7 +139,7 @@ int be_explorer(be_req_t *q)
     if (strncmp(r->uri, prefix, strlen(prefix)) == 0) {
         for (i = 0; i < NFILES; i++) {
             if (!strcmp(r->uri + strlen(prefix), files[i].name)) {
-                const kept_t *k = file_of(r, dir, i);
+                const be_kept_t *k = file_of(r, q->dc->openapi, dir, i);
                 if (!k) {
                     return be_problem(
                         r, HTTP_NOT_FOUND,
@@ -201,7 +149,8 @@ int be_explorer(be_req_t *q)
                                      files[i].name, dir),
                         NULL);
                 }
-                return send_kept(r, k, files[i].type);
+                apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+                return be_send_kept(r, k, files[i].type);
             }
         }
         return DECLINED;

@@ -26,37 +26,28 @@ static int answer(request_rec *r, const char *status)
     return be_send_json(r, HTTP_OK, &b);
 }
 
-int be_health_handler(request_rec *r)
+/* live or ready: the answer, as be_send_json and be_problem return it */
+static int health(request_rec *r)
 {
-    const char *last;
+    const char *last = strrchr(r->uri, '/');
     ap_dbd_t *dbd;
-    int rc;
 
-    if (!r->handler || strcmp(r->handler, "backend-health") != 0) {
-        return DECLINED;
-    }
-    be_rctx(r)->problems = 1;
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    last = strrchr(r->uri, '/');
     last = last ? last + 1 : r->uri;
     if (strcmp(last, "live") != 0 && strcmp(last, "ready") != 0) {
-        rc = be_problem(r, HTTP_NOT_FOUND,
-                        "backend-health answers LOCATION/live and "
-                        "LOCATION/ready",
-                        NULL);
-        return rc == DONE ? OK : rc;
+        return be_problem(r, HTTP_NOT_FOUND,
+                          "backend-health answers LOCATION/live and "
+                          "LOCATION/ready",
+                          NULL);
     }
     if (r->method_number != M_GET) {
         apr_table_setn(r->headers_out, "Allow", "GET, HEAD");
-        rc = be_problem(r, HTTP_METHOD_NOT_ALLOWED,
-                        apr_psprintf(r->pool, "%s is not allowed on %s",
-                                     r->method, r->uri),
-                        NULL);
-        return rc == DONE ? OK : rc;
+        return be_problem(r, HTTP_METHOD_NOT_ALLOWED,
+                          apr_psprintf(r->pool, "%s is not allowed on %s",
+                                       r->method, r->uri),
+                          NULL);
     }
     if (!strcmp(last, "live")) {
-        rc = answer(r, "live");
-        return rc == DONE ? OK : rc;
+        return answer(r, "live");
     }
     if (!be_dbd_acquire_fn) {
         be_dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
@@ -64,13 +55,24 @@ int be_health_handler(request_rec *r)
     if (!be_dbd_acquire_fn || !(dbd = be_dbd_acquire_fn(r))
         || apr_dbd_check_conn(dbd->driver, r->pool, dbd->handle)
             != APR_SUCCESS) {
-        rc = be_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                        be_dbd_acquire_fn
-                            ? "the database does not answer"
-                            : "no database: mod_dbd is not loaded",
-                        NULL);
-        return rc == DONE ? OK : rc;
+        return be_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                          be_dbd_acquire_fn
+                              ? "the database does not answer"
+                              : "no database: mod_dbd is not loaded",
+                          NULL);
     }
-    rc = answer(r, "ready");
+    return answer(r, "ready");
+}
+
+int be_health_handler(request_rec *r)
+{
+    int rc;
+
+    if (!r->handler || strcmp(r->handler, "backend-health") != 0) {
+        return DECLINED;
+    }
+    be_rctx(r)->problems = 1;
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    rc = health(r);
     return rc == DONE ? OK : rc;
 }

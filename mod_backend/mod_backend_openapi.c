@@ -973,11 +973,7 @@ static const char *build(be_req_t *q, const char *location)
 }
 
 /* The document of a location, once per child: the first request builds
- * it, later ones take it.  Its text and ETag live as long as the child. */
-typedef struct {
-    const char *text, *etag;
-} built_t;
-
+ * it, later ones take it (be_keep). */
 static int wants_document(request_rec *r, const char *location)
 {
     apr_size_t n = strlen(location);
@@ -996,12 +992,11 @@ static int wants_document(request_rec *r, const char *location)
 int be_openapi(be_req_t *q)
 {
     request_rec *r = q->r;
-    const be_dir_conf_t *dc = q->dc;
-    built_t *b;
-    be_buf_t out = {NULL, NULL, 0, 0};
+    be_openapi_t *d = q->dc->openapi;
+    const be_kept_t *k;
     const char *text;
 
-    if (!dc->openapi || !wants_document(r, dc->openapi->location)) {
+    if (!d || !wants_document(r, d->location)) {
         return DECLINED;
     }
     if (r->method_number != M_GET) {
@@ -1011,35 +1006,15 @@ int be_openapi(be_req_t *q)
                                        r->method, r->uri),
                           NULL);
     }
-    if (!(b = apr_atomic_casptr(&dc->openapi->built, NULL, NULL))) {
-        if (!(text = build(q, dc->openapi->location))) {
+    if (!(k = apr_atomic_casptr(&d->built, NULL, NULL))) {
+        if (!(text = build(q, d->location))) {
             return DONE;
         }
-        /* (the child's memory: a copy of the text and its tag) */
-        b = calloc(1, sizeof(*b));
-        out.data = (char *)text;
-        out.len = strlen(text);
-        if (!b || !(b->text = strdup(text))
-            || !(b->etag = strdup(be_etag(r, &out, 0)))) {
-            free(b);
+        if (!(k = be_keep(r, &d->built, text, strlen(text)))) {
             return be_problem(r, HTTP_INTERNAL_SERVER_ERROR, "out of memory",
                               NULL);
         }
-        if (apr_atomic_casptr(&dc->openapi->built, b, NULL) != NULL) {
-            /* another thread built it first */
-            free((void *)b->text);
-            free((void *)b->etag);
-            free(b);
-            b = apr_atomic_casptr(&dc->openapi->built, NULL, NULL);
-        }
     }
-    apr_table_setn(r->headers_out, "ETag", b->etag);
     apr_table_mergen(r->headers_out, "Vary", "Accept");
-    if (ap_meets_conditions(r) == HTTP_NOT_MODIFIED) {
-        return be_send_typed(r, HTTP_NOT_MODIFIED, NULL,
-                             "application/openapi+json");
-    }
-    out.data = (char *)b->text;
-    out.len = strlen(b->text);
-    return be_send_typed(r, HTTP_OK, &out, "application/openapi+json");
+    return be_send_kept(r, k, "application/openapi+json");
 }

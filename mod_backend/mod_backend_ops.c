@@ -4,12 +4,14 @@
  * Preference-Applied) and statuses.
  */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 
 #include <httpd.h>
 #include <http_config.h>
 #include <http_protocol.h>
 #include <http_log.h>
+#include <apr_atomic.h>
 #include <apr_buckets.h>
 #include <apr_general.h>
 #include <apr_md5.h>
@@ -186,6 +188,47 @@ const char *be_etag(request_rec *r, const be_buf_t *body, int weak)
     *at++ = '"';
     *at = '\0';
     return tag;
+}
+
+const be_kept_t *be_keep(request_rec *r, volatile void **slot,
+                         const char *data, apr_size_t len)
+{
+    be_buf_t b = {NULL, (char *)data, len, 0};
+    be_kept_t *k = (be_kept_t *)apr_atomic_casptr(slot, NULL, NULL);
+    const char *tag;
+    char *copy = NULL;
+
+    if (k) {
+        return k;
+    }
+    if (!(tag = be_etag(r, &b, 0)) || !(k = calloc(1, sizeof(*k)))
+        || !(copy = malloc(len ? len : 1)) || !(k->etag = strdup(tag))) {
+        free(copy);
+        free(k);
+        return NULL;
+    }
+    memcpy(copy, data, len);
+    k->data = copy;
+    k->len = len;
+    if (apr_atomic_casptr(slot, k, NULL) != NULL) {
+        /* another thread kept its copy first */
+        free((void *)k->etag);
+        free(copy);
+        free(k);
+        k = (be_kept_t *)apr_atomic_casptr(slot, NULL, NULL);
+    }
+    return k;
+}
+
+int be_send_kept(request_rec *r, const be_kept_t *k, const char *type)
+{
+    be_buf_t b = {NULL, (char *)k->data, k->len, 0};
+
+    apr_table_setn(r->headers_out, "ETag", k->etag);
+    if (ap_meets_conditions(r) == HTTP_NOT_MODIFIED) {
+        return be_send_typed(r, HTTP_NOT_MODIFIED, NULL, type);
+    }
+    return be_send_typed(r, HTTP_OK, &b, type);
 }
 
 /* A read's 200: its ETag, and 304 without a body when If-None-Match

@@ -98,10 +98,14 @@ typedef struct {
     const char *headers; /* Access-Control-Allow-Headers */
 } be_cors_t;
 
-/* A location's OpenAPI document: where, and once built (per child) */
+#define BE_EXPLORER_FILES 3
+
+/* A location's OpenAPI document and explorer: where, and what a child
+ * keeps once built or read (be_kept_t*) */
 typedef struct {
     const char *location;
     volatile void *built;
+    volatile void *files[BE_EXPLORER_FILES];
 } be_openapi_t;
 
 typedef struct {
@@ -260,6 +264,17 @@ int be_op_call(be_req_t *q);
 int be_send_json(request_rec *r, int status, be_buf_t *body);
 /* The entity tag of a body (its SHA-1), weak or strong. */
 const char *be_etag(request_rec *r, const be_buf_t *body, int weak);
+/* A body a child keeps for its life, with its ETag: the copy in *slot,
+ * made of data by the first thread to get there (NULL: out of memory);
+ * and its answer, 200 or 304 for If-None-Match. */
+typedef struct {
+    const char *data;
+    apr_size_t len;
+    const char *etag;
+} be_kept_t;
+const be_kept_t *be_keep(request_rec *r, volatile void **slot,
+                         const char *data, apr_size_t len);
+int be_send_kept(request_rec *r, const be_kept_t *k, const char *type);
 /* mod_backend_openapi.c: LOCATION/openapi.json, or DECLINED when the
  * request is not for it */
 int be_openapi(be_req_t *q);
