@@ -130,6 +130,17 @@ def test_the_page_and_its_files_come_from_httpd(site):
         "Accept": "application/openapi+json"}).json()["openapi"] == "3.1.0"
 
 
+def test_hostile_file_names_get_nothing_else(site):
+    from test_hostile import PAYLOADS
+    for p in PAYLOADS + ["..%2F..%2Fetc%2Fpasswd", "../swagger-ui.css",
+                         "swagger-ui.css%00", "SWAGGER-UI.CSS"]:
+        name = p if "%" in p or "/" in p else \
+            requests.utils.quote(p, safe="")
+        r = requests.get(site.url + "/api/_explorer/" + name)
+        assert r.status_code in (400, 404), (p, r.status_code)
+        assert b"root:" not in r.content
+
+
 def test_off_means_off(site):
     r = requests.get(site.url + "/quiet/", headers=HTML)
     assert r.status_code == 404
