@@ -373,6 +373,16 @@ const char *be_sql_delete(apr_pool_t *p, const be_plan_t *pl,
                           const be_where_t *w, const be_shape_t *shape,
                           be_stmt_t *st);
 
+/* The next statement of a SQL script as PostgreSQL splits it, from *pos:
+ * 1 with [*start, *end) the statement (no ';', no blank or comment before
+ * it) and *pos past it; 0 when only blanks, comments and ';' are left. */
+int be_script_next(const char *sql, apr_size_t len, apr_size_t *pos,
+                   apr_size_t *start, apr_size_t *end);
+/* A statement (n bytes) that starts, ends or leaves a transaction (BEGIN,
+ * START, COMMIT, END, ROLLBACK but not ROLLBACK TO, ABORT): its first
+ * word, or NULL. */
+const char *be_script_tx_word(apr_pool_t *p, const char *stmt, apr_size_t n);
+
 /* ---------------------------------------------------------------------- */
 /* Rendering rows into JSON text                                           */
 

@@ -125,6 +125,19 @@ struct be_executor_t {
     be_dbrc_e (*routine)(void *native, apr_pool_t *p, const char *schema,
                          const char *name, be_routine_t **out,
                          be_dberr_t *err);
+    /* BackendMigrations, in the parent at startup (or in a child whose
+     * database did not answer then): a connection that writes, creating a
+     * SQLite file that is not there yet. */
+    void *(*open_rw)(apr_pool_t *p, const char *params, const char **err);
+    /* Runs the statements of a script one after another, as the database
+     * splits them.  *first (when first is not NULL) gets the first column
+     * of the first row a statement returns, or stays NULL.  With in_tx, a
+     * statement that would end the transaction (COMMIT, ROLLBACK, END,
+     * BEGIN) is refused before it runs.  On failure, [*at, *at + *len) is
+     * the failing statement in sql. */
+    be_dbrc_e (*script)(void *native, apr_pool_t *p, const char *sql,
+                        int in_tx, const char **first, apr_size_t *at,
+                        apr_size_t *len, be_dberr_t *err);
 };
 
 const be_executor_t *be_executor_for(const char *driver);

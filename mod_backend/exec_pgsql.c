@@ -120,6 +120,71 @@ static void pg_close(void *native)
     PQfinish(native);
 }
 
+/* NOTICEs (CREATE ... IF NOT EXISTS, a migration's RAISE NOTICE) are not
+ * for httpd's console. */
+static void no_notices(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static void *pg_open_rw(apr_pool_t *p, const char *params, const char **err)
+{
+    PGconn *conn = pg_open(p, params, err);
+
+    if (conn) {
+        PQsetNoticeProcessor(conn, no_notices, NULL);
+    }
+    return conn;
+}
+
+/* The script split as PostgreSQL would split it (be_script_next), each
+ * statement sent alone so that a failure names its own. */
+static be_dbrc_e pg_script(void *native, apr_pool_t *p, const char *sql,
+                           int in_tx, const char **first, apr_size_t *at,
+                           apr_size_t *len, be_dberr_t *err)
+{
+    PGconn *conn = native;
+    apr_size_t pos = 0, n = strlen(sql), a, b;
+    const char *word;
+
+    while (be_script_next(sql, n, &pos, &a, &b)) {
+        const char *one = apr_pstrmemdup(p, sql + a, b - a);
+        PGresult *res;
+        ExecStatusType t;
+
+        *at = a;
+        *len = b - a;
+        if (in_tx && (word = be_script_tx_word(p, one, b - a))) {
+            err->rc = BE_DB_ERROR;
+            err->detail = err->sqlstate = NULL;
+            err->message = apr_psprintf(p,
+                                        "%s: a migration runs in a "
+                                        "transaction of its own",
+                                        word);
+            return BE_DB_ERROR;
+        }
+        res = PQexec(conn, one);
+        t = PQresultStatus(res);
+        if (t == PGRES_COPY_IN || t == PGRES_COPY_OUT
+            || t == PGRES_COPY_BOTH) {
+            PQclear(res);
+            err->rc = BE_DB_ERROR;
+            err->detail = err->sqlstate = NULL;
+            err->message = "COPY to or from the client cannot run here";
+            return BE_DB_ERROR;
+        }
+        if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
+            return fail(err, p, conn, res);
+        }
+        if (first && !*first && t == PGRES_TUPLES_OK && PQntuples(res) > 0) {
+            *first = apr_pstrdup(p, PQgetvalue(res, 0, 0));
+        }
+        PQclear(res);
+    }
+    return BE_DB_OK;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Batches                                                                 */
 
@@ -778,7 +843,11 @@ static be_dbrc_e pg_routine(void *native, apr_pool_t *p, const char *schema,
     return BE_DB_OK;
 }
 
-const be_executor_t be_exec_pgsql = {
-    "pgsql",     BE_DIALECT_PGSQL, pg_open,  pg_close,   NULL,  NULL,
-    NULL,        pg_conn_init,     pg_query, pg_strings, pg_tx, pg_introspect,
-    pg_describe, pg_routine};
+const be_executor_t be_exec_pgsql = {"pgsql",     BE_DIALECT_PGSQL,
+                                     pg_open,     pg_close,
+                                     NULL,        NULL,
+                                     NULL,        pg_conn_init,
+                                     pg_query,    pg_strings,
+                                     pg_tx,       pg_introspect,
+                                     pg_describe, pg_routine,
+                                     pg_open_rw,  pg_script};

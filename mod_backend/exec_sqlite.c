@@ -506,6 +506,74 @@ static void *sq_open(apr_pool_t *p, const char *params, const char **err)
     return db;
 }
 
+static void *sq_open_rw(apr_pool_t *p, const char *params, const char **err)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(params, &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+
+    if (rc != SQLITE_OK) {
+        *err = apr_psprintf(p, "cannot open SQLite database '%s': %s", params,
+                            db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, BE_SQLITE_BUSY_MS);
+    return db;
+}
+
+/* SQLite splits the script itself (each prepare's tail). */
+static be_dbrc_e sq_script(void *native, apr_pool_t *p, const char *sql,
+                           int in_tx, const char **first, apr_size_t *at,
+                           apr_size_t *len, be_dberr_t *err)
+{
+    sqlite3 *db = native;
+    const char *s = sql, *tail = NULL, *word;
+    sqlite3_stmt *st;
+    int rc;
+
+    while (*s) {
+        st = NULL;
+        tail = NULL;
+        rc = sqlite3_prepare_v2(db, s, -1, &st, &tail);
+        if (rc == SQLITE_OK && !st) {
+            s = tail; /* blanks and comments */
+            continue;
+        }
+        *at = (apr_size_t)(s - sql);
+        *len = tail && tail > s ? (apr_size_t)(tail - s) : strlen(s);
+        if (rc == SQLITE_OK && in_tx
+            && (word = be_script_tx_word(p, s, *len))) {
+            sqlite3_finalize(st);
+            err->rc = BE_DB_ERROR;
+            err->detail = err->sqlstate = NULL;
+            err->message = apr_psprintf(p,
+                                        "%s: a migration runs in a "
+                                        "transaction of its own",
+                                        word);
+            return BE_DB_ERROR;
+        }
+        while (rc == SQLITE_OK) {
+            if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+                break;
+            }
+            if (first && !*first) {
+                const char *v = (const char *)sqlite3_column_text(st, 0);
+                *first = apr_pstrdup(p, v ? v : "");
+            }
+            rc = SQLITE_OK;
+        }
+        if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+            fail(err, p, db, rc);
+            sqlite3_finalize(st);
+            return err->rc;
+        }
+        sqlite3_finalize(st);
+        s = tail;
+    }
+    return BE_DB_OK;
+}
+
 static void sq_close(void *native)
 {
     sqlite3_close(native);
@@ -1084,4 +1152,5 @@ const be_executor_t be_exec_sqlite = {"sqlite3",       BE_DIALECT_SQLITE,
                                       sq_child_init,   sq_conn_init,
                                       sq_query,        sq_strings,
                                       sq_tx,           sq_introspect,
-                                      sq_describe,     NULL};
+                                      sq_describe,     NULL,
+                                      sq_open_rw,      sq_script};

@@ -10,6 +10,7 @@
  *   mod_backend_bearer.c   AuthType Bearer: token checks, 401 challenges
  *   mod_backend_token.c    SetHandler backend-token: issues tokens
  *   mod_backend_health.c   SetHandler backend-health: live and ready
+ *   mod_backend_migrate.c  BackendMigrations: schema files at startup
  *   mod_backend_openapi.c  LOCATION/openapi.json
  *   mod_backend_explorer.c LOCATION/ in a browser: Swagger UI
  *   mod_backend_authz.c    Require backend-role/backend-claim, roles,

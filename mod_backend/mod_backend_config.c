@@ -113,6 +113,7 @@ int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     (void)ptemp;
     registry = apr_array_make(pconf, 16, sizeof(be_resource_t *));
     pg_only = apr_array_make(pconf, 2, sizeof(be_pg_only_t));
+    be_migrate_pre_config(pconf);
     be_exec_sqlite.library_init();
     return be_cache_pre_config(pconf);
 }
@@ -1303,6 +1304,9 @@ const command_rec be_cmds[] = {
                   RSRC_CONF,
                   "PROVIDER[:ARGS]: the shared cache of backend-cache "
                   "(default " BE_DEF_SOCACHE ")"),
+    AP_INIT_TAKE1("BackendMigrations", be_set_migrations, NULL, RSRC_CONF,
+                  "DIR: files NNN_name.sql applied once each, in order, to "
+                  "the server's database at startup"),
     AP_INIT_TAKE1("BackendMaxBody", set_max_body, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "BYTES: largest request body accepted (default " BE_STR(

@@ -28,12 +28,8 @@ static apr_thread_mutex_t *child_mutex;
 /* ---------------------------------------------------------------------- */
 /* Which database a server uses                                            */
 
-typedef struct {
-    const char *driver;
-    const char *params;
-} dbd_target_t;
-
-static void scan_dbd(apr_pool_t *p, const ap_directive_t *d, dbd_target_t *t)
+static void scan_dbd(apr_pool_t *p, const ap_directive_t *d,
+                     be_dbd_target_t *t)
 {
     for (; d; d = d->next) {
         const char *args = d->args;
@@ -49,9 +45,9 @@ static void scan_dbd(apr_pool_t *p, const ap_directive_t *d, dbd_target_t *t)
 /* mod_dbd keeps its configuration private, so the configuration tree is
  * read instead: the main server's lines, then those of the <VirtualHost>
  * that defined s (sections like <IfModule> are already spliced in). */
-static dbd_target_t find_dbd(apr_pool_t *p, server_rec *s)
+be_dbd_target_t be_find_dbd(apr_pool_t *p, server_rec *s)
 {
-    dbd_target_t t = {NULL, NULL};
+    be_dbd_target_t t = {NULL, NULL};
     const ap_directive_t *d;
 
     scan_dbd(p, ap_conftree, &t);
@@ -395,17 +391,17 @@ static const char *check_relations(apr_pool_t *p, apr_array_header_t *all)
  * startup, or NULL.  An unreachable PostgreSQL only defers the schema to
  * the first request: a database may come up after the web tier. */
 static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
-                                server_rec *main_s)
+                                server_rec *main_s, apr_hash_t *skip)
 {
     apr_array_header_t *all = be_all_resources();
     apr_hash_t *conns = apr_hash_make(ptemp);
-    apr_hash_t *targets = apr_hash_make(ptemp); /* server -> dbd_target_t */
+    apr_hash_t *targets = apr_hash_make(ptemp); /* server -> be_dbd_target_t */
     apr_array_header_t *pg_only = be_all_pg_only();
     int i;
 
     for (i = 0; i < pg_only->nelts; i++) {
         const be_pg_only_t *o = &APR_ARRAY_IDX(pg_only, i, be_pg_only_t);
-        dbd_target_t t = find_dbd(ptemp, o->server);
+        be_dbd_target_t t = be_find_dbd(ptemp, o->server);
         if (t.driver && strcmp(t.driver, "pgsql")) {
             return apr_psprintf(ptemp,
                                 "%s: needs a PostgreSQL database, and this "
@@ -416,9 +412,9 @@ static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
 
     for (i = 0; all && i < all->nelts; i++) {
         be_resource_t *res = APR_ARRAY_IDX(all, i, be_resource_t *);
-        dbd_target_t *tp = apr_hash_get(targets, &res->server,
-                                        sizeof(res->server)),
-                     t;
+        be_dbd_target_t *tp = apr_hash_get(targets, &res->server,
+                                           sizeof(res->server)),
+                        t;
         const char *key, *err = NULL;
         startup_conn_t *sc;
         int deferred;
@@ -426,11 +422,14 @@ static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
         if (!tp) {
             /* the configuration tree is read once per server */
             tp = apr_palloc(ptemp, sizeof(*tp));
-            *tp = find_dbd(ptemp, res->server);
+            *tp = be_find_dbd(ptemp, res->server);
             apr_hash_set(targets, &res->server, sizeof(res->server), tp);
         }
         t = *tp;
         atomic_store(&res->plan, NULL);
+        if (skip && apr_hash_get(skip, &res->server, sizeof(res->server))) {
+            continue; /* apachectl -t: its tables may come with them */
+        }
         if (!t.driver || !t.params) {
             return apr_psprintf(ptemp,
                                 "%s %s (%s): no database: set "
@@ -490,6 +489,12 @@ int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     /* every connection to a SQLite database of ours opened from now on
      * (mod_dbd's, in the children) gets its pragmas as it opens */
     be_exec_sqlite.process_init(pconf);
+    /* the schema is read after the migrations changed it */
+    if ((err = be_migrate_startup(ptemp, s, NULL)) != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP, 0, NULL, "%s", err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00001: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (be_all_resources()->nelts == 0) {
         return OK;
     }
@@ -502,7 +507,7 @@ int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             "BE00004: BackendResource needs mod_dbd, which is not loaded");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if ((err = load_schemas(pconf, ptemp, s)) != NULL) {
+    if ((err = load_schemas(pconf, ptemp, s, NULL)) != NULL) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP, 0, NULL, "%s", err);
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00001: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -515,17 +520,24 @@ int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 void be_test_config(apr_pool_t *pconf, server_rec *s)
 {
     apr_pool_t *ptemp;
+    apr_hash_t *pending;
     const char *err;
 
     if ((err = be_cache_test_config(pconf))) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP, 0, NULL, "%s", err);
         exit(1);
     }
+    apr_pool_create(&ptemp, pconf);
+    pending = apr_hash_make(ptemp);
+    if ((err = be_migrate_startup(ptemp, s, pending)) != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP, 0, NULL, "%s", err);
+        exit(1);
+    }
     if (!be_all_resources() || be_all_resources()->nelts == 0) {
+        apr_pool_destroy(ptemp);
         return;
     }
-    apr_pool_create(&ptemp, pconf);
-    if ((err = load_schemas(ptemp, ptemp, s)) != NULL) {
+    if ((err = load_schemas(ptemp, ptemp, s, pending)) != NULL) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP, 0, NULL, "%s", err);
         exit(1);
     }
@@ -565,6 +577,7 @@ void be_child_init(apr_pool_t *pchild, server_rec *s)
     if (be_exec_sqlite.child_init && serves_sqlite()) {
         be_exec_sqlite.child_init(pchild);
     }
+    be_migrate_child_init(pchild);
     apr_pool_create(&child_pool, pchild);
 #if APR_HAS_THREADS
     apr_thread_mutex_create(&child_mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
@@ -614,6 +627,11 @@ const be_plan_t *be_db_plan(request_rec *r, be_resource_t *res, be_conn_t *c,
 
     if (plan) {
         return plan;
+    }
+    if ((msg = be_migrate_ensure(r)) != NULL) {
+        err->rc = BE_DB_UNAVAILABLE;
+        err->message = msg;
+        return NULL;
     }
 #if APR_HAS_THREADS
     apr_thread_mutex_lock(child_mutex);

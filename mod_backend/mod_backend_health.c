@@ -2,8 +2,8 @@
  * mod_backend_health.c - SetHandler backend-health: what a balancer or an
  * orchestrator polls.  LOCATION/live is 200 while httpd serves;
  * LOCATION/ready is 200 when the server's database (mod_dbd's, as its
- * DBDriver and DBDParams say) answers, 503 problem+json with the reason
- * otherwise.  Cheap: one pooled connection checked with apr_dbd_check_conn,
+ * DBDriver and DBDParams say) answers and its BackendMigrations are
+ * applied, 503 problem+json with the reason otherwise.  Cheap: one pooled connection checked with apr_dbd_check_conn,
  * no SQL of ours.
  */
 #include <string.h>
@@ -31,6 +31,7 @@ static int health(request_rec *r)
 {
     const char *last = strrchr(r->uri, '/');
     ap_dbd_t *dbd;
+    const char *why;
 
     last = last ? last + 1 : r->uri;
     if (strcmp(last, "live") != 0 && strcmp(last, "ready") != 0) {
@@ -60,6 +61,10 @@ static int health(request_rec *r)
                               ? "the database does not answer"
                               : "no database: mod_dbd is not loaded",
                           NULL);
+    }
+    if ((why = be_migrate_ensure(r)) != NULL) {
+        return be_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                          "the migrations are not applied", NULL);
     }
     return answer(r, "ready");
 }

@@ -189,6 +189,13 @@ apr_array_header_t *be_all_pg_only(void);
 int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 
 /* mod_backend_db.c */
+/* The database of a server, as its DBDriver and DBDParams say (NULL when
+ * not set). */
+typedef struct {
+    const char *driver;
+    const char *params;
+} be_dbd_target_t;
+be_dbd_target_t be_find_dbd(apr_pool_t *p, server_rec *s);
 int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                    server_rec *s);
 void be_test_config(apr_pool_t *pconf, server_rec *s);
@@ -199,6 +206,19 @@ be_conn_t *be_db_acquire(request_rec *r, const be_resource_t *res);
 const be_plan_t *be_db_plan(request_rec *r, be_resource_t *res, be_conn_t *c,
                             be_dberr_t *err);
 extern APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * be_dbd_acquire_fn;
+
+/* mod_backend_migrate.c: BackendMigrations */
+void be_migrate_pre_config(apr_pool_t *pconf);
+const char *be_set_migrations(cmd_parms *cmd, void *dummy, const char *arg);
+/* At startup: applies what is pending (pending_servers NULL), or lists it
+ * (apachectl -t: the servers with files pending go into
+ * pending_servers).  NULL, or why startup must stop. */
+const char *be_migrate_startup(apr_pool_t *ptemp, server_rec *main_s,
+                               apr_hash_t *pending_servers);
+void be_migrate_child_init(apr_pool_t *pchild);
+/* NULL when the migrations of r's server are applied (now, if startup
+ * could not), else why not. */
+const char *be_migrate_ensure(request_rec *r);
 
 /* What the client asked for in Prefer (RFC 7240, PostgREST's names). */
 typedef enum {

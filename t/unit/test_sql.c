@@ -180,12 +180,69 @@ static void test_order_tie_break(void)
            "ascending after an ascending one, qualified");
 }
 
+/* The statements of a script, as be_script_next splits it. */
+static const char *split(const char *sql)
+{
+    apr_size_t pos = 0, a, b, n = strlen(sql);
+    be_buf_t out;
+
+    be_buf_init(&out, pool, 64);
+    while (be_script_next(sql, n, &pos, &a, &b)) {
+        be_buf_add(&out, "[", 1);
+        be_buf_add(&out, sql + a, b - a);
+        be_buf_add(&out, "]", 1);
+    }
+    return be_buf_cstr(&out);
+}
+
+static void test_script(void)
+{
+    IS_STR(split("CREATE TABLE a (x int);\n\n INSERT INTO a VALUES (1)"),
+           "[CREATE TABLE a (x int)][INSERT INTO a VALUES (1)]", "two");
+    IS_STR(split(" ;; -- only a comment; here\n/* and; /* nested; */ */ ;"),
+           "", "blanks, comments and empty statements are nothing");
+    IS_STR(split("SELECT 'a;''b'; SELECT \"x;\"\"y\"; SELECT E'\\';'"),
+           "[SELECT 'a;''b'][SELECT \"x;\"\"y\"][SELECT E'\\';']",
+           "strings and names");
+    IS_STR(split("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ "
+                 "LANGUAGE sql; DO $x$ BEGIN PERFORM 1; END $x$;"),
+           "[CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE "
+           "sql][DO $x$ BEGIN PERFORM 1; END $x$]",
+           "dollar quotes");
+    IS_STR(split("SELECT $1; SELECT a$b$c; SELECT 1"),
+           "[SELECT $1][SELECT a$b$c][SELECT 1]",
+           "parameters and dollars in names quote nothing");
+    IS_STR(split("CREATE FUNCTION g(int) RETURNS int LANGUAGE sql BEGIN "
+                 "ATOMIC SELECT CASE WHEN $1 > 0 THEN 1 ELSE 0 END; SELECT "
+                 "2; END; SELECT 3"),
+           "[CREATE FUNCTION g(int) RETURNS int LANGUAGE sql BEGIN ATOMIC "
+           "SELECT CASE WHEN $1 > 0 THEN 1 ELSE 0 END; SELECT 2; END]"
+           "[SELECT 3]",
+           "BEGIN ATOMIC ... END, with CASE ... END inside");
+    IS_STR(split("SELECT 'open; string"), "[SELECT 'open; string]",
+           "an open string runs to the end");
+    IS_STR(split("SELECT 1 -- a; comment\n+ 1; /* x */ SELECT 2"),
+           "[SELECT 1 -- a; comment\n+ 1][SELECT 2]",
+           "comments inside a statement stay");
+    OK(!strcmp(be_script_tx_word(pool, " commit ", 8), "commit"), "COMMIT");
+    OK(!strcmp(be_script_tx_word(pool, "-- x\nEND", 8), "END"), "END");
+    OK(!strcmp(be_script_tx_word(pool, "ROLLBACK", 8), "ROLLBACK"),
+       "ROLLBACK");
+    OK(!be_script_tx_word(pool, "ROLLBACK TO s", 13), "ROLLBACK TO stays");
+    OK(!strcmp(be_script_tx_word(pool, "ROLLBACK TOO", 12), "ROLLBACK"),
+       "ROLLBACK TOO is not TO");
+    OK(!be_script_tx_word(pool, "BEGINNING", 9), "a longer word");
+    OK(!be_script_tx_word(pool, "SAVEPOINT s", 11), "SAVEPOINT stays");
+    OK(!be_script_tx_word(pool, "", 0), "nothing");
+}
+
 int main(void)
 {
     unit_start();
     test_order_tie_break();
     test_sql();
     test_embed();
+    test_script();
     unit_end();
     return tap_done();
 }
