@@ -18,6 +18,8 @@
  *   mod_backend_authn_cache.c  AuthBasicProvider backend-cache
  *   mod_backend_check.c    access-control mistakes refused at startup
  *   mod_backend_cors.c     BackendCORS: preflights, Access-Control-*
+ *   mod_backend_ratelimit.c  BackendRateLimit, BackendLoginLimit
+ *   mod_backend_socache.c  the shared caches (ap_socache providers)
  *   mod_backend_problem.c  application/problem+json answers, and httpd's
  *                          own 401/403 pages turned into problems
  *   exec*.c                the executors, one per database driver (no
@@ -55,6 +57,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(be_cache_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(be_cache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(be_bearer_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(be_limit_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(be_limit_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 
     /* Request mapping: API paths are not files, so they skip the
      * DocumentRoot mapping and the filesystem walk (mod_rewrite, at
@@ -72,6 +76,12 @@ static void register_hooks(apr_pool_t *p)
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(be_note_auth_failure, NULL, NULL,
                               APR_HOOK_MIDDLE);
+    /* BackendLoginLimit: refused before the password is checked, failures
+     * counted once answered; BackendRateLimit: after authentication (by
+     * user), before the handler. */
+    ap_hook_access_checker(be_limit_login, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_log_transaction(be_limit_log, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_fixups(be_limit_fixups, NULL, NULL, APR_HOOK_MIDDLE);
     /* AuthBasicProvider backend-cache: remembered password checks. */
     ap_register_auth_provider(p, AUTHN_PROVIDER_GROUP, "backend-cache",
                               AUTHN_PROVIDER_VERSION, &be_cache_provider,

@@ -36,9 +36,7 @@ APLOG_USE_MODULE(backend);
 
 static const char *socache_spec; /* BackendAuthnCacheSOCache */
 static int cache_wanted;         /* some location uses it */
-static const ap_socache_provider_t *socache;
-static ap_socache_instance_t *instance;
-static apr_global_mutex_t *mutex;
+static be_socache_t cache;
 /* HMAC-SHA256 keyed with a secret drawn at startup.  Each request works
  * on a copy of this keyed context: OpenSSL 3's one-shot HMAC() looks the
  * algorithms up again on every call, under a process-wide lock that every
@@ -49,9 +47,7 @@ int be_cache_pre_config(apr_pool_t *pconf)
 {
     socache_spec = NULL;
     cache_wanted = 0;
-    socache = NULL;
-    instance = NULL;
-    mutex = NULL;
+    memset(&cache, 0, sizeof(cache));
     keyed = NULL;
     return ap_mutex_register(pconf, CACHE_MUTEX, NULL, APR_LOCK_DEFAULT, 0)
             == APR_SUCCESS
@@ -76,44 +72,20 @@ void be_cache_wanted(void)
     cache_wanted = 1;
 }
 
-static apr_status_t destroy_cache(void *data)
+static apr_status_t destroy_key(void *data)
 {
     (void)data;
     EVP_MAC_CTX_free(keyed);
     keyed = NULL;
-    if (socache && instance) {
-        socache->destroy(instance, ap_server_conf);
-        instance = NULL;
-    }
     return APR_SUCCESS;
-}
-
-/* The provider BackendAuthnCacheSOCache names (or the default), or why
- * there is none. */
-static const char *find_provider(apr_pool_t *p, const char **args)
-{
-    const char *spec = be_conf_socache(socache_spec);
-    const char *colon = strchr(spec, ':');
-    const char *name =
-        colon ? apr_pstrmemdup(p, spec, (apr_size_t)(colon - spec)) : spec;
-
-    *args = colon ? colon + 1 : NULL;
-    socache = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
-                                 AP_SOCACHE_PROVIDER_VERSION);
-    return socache
-        ? NULL
-        : apr_psprintf(
-            p,
-            "BE00050: BackendAuthnCache needs the socache provider '%s' "
-            "(LoadModule socache_%s_module; a2enmod socache_%s)",
-            name, name, name);
 }
 
 const char *be_cache_test_config(apr_pool_t *p)
 {
-    const char *args;
-
-    return cache_wanted ? find_provider(p, &args) : NULL;
+    return cache_wanted
+        ? be_socache_find(p, &cache, be_conf_socache(socache_spec),
+                          "BE00050: BackendAuthnCache")
+        : NULL;
 }
 
 /* A context for HMAC-SHA256 under a new random secret, or NULL. */
@@ -141,39 +113,23 @@ static EVP_MAC_CTX *keyed_hmac(void)
 int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp, server_rec *s)
 {
-    const char *args, *err;
-    struct ap_socache_hints hints = {64, 32, 600};
-    apr_status_t rv;
+    const char *err;
 
     (void)plog;
     if (!cache_wanted) {
         return OK;
     }
-    if ((err = find_provider(ptemp, &args))) {
+    if ((err = be_cache_test_config(ptemp))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if ((err = socache->create(&instance, args, ptemp, pconf))) {
+    if ((err = be_socache_start(&cache, "mod_backend-auth", CACHE_MUTEX, pconf,
+                                ptemp, s))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "BE00051: BackendAuthnCacheSOCache: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if ((rv = socache->init(instance, "mod_backend-auth", &hints, s, pconf))
-        != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                     "BE00052: cannot initialise the authn cache");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    apr_pool_cleanup_register(pconf, NULL, destroy_cache,
-                              apr_pool_cleanup_null);
-    if ((socache->flags & AP_SOCACHE_FLAG_NOTMPSAFE)
-        && (rv = ap_global_mutex_create(&mutex, NULL, CACHE_MUTEX, NULL, s,
-                                        pconf, 0))
-            != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                     "BE00053: cannot create the authn cache mutex");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
+    apr_pool_cleanup_register(pconf, NULL, destroy_key, apr_pool_cleanup_null);
     if (!(keyed = keyed_hmac())) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "BE00054: no random bytes or no HMAC-SHA256 for the "
@@ -185,10 +141,7 @@ int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 void be_cache_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    if (mutex) {
-        apr_global_mutex_child_init(&mutex, apr_global_mutex_lockfile(mutex),
-                                    pchild);
-    }
+    be_socache_child_init(&cache, pchild);
     (void)s;
 }
 
@@ -255,17 +208,14 @@ static int cache_lookup(request_rec *r, const char *key, unsigned int len)
     unsigned int vlen = sizeof(val);
     apr_status_t rv;
 
-    if (!instance) {
+    if (!cache.instance) {
         return 0;
     }
-    if (mutex) {
-        apr_global_mutex_lock(mutex);
-    }
-    rv = socache->retrieve(instance, r->server, (const unsigned char *)key,
-                           len, val, &vlen, r->pool);
-    if (mutex) {
-        apr_global_mutex_unlock(mutex);
-    }
+    be_socache_lock(&cache);
+    rv = cache.provider->retrieve(cache.instance, r->server,
+                                  (const unsigned char *)key, len, val, &vlen,
+                                  r->pool);
+    be_socache_unlock(&cache);
     return rv == APR_SUCCESS && vlen == 1 && val[0] == '1';
 }
 
@@ -274,17 +224,14 @@ static void cache_store(request_rec *r, const char *key, unsigned int len,
 {
     unsigned char one = '1';
 
-    if (!instance) {
+    if (!cache.instance) {
         return;
     }
-    if (mutex) {
-        apr_global_mutex_lock(mutex);
-    }
-    socache->store(instance, r->server, (const unsigned char *)key, len,
-                   r->request_time + apr_time_from_sec(ttl), &one, 1, r->pool);
-    if (mutex) {
-        apr_global_mutex_unlock(mutex);
-    }
+    be_socache_lock(&cache);
+    cache.provider->store(
+        cache.instance, r->server, (const unsigned char *)key, len,
+        r->request_time + apr_time_from_sec(ttl), &one, 1, r->pool);
+    be_socache_unlock(&cache);
 }
 
 static authn_status cache_check_password(request_rec *r, const char *user,

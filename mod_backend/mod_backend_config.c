@@ -115,7 +115,8 @@ int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     pg_only = apr_array_make(pconf, 2, sizeof(be_pg_only_t));
     be_migrate_pre_config(pconf);
     be_exec_sqlite.library_init();
-    return be_cache_pre_config(pconf);
+    return be_cache_pre_config(pconf) == OK ? be_limit_pre_config(pconf)
+                                            : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 apr_array_header_t *be_all_resources(void)
@@ -185,6 +186,8 @@ void *be_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->cache_control =
         add->cache_control ? add->cache_control : base->cache_control;
     c->cors = add->cors ? add->cors : base->cors;
+    c->limit = add->limit ? add->limit : base->limit;
+    c->login_limit = add->login_limit ? add->login_limit : base->login_limit;
     c->openapi = add->openapi ? add->openapi : base->openapi;
     c->explorer = add->explorer ? add->explorer : base->explorer;
     return c;
@@ -736,6 +739,48 @@ static const char *set_cache_control(cmd_parms *cmd, void *dconf,
         c->cache_control = value;
     }
     return NULL;
+}
+
+/* BackendRateLimit [NAME] N/PERIOD [by=...] [burst=M]: for the location,
+ * or for one resource or function declared above. */
+static const char *set_rate_limit(cmd_parms *cmd, void *dconf, int argc,
+                                  char *const argv[])
+{
+    be_dir_conf_t *c = dconf;
+    be_resource_t *res = NULL;
+    be_limit_t *l;
+    const char *err;
+
+    if (argc > 0 && !strchr(argv[0], '/') && !strchr(argv[0], '=')) {
+        if (!(res = declared(cmd, argv[0], 1))) {
+            return undeclared(cmd, argv[0]);
+        }
+        argc--;
+        argv++;
+    }
+    if ((err =
+             be_limit_parse(cmd, argc, argv, res ? res->name : NULL, 0, &l))) {
+        return err;
+    }
+    if (res) {
+        res->limit = l;
+    }
+    else {
+        c->limit = l;
+    }
+    return NULL;
+}
+
+static const char *set_login_limit(cmd_parms *cmd, void *dconf, int argc,
+                                   char *const argv[])
+{
+    be_limit_t *l;
+    const char *err = be_limit_parse(cmd, argc, argv, NULL, 1, &l);
+
+    if (!err) {
+        ((be_dir_conf_t *)dconf)->login_limit = l;
+    }
+    return err;
 }
 
 static const char *set_max_rows(cmd_parms *cmd, void *dconf, const char *arg)
@@ -1304,6 +1349,17 @@ const command_rec be_cmds[] = {
                   RSRC_CONF,
                   "PROVIDER[:ARGS]: the shared cache of backend-cache "
                   "(default " BE_DEF_SOCACHE ")"),
+    AP_INIT_TAKE_ARGV("BackendRateLimit", set_rate_limit, NULL, ACCESS_CONF,
+                      "[NAME] N/PERIOD [by=ip|user|claim.NAME] [burst=M]: "
+                      "at most N requests per PERIOD from one client, over "
+                      "the location or resource NAME"),
+    AP_INIT_TAKE_ARGV("BackendLoginLimit", set_login_limit, NULL, ACCESS_CONF,
+                      "N/PERIOD: at most N failed logins per PERIOD for one "
+                      "user name and for one client address"),
+    AP_INIT_TAKE1("BackendRateLimitSOCache", be_limit_set_socache, NULL,
+                  RSRC_CONF,
+                  "PROVIDER[:ARGS]: the shared counters of BackendRateLimit "
+                  "and BackendLoginLimit (default " BE_DEF_SOCACHE ")"),
     AP_INIT_TAKE1("BackendMigrations", be_set_migrations, NULL, RSRC_CONF,
                   "DIR: files NNN_name.sql applied once each, in order, to "
                   "the server's database at startup"),

@@ -22,8 +22,9 @@
 #define BE_CORS_HEADERS                                              \
     "Authorization, Content-Type, Accept, Prefer, Range, If-Match, " \
     "If-None-Match"
-#define BE_CORS_EXPOSE \
-    "Content-Range, Location, ETag, Link, Preference-Applied, Retry-After"
+#define BE_CORS_EXPOSE                                                       \
+    "Content-Range, Location, ETag, Link, Preference-Applied, Retry-After, " \
+    "RateLimit, RateLimit-Policy"
 #define BE_CORS_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 
 /* BackendCORS ORIGIN...|* [credentials] [max-age=SECONDS] [headers=A,B] */

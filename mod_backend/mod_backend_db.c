@@ -523,7 +523,8 @@ void be_test_config(apr_pool_t *pconf, server_rec *s)
     apr_hash_t *pending;
     const char *err;
 
-    if ((err = be_cache_test_config(pconf))) {
+    if ((err = be_cache_test_config(pconf))
+        || (err = be_limit_test_config(pconf))) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP, 0, NULL, "%s", err);
         exit(1);
     }

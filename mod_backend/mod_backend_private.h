@@ -13,6 +13,8 @@
 #include <mod_dbd.h>
 #include <mod_auth.h>
 #include <util_filter.h>
+#include <ap_socache.h>
+#include <apr_global_mutex.h>
 
 #include "be_core.h"
 #include "exec.h"
@@ -63,6 +65,19 @@ typedef struct be_relation_s {
     const char *where; /* "file:line" */
 } be_relation_t;
 
+/* BackendRateLimit, BackendLoginLimit: N per PERIOD, bursts of M */
+typedef enum { BE_BY_IP = 0, BE_BY_USER, BE_BY_CLAIM } be_by_e;
+typedef struct {
+    long n;
+    apr_interval_time_t period;
+    long burst;
+    be_by_e by;
+    const char *claim;  /* by=claim.NAME */
+    const char *policy; /* its name in RateLimit-Policy */
+    const char *key;    /* the counters' prefix: the same on every node */
+    const char *spec;   /* N/PERIOD as written */
+} be_limit_t;
+
 typedef struct be_resource_s {
     const char *name; /* URL segment */
     const char *table;
@@ -85,6 +100,7 @@ typedef struct be_resource_s {
     server_rec *server;      /* whose DBDriver/DBDParams apply */
     const char *where;       /* "file:line", for messages */
     const char *cache_control; /* BackendCacheControl NAME VALUE, or NULL */
+    const be_limit_t *limit;   /* BackendRateLimit NAME ..., or NULL */
     const be_executor_t *ex;
     _Atomic(be_plan_t *) plan;
 } be_resource_t;
@@ -134,6 +150,8 @@ typedef struct {
     be_openapi_t *openapi;     /* where resources are declared */
     const char *explorer;      /* BackendExplorer: its files' directory,
                                   "" off, NULL the default */
+    const be_limit_t *limit;   /* BackendRateLimit, or NULL */
+    const be_limit_t *login_limit; /* BackendLoginLimit, or NULL */
 } be_dir_conf_t;
 
 /* Per request: what the auth phases learned. */
@@ -206,6 +224,41 @@ be_conn_t *be_db_acquire(request_rec *r, const be_resource_t *res);
 const be_plan_t *be_db_plan(request_rec *r, be_resource_t *res, be_conn_t *c,
                             be_dberr_t *err);
 extern APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * be_dbd_acquire_fn;
+
+/* mod_backend_socache.c: a shared cache on an ap_socache provider */
+typedef struct {
+    const ap_socache_provider_t *provider;
+    const char *args; /* PROVIDER:ARGS */
+    ap_socache_instance_t *instance;
+    apr_global_mutex_t *mutex; /* when the provider is not MP-safe */
+} be_socache_t;
+/* Finds the provider of spec (PROVIDER[:ARGS]); NULL, or why not (the
+ * message starts with directive). */
+const char *be_socache_find(apr_pool_t *p, be_socache_t *c, const char *spec,
+                            const char *directive);
+/* Creates and initialises the cache (and its mutex, of mutex_type, which
+ * pre_config registered); NULL, or why not. */
+const char *be_socache_start(be_socache_t *c, const char *name,
+                             const char *mutex_type, apr_pool_t *pconf,
+                             apr_pool_t *ptemp, server_rec *s);
+void be_socache_child_init(be_socache_t *c, apr_pool_t *pchild);
+void be_socache_lock(be_socache_t *c);
+void be_socache_unlock(be_socache_t *c);
+
+/* mod_backend_ratelimit.c: BackendRateLimit, BackendLoginLimit */
+int be_limit_pre_config(apr_pool_t *pconf);
+const char *be_limit_set_socache(cmd_parms *cmd, void *d, const char *arg);
+/* N/PERIOD [options] of cmd's directive, for resource name (NULL: the
+ * location); login: BackendLoginLimit, which has no options. */
+const char *be_limit_parse(cmd_parms *cmd, int argc, char *const argv[],
+                           const char *name, int login, be_limit_t **out);
+const char *be_limit_test_config(apr_pool_t *p);
+int be_limit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp, server_rec *s);
+void be_limit_child_init(apr_pool_t *pchild, server_rec *s);
+int be_limit_fixups(request_rec *r);
+int be_limit_login(request_rec *r);
+int be_limit_log(request_rec *r);
 
 /* mod_backend_migrate.c: BackendMigrations */
 void be_migrate_pre_config(apr_pool_t *pconf);

@@ -281,6 +281,11 @@ class Httpd:
         res = self._ctl("-k", "start")
         if res.returncode == 0 and wait_port(self.port):
             Httpd.running.append(self)
+            # the port listens before the parent writes its pid file (its
+            # second configuration pass): stop() needs the file
+            deadline = time.time() + 15
+            while self.pid() is None and time.time() < deadline:
+                time.sleep(0.02)
             return res
         res.returncode = res.returncode or 1
         return res

@@ -107,7 +107,7 @@ def test_a_preflight_is_answered_before_authentication(site, path, method):
 def test_answers_and_errors_carry_the_headers(site):
     h = dict(site.auth("ann"), Origin=APP)
     expose = ("Content-Range, Location, ETag, Link, Preference-Applied, "
-              "Retry-After")
+              "Retry-After, RateLimit, RateLimit-Policy")
     answers = [
         requests.get(site.url + "/api/products/1", headers=h),
         requests.get(site.url + "/api/products/1",

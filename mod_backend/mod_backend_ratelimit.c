@@ -1,0 +1,381 @@
+/*
+ * mod_backend_ratelimit.c - BackendRateLimit and BackendLoginLimit.
+ *
+ * A limit of N requests per PERIOD, with a burst of M (default N), is
+ * kept as the generic cell rate algorithm keeps it: one time per client
+ * (the "theoretical arrival time" of its next request), in the shared
+ * cache of BackendRateLimitSOCache, so every child and, with memcache or
+ * redis, every node counts against the same number.  A request moves the
+ * client's time on by PERIOD/N; it is refused while that time would be
+ * more than M*PERIOD/N ahead of now.  A client's entry expires when its
+ * time has passed, so the cache holds only clients that are limited now.
+ *
+ * Answers under a BackendRateLimit carry the RateLimit-Policy and
+ * RateLimit fields of draft-ietf-httpapi-ratelimit-headers (-10):
+ *   RateLimit-Policy: "NAME";q=N;w=SECONDS
+ *   RateLimit: "NAME";r=REMAINING;t=SECONDS-UNTIL-FULL
+ * and a refused one is 429 problem+json with Retry-After.
+ *
+ * BackendLoginLimit counts only failed logins (401) of a location, per
+ * user name and per client address: past N, that user (from anywhere) and
+ * that address (as anyone) are refused with 429 before any password is
+ * checked, one more try coming back every PERIOD/N.
+ */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_mutex.h>
+#include <apr_lib.h>
+#include <openssl/evp.h>
+
+#include "mod_backend_private.h"
+#include "be_jwt.h"
+
+APLOG_USE_MODULE(backend);
+
+#define LIMIT_MUTEX "backend-ratelimit"
+
+static const char *socache_spec; /* BackendRateLimitSOCache */
+static int wanted;               /* some location limits */
+static be_socache_t cache;
+
+int be_limit_pre_config(apr_pool_t *pconf)
+{
+    socache_spec = NULL;
+    wanted = 0;
+    memset(&cache, 0, sizeof(cache));
+    return ap_mutex_register(pconf, LIMIT_MUTEX, NULL, APR_LOCK_DEFAULT, 0)
+            == APR_SUCCESS
+        ? OK
+        : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+const char *be_limit_set_socache(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)d;
+    if (err) {
+        return err;
+    }
+    socache_spec = arg;
+    return NULL;
+}
+
+/* PERIOD: second|minute|hour|day, or [K]s|m|h|d (30s, 15m). */
+static apr_interval_time_t parse_period(const char *s)
+{
+    static const struct {
+        const char *word;
+        char unit;
+        long secs;
+    } units[] = {{"second", 's', 1},
+                 {"minute", 'm', 60},
+                 {"hour", 'h', 3600},
+                 {"day", 'd', 86400}};
+    char *end;
+    long k = 1;
+    unsigned i;
+
+    if (apr_isdigit(*s)) {
+        k = strtol(s, &end, 10);
+        s = end;
+        if (k < 1 || k > 1000000) {
+            return 0;
+        }
+    }
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if ((s[0] == units[i].unit && s[1] == '\0')
+            || (k == 1 && strcmp(s, units[i].word) == 0)) {
+            return apr_time_from_sec((apr_time_t)k * units[i].secs);
+        }
+    }
+    return 0;
+}
+
+const char *be_limit_parse(cmd_parms *cmd, int argc, char *const argv[],
+                           const char *name, int login, be_limit_t **out)
+{
+    const char *dir = cmd->cmd->name, *slash;
+    be_limit_t *l = apr_pcalloc(cmd->pool, sizeof(*l));
+    char *end;
+    int i;
+
+    if (argc < 1 || !(slash = strchr(argv[0], '/'))) {
+        return apr_psprintf(cmd->pool, "%s needs N/PERIOD, e.g. 100/minute",
+                            dir);
+    }
+    l->n = strtol(argv[0], &end, 10);
+    if (end != slash || l->n < 1 || l->n > 1000000000L
+        || !(l->period = parse_period(slash + 1))) {
+        return apr_psprintf(cmd->pool,
+                            "%s %s: not N/PERIOD (N from 1, PERIOD second, "
+                            "minute, hour, day, or a number of them: 30s, "
+                            "15m, 12h, 7d)",
+                            dir, argv[0]);
+    }
+    l->burst = l->n;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!login && strcmp(a, "by=ip") == 0) {
+            l->by = BE_BY_IP;
+        }
+        else if (!login && strcmp(a, "by=user") == 0) {
+            l->by = BE_BY_USER;
+        }
+        else if (!login && strncmp(a, "by=claim.", 9) == 0 && a[9]) {
+            l->by = BE_BY_CLAIM;
+            l->claim = a + 9;
+        }
+        else if (!login && strncmp(a, "burst=", 6) == 0) {
+            l->burst = strtol(a + 6, &end, 10);
+            if (*end || end == a + 6 || l->burst < 1
+                || l->burst > 1000000000L) {
+                return apr_psprintf(cmd->pool, "%s %s: burst=M needs M >= 1",
+                                    dir, argv[0]);
+            }
+        }
+        else {
+            return apr_psprintf(cmd->pool,
+                                login ? "%s: unknown option '%s'"
+                                      : "%s: unknown option '%s' (by=ip, "
+                                        "by=user, by=claim.NAME, burst=M)",
+                                dir, a);
+        }
+    }
+    if (l->period / l->n < 1) {
+        return apr_psprintf(cmd->pool, "%s %s: more than one per microsecond",
+                            dir, argv[0]);
+    }
+    l->policy = name ? name : "default";
+    /* the same on every node with the same configuration */
+    l->key =
+        apr_psprintf(cmd->pool, "%s|%s|%s|%ld", cmd->path ? cmd->path : "",
+                     l->policy, argv[0], l->burst);
+    l->spec = argv[0];
+    wanted = 1;
+    *out = l;
+    return NULL;
+}
+
+const char *be_limit_test_config(apr_pool_t *p)
+{
+    return wanted ? be_socache_find(p, &cache, be_conf_socache(socache_spec),
+                                    "BE00050: BackendRateLimit")
+                  : NULL;
+}
+
+int be_limit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp, server_rec *s)
+{
+    const char *err;
+
+    (void)plog;
+    if (!wanted) {
+        return OK;
+    }
+    if ((err = be_limit_test_config(ptemp))
+        || ((err = be_socache_start(&cache, "mod_backend-ratelimit",
+                                    LIMIT_MUTEX, pconf, ptemp, s))
+            && (err = apr_pstrcat(ptemp, "BE00051: BackendRateLimitSOCache: ",
+                                  err, NULL)))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+void be_limit_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)s;
+    be_socache_child_init(&cache, pchild);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Counting                                                                */
+
+typedef struct {
+    long remaining; /* requests left now */
+    long full;      /* seconds until every one is back */
+    long wait;      /* refused: seconds until the next one passes */
+} take_t;
+
+static long ceil_secs(apr_interval_time_t t)
+{
+    return t <= 0 ? 0 : (long)((t + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC);
+}
+
+/* One request of the client key against l: counted when take, else only
+ * looked at.  0 when it passes. */
+static int take(request_rec *r, const be_limit_t *l, const char *key, int take,
+                take_t *out)
+{
+    apr_interval_time_t t = l->period / l->n, tau = t * l->burst;
+    apr_time_t now = apr_time_now(), tat = 0, next;
+    unsigned char val[sizeof(apr_time_t)], id[EVP_MAX_MD_SIZE];
+    unsigned int vlen = sizeof(val), idlen = 0;
+    int refused;
+
+    /* a short id of fixed length, whatever the user name (memcache keys
+     * have a bound) */
+    if (!cache.instance
+        || !EVP_Digest(key, strlen(key), id, &idlen, EVP_sha1(), NULL)) {
+        out->remaining = l->burst;
+        out->full = out->wait = 0;
+        return 0;
+    }
+    be_socache_lock(&cache);
+    if (cache.provider->retrieve(cache.instance, r->server, id, idlen, val,
+                                 &vlen, r->pool)
+            == APR_SUCCESS
+        && vlen == sizeof(val)) {
+        memcpy(&tat, val, sizeof(tat));
+    }
+    if (tat < now) {
+        tat = now;
+    }
+    next = tat + t;
+    refused = next - now > tau;
+    if (!refused && take) {
+        memcpy(val, &next, sizeof(next));
+        cache.provider->store(cache.instance, r->server, id, idlen, next, val,
+                              sizeof(val), r->pool);
+    }
+    be_socache_unlock(&cache);
+    if (refused) {
+        out->remaining = 0;
+        out->full = ceil_secs(tat - now);
+        out->wait = ceil_secs(next - tau - now);
+        if (out->wait < 1) {
+            out->wait = 1;
+        }
+        return 1;
+    }
+    if (!take) {
+        next = tat; /* (what the answer says is as before) */
+    }
+    out->remaining = (long)((tau - (next - now)) / t);
+    out->full = ceil_secs(next - now);
+    out->wait = 0;
+    return 0;
+}
+
+static int too_many(request_rec *r, const take_t *tk, const char *detail)
+{
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_ltoa(r->pool, tk->wait));
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "BE00082: %s", detail);
+    return be_problem(r, HTTP_TOO_MANY_REQUESTS, detail, NULL);
+}
+
+/* Whom a request counts for: by=user (the authenticated user) and
+ * by=claim.NAME (a claim of its token) fall back to the address. */
+static const char *client(request_rec *r, const be_limit_t *l)
+{
+    const be_rctx_t *rc = be_rctx(r);
+    const char *v = NULL;
+
+    if (l->by == BE_BY_USER && r->user) {
+        return apr_pstrcat(r->pool, "u:", r->user, NULL);
+    }
+    if (l->by == BE_BY_CLAIM && rc->claims
+        && (v = apr_table_get(((const be_claims_t *)rc->claims)->claims,
+                              l->claim))) {
+        return apr_pstrcat(r->pool, "c:", v, NULL);
+    }
+    return apr_pstrcat(r->pool, "a:", r->useragent_ip, NULL);
+}
+
+/* fixups: after authentication, before the handler. */
+int be_limit_fixups(request_rec *r)
+{
+    const be_dir_conf_t *dc;
+    const be_rctx_t *rc;
+    const be_limit_t *l;
+    take_t tk;
+
+    if (!wanted || !ap_is_initial_req(r)) {
+        return DECLINED;
+    }
+    dc = ap_get_module_config(r->per_dir_config, &backend_module);
+    rc = be_rctx(r);
+    if (!(l = rc->res && rc->res->limit ? rc->res->limit : dc->limit)) {
+        return DECLINED;
+    }
+    if (take(r, l, apr_pstrcat(r->pool, l->key, "|", client(r, l), NULL), 1,
+             &tk)) {
+        return too_many(r, &tk,
+                        apr_psprintf(r->pool,
+                                     "too many requests: the limit is %s; "
+                                     "retry in %ld s",
+                                     l->spec, tk.wait));
+    }
+    apr_table_setn(r->err_headers_out, "RateLimit-Policy",
+                   apr_psprintf(r->pool, "\"%s\";q=%ld;w=%ld", l->policy, l->n,
+                                ceil_secs(l->period)));
+    apr_table_setn(r->err_headers_out, "RateLimit",
+                   apr_psprintf(r->pool, "\"%s\";r=%ld;t=%ld", l->policy,
+                                tk.remaining, tk.full));
+    return DECLINED;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Failed logins                                                           */
+
+static const char *login_key(request_rec *r, const be_limit_t *l,
+                             const char *who, const char *what)
+{
+    return apr_pstrcat(r->pool, "login|", l->key, "|", who, ":", what, NULL);
+}
+
+/* access_checker: before the password is checked. */
+int be_limit_login(request_rec *r)
+{
+    const be_dir_conf_t *dc;
+    const char *user = NULL, *pw = NULL;
+    take_t tk;
+
+    if (!wanted || !ap_is_initial_req(r)) {
+        return DECLINED;
+    }
+    dc = ap_get_module_config(r->per_dir_config, &backend_module);
+    if (!dc->login_limit) {
+        return DECLINED;
+    }
+    if (take(r, dc->login_limit,
+             login_key(r, dc->login_limit, "a", r->useragent_ip), 0, &tk)
+        || (ap_get_basic_auth_components(r, &user, &pw) == APR_SUCCESS
+            && take(r, dc->login_limit,
+                    login_key(r, dc->login_limit, "u", user), 0, &tk))) {
+        be_rctx(r)->problems = 1;
+        return too_many(r, &tk,
+                        apr_psprintf(r->pool,
+                                     "too many failed logins; retry in %ld s",
+                                     tk.wait));
+    }
+    return DECLINED;
+}
+
+/* log_transaction: a failed login counts for its user and address. */
+int be_limit_log(request_rec *r)
+{
+    const be_dir_conf_t *dc;
+    take_t tk;
+
+    if (!wanted || r->status != HTTP_UNAUTHORIZED || !ap_is_initial_req(r)) {
+        return DECLINED;
+    }
+    dc = ap_get_module_config(r->per_dir_config, &backend_module);
+    if (!dc->login_limit) {
+        return DECLINED;
+    }
+    take(r, dc->login_limit,
+         login_key(r, dc->login_limit, "a", r->useragent_ip), 1, &tk);
+    if (r->user) {
+        take(r, dc->login_limit, login_key(r, dc->login_limit, "u", r->user),
+             1, &tk);
+    }
+    return DECLINED;
+}
