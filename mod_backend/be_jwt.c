@@ -655,6 +655,9 @@ const char *be_jwt_verify(apr_pool_t *p, const char *token,
         h = fnv1a(token, len);
         c = cache_get(pol->cache, p, pol->keys, token, len, h);
     }
+    if (pol->cache_hit) {
+        *pol->cache_hit = c != NULL;
+    }
     if (!c) {
         if ((why = verify_signature(p, token, dot1, dot2, pol, kind))) {
             return why;

@@ -51,6 +51,7 @@ typedef struct {
     long leeway;                    /* seconds */
     const char *user_claim;         /* default "sub" */
     be_jwt_cache_t *cache;          /* or NULL: every signature verified */
+    int *cache_hit; /* or NULL; else set: 1 when the cache answered */
 } be_jwt_policy_t;
 
 /* Why a token was refused, for the log tag: a hostile token (one a

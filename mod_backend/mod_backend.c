@@ -11,6 +11,7 @@
  *   mod_backend_token.c    SetHandler backend-token: issues tokens
  *   mod_backend_health.c   SetHandler backend-health: live and ready
  *   mod_backend_migrate.c  BackendMigrations: schema files at startup
+ *   mod_backend_metrics.c  SetHandler backend-metrics, mod_status section
  *   mod_backend_openapi.c  LOCATION/openapi.json
  *   mod_backend_explorer.c LOCATION/ in a browser: Swagger UI
  *   mod_backend_authz.c    Require backend-role/backend-claim, roles,
@@ -82,6 +83,15 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_access_checker(be_limit_login, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_log_transaction(be_limit_log, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(be_limit_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    /* SetHandler backend-metrics: counted once answered, in shared
+     * memory; also in mod_status's page */
+    ap_hook_post_config(be_metrics_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(be_metrics_log, NULL, NULL, APR_HOOK_MIDDLE);
+    /* notes for LogFormat, set before mod_log_config writes the line */
+    ap_hook_log_transaction(be_log_notes, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_error_log(be_metrics_error_log, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(be_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    be_metrics_register(p);
     /* AuthBasicProvider backend-cache: remembered password checks. */
     ap_register_auth_provider(p, AUTHN_PROVIDER_GROUP, "backend-cache",
                               AUTHN_PROVIDER_VERSION, &be_cache_provider,

@@ -106,6 +106,7 @@ int be_check_bearer(request_rec *r)
     be_claims_t *claims;
     be_jwt_refusal_e kind;
     const char *why;
+    int hit = 0;
 
     if (!be_is_bearer(r)) {
         return DECLINED;
@@ -129,8 +130,12 @@ int be_check_bearer(request_rec *r)
     pol.leeway = be_conf_leeway(dc);
     pol.user_claim = be_conf_user_claim(dc);
     pol.cache = token_cache;
-    if ((why = be_jwt_verify(r->pool, token, &pol, r->request_time, &claims,
-                             &kind))) {
+    pol.cache_hit = &hit;
+    why = be_jwt_verify(r->pool, token, &pol, r->request_time, &claims, &kind);
+    if (pol.cache) {
+        be_metrics_cache(0, hit);
+    }
+    if (why) {
         return bearer_fail(r, why, kind);
     }
     r->user = apr_pstrdup(r->pool, claims->sub);

@@ -524,7 +524,8 @@ void be_test_config(apr_pool_t *pconf, server_rec *s)
     const char *err;
 
     if ((err = be_cache_test_config(pconf))
-        || (err = be_limit_test_config(pconf))) {
+        || (err = be_limit_test_config(pconf))
+        || (err = be_metrics_test_config(pconf))) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP, 0, NULL, "%s", err);
         exit(1);
     }
@@ -550,6 +551,7 @@ static server_rec *main_server;
 /* A statement waited over BE_STALL_MS for another connection's lock. */
 static void log_stall(const char *sql, apr_interval_time_t waited)
 {
+    be_metrics_lock_wait(waited);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, main_server,
                  "BE00058: waited %" APR_TIME_T_FMT
                  " ms for another connection's lock: %s",
@@ -590,10 +592,16 @@ void be_child_init(apr_pool_t *pchild, server_rec *s)
 
 be_conn_t *be_db_acquire(request_rec *r, const be_resource_t *res)
 {
+    apr_time_t t0 = be_metrics_on() ? apr_time_now() : 0;
     ap_dbd_t *dbd = be_dbd_acquire_fn ? be_dbd_acquire_fn(r) : NULL;
     const be_executor_t *ex;
     be_conn_t *c = NULL;
 
+    if (t0 && dbd && !apr_table_get(r->notes, "backend-acquired")) {
+        /* (mod_dbd hands the same connection to the request again) */
+        apr_table_setn(r->notes, "backend-acquired", "1");
+        be_metrics_acquired(apr_time_now() - t0);
+    }
     if (!dbd) {
         return NULL;
     }

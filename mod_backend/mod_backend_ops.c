@@ -323,10 +323,15 @@ static int run(be_req_t *q, const be_stmt_t *st, be_sink_t *sink, long *rows,
                int reading)
 {
     be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
+    apr_time_t t0 = apr_time_now();
+    be_rctx_t *x = be_rctx(q->r);
+    be_dbrc_e rc;
 
     *rows = 0;
-    if (q->conn->ex->query(q->conn, q->r->pool, st, sink, rows, &err)
-        != BE_DB_OK) {
+    rc = q->conn->ex->query(q->conn, q->r->pool, st, sink, rows, &err);
+    x->db_time += apr_time_now() - t0;
+    x->db_rows += *rows;
+    if (rc != BE_DB_OK) {
         return be_db_problem(q, &err, reading);
     }
     return OK;
@@ -336,10 +341,16 @@ static int tx(be_req_t *q, be_tx_e op)
 {
     be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
 
+    apr_time_t t0;
+    be_dbrc_e rc;
+
     if ((q->identity || q->cond_tx) && op == BE_TX_BEGIN) {
         return OK; /* already in BackendDBIdentity's or If-Match's */
     }
-    if (q->conn->ex->tx(q->conn, q->r->pool, op, &err) != BE_DB_OK) {
+    t0 = apr_time_now();
+    rc = q->conn->ex->tx(q->conn, q->r->pool, op, &err);
+    be_rctx(q->r)->db_time += apr_time_now() - t0;
+    if (rc != BE_DB_OK) {
         return be_db_problem(q, &err, 0);
     }
     return OK;

@@ -15,6 +15,7 @@
 #include <util_filter.h>
 #include <ap_socache.h>
 #include <apr_global_mutex.h>
+#include <http_core.h>
 
 #include "be_core.h"
 #include "exec.h"
@@ -165,10 +166,12 @@ typedef struct {
     int hold, held, held_status;
     be_buf_t *held_body;
     const char *held_type;
-    int problems;              /* 401/403 bodies are problems */
-    void *claims;              /* be_claims_t* of a verified token */
-    apr_array_header_t *roles; /* the user's roles, once looked up */
-    int roles_failed;          /* 503 (no database) or 500 (the query) */
+    int problems;                /* 401/403 bodies are problems */
+    void *claims;                /* be_claims_t* of a verified token */
+    apr_array_header_t *roles;   /* the user's roles, once looked up */
+    int roles_failed;            /* 503 (no database) or 500 (the query) */
+    apr_interval_time_t db_time; /* in the database's calls */
+    long db_rows;                /* rows they returned or changed */
 } be_rctx_t;
 
 /* mod_backend_cors.c: BackendCORS, and the header_parser hook that
@@ -259,6 +262,21 @@ void be_limit_child_init(apr_pool_t *pchild, server_rec *s);
 int be_limit_fixups(request_rec *r);
 int be_limit_login(request_rec *r);
 int be_limit_log(request_rec *r);
+
+/* mod_backend_metrics.c: SetHandler backend-metrics */
+int be_metrics_on(void);
+const char *be_metrics_test_config(apr_pool_t *p);
+int be_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s);
+int be_metrics_log(request_rec *r);
+int be_log_notes(request_rec *r);
+int be_metrics_handler(request_rec *r);
+void be_metrics_register(apr_pool_t *p);
+void be_metrics_error_log(const ap_errorlog_info *info, const char *errstr);
+void be_metrics_acquired(apr_interval_time_t waited);
+void be_metrics_lock_wait(apr_interval_time_t waited);
+/* authn: the password cache, else the token cache */
+void be_metrics_cache(int authn, int hit);
 
 /* mod_backend_migrate.c: BackendMigrations */
 void be_migrate_pre_config(apr_pool_t *pconf);

@@ -105,7 +105,7 @@ static void check_claims(const be_claims_t *c)
 static const char *answer(apr_pool_t *p, const char *token,
                           be_jwt_cache_t *with, const char *user_claim)
 {
-    be_jwt_policy_t pol = {keys, NULL, NULL, 30, user_claim, with};
+    be_jwt_policy_t pol = {keys, NULL, NULL, 30, user_claim, with, NULL};
     be_jwt_refusal_e kind = BE_JWT_REFUSED;
     be_claims_t *c = NULL;
     const char *why = be_jwt_verify(p, token, &pol,

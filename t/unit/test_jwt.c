@@ -75,7 +75,7 @@ static be_jwt_cache_t *jwt_cache;
 static const char *check(const char *token, apr_array_header_t *keys,
                          apr_time_t now)
 {
-    be_jwt_policy_t pol = {keys, NULL, NULL, 30, NULL, jwt_cache};
+    be_jwt_policy_t pol = {keys, NULL, NULL, 30, NULL, jwt_cache, NULL};
     be_claims_t *c;
     const char *err = be_jwt_verify(pool, token, &pol, now, &c, NULL);
 
@@ -98,7 +98,7 @@ static void test_jwt(void)
         "{\"sub\":\"alice\",\"exp\":1700000100,\"roles\":[\"admin\"]}";
     const char *t, *dot;
     be_claims_t *c;
-    be_jwt_policy_t pol = {NULL, "me", "api", 30, NULL, jwt_cache};
+    be_jwt_policy_t pol = {NULL, "me", "api", 30, NULL, jwt_cache, NULL};
 
     OK(be_jwt_load_key(pool, "hs256", secret, NULL, &hs) == NULL, "hs key");
     OK(be_jwt_load_key(pool, "rs256", rs_priv, "r1", &rs) == NULL, "rs key");
@@ -228,9 +228,10 @@ static void test_jwt(void)
                pool, tok(hs, "{\"sub\":\"a\",\"iss\":\"me\",\"aud\":\"web\"}"),
                &pol, now, &c, NULL),
            "the token is meant for another audience", "wrong aud");
-    OK(be_jwt_verify(pool, tok(hs, ok_payload),
-                     &(be_jwt_policy_t){keys, NULL, NULL, 30, NULL, jwt_cache},
-                     now, &c, NULL)
+    OK(be_jwt_verify(
+           pool, tok(hs, ok_payload),
+           &(be_jwt_policy_t){keys, NULL, NULL, 30, NULL, jwt_cache, NULL},
+           now, &c, NULL)
                == NULL
            && c->roles->nelts == 1,
        "roles claim");
@@ -249,6 +250,17 @@ static void test_jwt(void)
         t = tok(hs, ok_payload);
         IS_STR(check(t, keys, now), "ok:alice", "cached: first use");
         IS_STR(check(t, keys, now), "ok:alice", "cached: again");
+        {
+            int hit = -1;
+            be_jwt_policy_t counted = {keys, NULL,      NULL, 30,
+                                       NULL, jwt_cache, &hit};
+            OK(!be_jwt_verify(pool, t, &counted, now, &c, NULL) && hit == 1,
+               "cache_hit says the cache answered");
+            OK(!be_jwt_verify(pool, tok(hs, "{\"sub\":\"zed\"}"), &counted,
+                              now, &c, NULL)
+                   && hit == 0,
+               "cache_hit says a new token was verified");
+        }
         IS_STR(check(t, keys, apr_time_from_sec(1700000200)),
                "the token has expired", "cached: expired all the same");
         IS_STR(check(t, only_rsa, now), "no key for algorithm HS256",
@@ -302,7 +314,7 @@ static const char *hostile(const be_jwt_key_t *k, const char *header,
                            const char *payload, const char *user_claim)
 {
     apr_array_header_t *keys = apr_array_make(pool, 1, sizeof(void *));
-    be_jwt_policy_t pol = {keys, NULL, NULL, 30, user_claim, jwt_cache};
+    be_jwt_policy_t pol = {keys, NULL, NULL, 30, user_claim, jwt_cache, NULL};
     apr_time_t now = apr_time_from_sec(1700000000);
     be_jwt_refusal_e kind = (be_jwt_refusal_e)-1;
     const char *t =
