@@ -16,6 +16,7 @@ import requests
 
 from conftest import TokenSite, site_per_driver
 from expected import assert_problem
+from test_hostile import PAYLOADS
 from harness import (Database, assert_refused, bcrypt, give_to_run_user,
                      make_tmpdir)
 
@@ -265,3 +266,17 @@ def test_needs_mod_slotmem_shm(driver, request):
                        start=True)
     finally:
         db.close()
+
+
+def test_hostile_paths_and_queries(site):
+    for p in PAYLOADS:
+        q = requests.utils.quote(p, safe="")
+        for url in ("/metrics/" + q, "/metrics?" + q):
+            r = requests.get(site.url + url)
+            if r.status_code == 200:
+                assert r.headers["Content-Type"] == \
+                    "text/plain; version=0.0.4; charset=utf-8"
+                assert r.text.startswith("# HELP backend_requests_total ")
+            else:
+                # an encoded slash: httpd's own 404 before any handler
+                assert r.status_code == 404 and "/" in p, (p, r.status_code)
