@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 
+#include <apr_lib.h>
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
@@ -741,34 +742,73 @@ static const char *set_cache_control(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-/* BackendRateLimit [NAME] N/PERIOD [by=...] [burst=M]: for the location,
- * or for one resource or function declared above. */
+/* A route's path without the :TYPE of its {param}s. */
+static const char *untyped(apr_pool_t *p, const char *path)
+{
+    char *out = apr_pstrdup(p, path), *w = out;
+    int inside = 0, skip = 0;
+
+    for (; *path; path++) {
+        if (*path == '{') {
+            inside = 1;
+        }
+        else if (*path == '}') {
+            inside = skip = 0;
+        }
+        else if (*path == ':' && inside) {
+            skip = 1;
+        }
+        if (!skip) {
+            *w++ = *path;
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+/* BackendRateLimit [NAME|/ROUTE] N/PERIOD [by=...] [burst=M]: for the
+ * location, or for one resource, function or route (each of its methods)
+ * declared above. */
 static const char *set_rate_limit(cmd_parms *cmd, void *dconf, int argc,
                                   char *const argv[])
 {
     be_dir_conf_t *c = dconf;
+    const char *name = argc > 1 && !apr_isdigit(argv[0][0]) ? argv[0] : NULL;
     be_resource_t *res = NULL;
     be_limit_t *l;
-    const char *err;
+    const char *err, *path;
+    int i, routes = 0;
 
-    if (argc > 0 && !strchr(argv[0], '/') && !strchr(argv[0], '=')) {
-        if (!(res = declared(cmd, argv[0], 1))) {
-            return undeclared(cmd, argv[0]);
-        }
-        argc--;
-        argv++;
+    if (name && *name != '/' && !(res = declared(cmd, name, 1))) {
+        return undeclared(cmd, name);
     }
-    if ((err =
-             be_limit_parse(cmd, argc, argv, res ? res->name : NULL, 0, &l))) {
+    if ((err = be_limit_parse(cmd, argc - !!name, argv + !!name,
+                              res ? res->name : name, 0, &l))) {
         return err;
+    }
+    if (!name) {
+        c->limit = l;
+        return NULL;
     }
     if (res) {
         res->limit = l;
+        return NULL;
     }
-    else {
-        c->limit = l;
+    path = untyped(cmd->temp_pool, collection_path(cmd, name + 1));
+    for (i = 0; i < registry->nelts; i++) {
+        be_resource_t *r = APR_ARRAY_IDX(registry, i, be_resource_t *);
+        if (r->server == cmd->server && r->route
+            && !strcmp(untyped(cmd->temp_pool, r->path), path)) {
+            r->limit = l;
+            routes++;
+        }
     }
-    return NULL;
+    return routes ? NULL
+                  : apr_psprintf(cmd->pool,
+                                 "BackendRateLimit %s: no BackendRoute at "
+                                 "that path is declared above it in this "
+                                 "<Location>",
+                                 name);
 }
 
 static const char *set_login_limit(cmd_parms *cmd, void *dconf, int argc,
@@ -1350,9 +1390,10 @@ const command_rec be_cmds[] = {
                   "PROVIDER[:ARGS]: the shared cache of backend-cache "
                   "(default " BE_DEF_SOCACHE ")"),
     AP_INIT_TAKE_ARGV("BackendRateLimit", set_rate_limit, NULL, ACCESS_CONF,
-                      "[NAME] N/PERIOD [by=ip|user|claim.NAME] [burst=M]: "
-                      "at most N requests per PERIOD from one client, over "
-                      "the location or resource NAME"),
+                      "[NAME|/ROUTE] N/PERIOD [by=ip|user|claim.NAME] "
+                      "[burst=M]: at most N requests per PERIOD from one "
+                      "client, over the location, or a resource, function "
+                      "or route"),
     AP_INIT_TAKE_ARGV("BackendLoginLimit", set_login_limit, NULL, ACCESS_CONF,
                       "N/PERIOD: at most N failed logins per PERIOD for one "
                       "user name and for one client address"),

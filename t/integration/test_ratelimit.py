@@ -44,6 +44,11 @@ BackendRateLimitSOCache "shmcb:{dir}/limits(65536)"
     BackendResource notes
     BackendResource tags
     BackendRateLimit tags 2/minute
+    BackendFunction double x:int "SELECT :x * 2 AS y"
+    BackendRateLimit double 1/minute
+    BackendRoute GET /tag/{{id:int}} returns=one "SELECT name FROM tags WHERE id = :id"
+    BackendRoute DELETE /tag/{{id:int}} returns=none "DELETE FROM tags WHERE id = :id AND 0 = 1"
+    BackendRateLimit /tag/{{id}} 1/minute
 </Location>
 <Location /users>
     SetHandler backend
@@ -164,6 +169,23 @@ def test_one_resource_limited(site):
     assert r.headers["RateLimit-Policy"] == '"tags";q=2;w=60'
 
 
+def test_one_function_and_one_route_limited(site):
+    r = get(site, "/one/rpc/double?x=2", ip="10.2.1.1")
+    assert r.json() == [{"y": 4}]
+    assert r.headers["RateLimit-Policy"] == '"double";q=1;w=60'
+    assert get(site, "/one/rpc/double?x=2", ip="10.2.1.1").status_code == 429
+    r = get(site, "/one/tag/1", ip="10.2.1.1")
+    assert r.json() == {"name": "x"}
+    assert r.headers["RateLimit-Policy"] == '"/tag/{id}";q=1;w=60'
+    assert get(site, "/one/tag/1", ip="10.2.1.1").status_code == 429
+    # each method of the route counts against the same client's quota
+    r = requests.delete(site.url + "/one/tag/1",
+                        headers={"X-Forwarded-For": "10.2.1.1"})
+    assert r.status_code == 429
+    # the resources of the location are not limited
+    assert "RateLimit" not in get(site, "/one/notes", ip="10.2.1.1").headers
+
+
 def test_by_user(site):
     alice = site.auth("alice")
     bob = site.auth("bob")
@@ -268,6 +290,8 @@ def test_the_lock_wears_off(site):
     ("BackendRateLimit 5/m burst=0", "BackendRateLimit 5/m: burst=M needs "
      "M >= 1"),
     ("BackendRateLimit nope 5/m", "nope"),
+    ("BackendRateLimit /nowhere 5/m", "BackendRateLimit /nowhere: no "
+     "BackendRoute at that path is declared above it"),
     ("BackendLoginLimit 5/m by=user", "BackendLoginLimit: unknown option "
      "'by=user'"),
     ("BackendRateLimit 2000000/s", "more than one per microsecond"),
