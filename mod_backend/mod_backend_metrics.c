@@ -118,6 +118,9 @@ int be_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)plog;
     totals = NULL;
     slots = NULL;
+    for (i = 0; all && i < all->nelts; i++) {
+        APR_ARRAY_IDX(all, i, be_resource_t *)->metrics = NULL;
+    }
     if ((err = be_metrics_test_config(ptemp))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00083: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -152,25 +155,13 @@ int be_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         APR_ARRAY_PUSH(slots, res_slot_t *) = mem;
+        APR_ARRAY_IDX(all, i, be_resource_t *)->metrics = mem;
     }
     return OK;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Counting                                                                */
-
-static res_slot_t *slot_of(const be_resource_t *res)
-{
-    apr_array_header_t *all = be_all_resources();
-    int i;
-
-    for (i = 0; i < all->nelts && i < slots->nelts; i++) {
-        if (APR_ARRAY_IDX(all, i, const be_resource_t *) == res) {
-            return APR_ARRAY_IDX(slots, i, res_slot_t *);
-        }
-    }
-    return NULL;
-}
 
 static int method_index(const request_rec *r)
 {
@@ -220,7 +211,7 @@ int be_metrics_log(request_rec *r)
 
     if (!totals || r->main
         || !(rc = ap_get_module_config(r->request_config, &backend_module))
-        || !rc->res || !(m = slot_of(rc->res))) {
+        || !rc->res || !(m = rc->res->metrics)) {
         return DECLINED;
     }
     usec = apr_time_now() - r->request_time;

@@ -102,6 +102,7 @@ typedef struct be_resource_s {
     const char *where;       /* "file:line", for messages */
     const char *cache_control; /* BackendCacheControl NAME VALUE, or NULL */
     const be_limit_t *limit;   /* BackendRateLimit NAME ..., or NULL */
+    void *metrics;             /* its counters in shared memory, or NULL */
     const be_executor_t *ex;
     _Atomic(be_plan_t *) plan;
 } be_resource_t;
