@@ -718,10 +718,9 @@ static be_dbrc_e pg_introspect(void *native, apr_pool_t *p, const char *table,
     return BE_DB_OK;
 }
 
-static be_dbrc_e pg_describe(void *native, apr_pool_t *p, const char *sql,
-                             int nparams, be_table_t **out, be_dberr_t *err)
+static be_dbrc_e describe(PGconn *conn, apr_pool_t *p, const char *sql,
+                          int nparams, be_table_t **out, be_dberr_t *err)
 {
-    PGconn *conn = native;
     PGresult *res = PQprepare(conn, "", sql, 0, NULL);
     be_table_t *t = be_table_make(p, "");
     int i;
@@ -751,6 +750,25 @@ static be_dbrc_e pg_describe(void *native, apr_pool_t *p, const char *sql,
     PQclear(res);
     *out = t;
     return BE_DB_OK;
+}
+
+/* Inside a transaction: a pooler in transaction mode (PgBouncer) keeps
+ * the unnamed statement's preparation and its description on one server
+ * connection. */
+static be_dbrc_e pg_describe(void *native, apr_pool_t *p, const char *sql,
+                             int nparams, be_table_t **out, be_dberr_t *err)
+{
+    PGconn *conn = native;
+    PGresult *res = PQexec(conn, "BEGIN");
+    be_dbrc_e rc;
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        return fail(err, p, conn, res);
+    }
+    PQclear(res);
+    rc = describe(conn, p, sql, nparams, out, err);
+    PQclear(PQexec(conn, "ROLLBACK"));
+    return rc;
 }
 
 /* A routine's own words for why it cannot be called. */

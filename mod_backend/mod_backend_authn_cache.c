@@ -35,7 +35,9 @@ APLOG_USE_MODULE(backend);
 #define CACHE_MUTEX "backend-authn-cache"
 
 static const char *socache_spec; /* BackendAuthnCacheSOCache */
-static int cache_wanted;         /* some location uses it */
+static unsigned char *secret;    /* BackendAuthnCacheSecret's bytes */
+static apr_size_t secret_len;
+static int cache_wanted; /* some location uses it */
 static be_socache_t cache;
 /* HMAC-SHA256 keyed with a secret drawn at startup.  Each request works
  * on a copy of this keyed context: OpenSSL 3's one-shot HMAC() looks the
@@ -46,6 +48,8 @@ static EVP_MAC_CTX *keyed;
 int be_cache_pre_config(apr_pool_t *pconf)
 {
     socache_spec = NULL;
+    secret = NULL;
+    secret_len = 0;
     cache_wanted = 0;
     memset(&cache, 0, sizeof(cache));
     keyed = NULL;
@@ -64,6 +68,46 @@ const char *be_cache_set_socache(cmd_parms *cmd, void *d, const char *arg)
         return err;
     }
     socache_spec = arg;
+    return NULL;
+}
+
+/* BackendAuthnCacheSecret FILE: the HMAC key, the same on every node that
+ * shares the cache (else each start draws its own). */
+const char *be_cache_set_secret(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *path = ap_server_root_relative(cmd->temp_pool, arg);
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_size_t got;
+
+    (void)d;
+    if (err) {
+        return err;
+    }
+    if (!path
+        || apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool)
+            != APR_SUCCESS
+        || apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool,
+                            "BackendAuthnCacheSecret %s: cannot read it", arg);
+    }
+    if (fi.size < 32 || fi.size > 4096) {
+        apr_file_close(f);
+        return apr_psprintf(cmd->pool,
+                            "BackendAuthnCacheSecret %s: needs 32 to 4096 "
+                            "bytes (openssl rand -out FILE 32)",
+                            arg);
+    }
+    secret = apr_palloc(cmd->pool, (apr_size_t)fi.size);
+    if (apr_file_read_full(f, secret, (apr_size_t)fi.size, &got)
+        != APR_SUCCESS) {
+        apr_file_close(f);
+        return apr_psprintf(cmd->pool,
+                            "BackendAuthnCacheSecret %s: cannot read it", arg);
+    }
+    apr_file_close(f);
+    secret_len = got;
     return NULL;
 }
 
@@ -88,10 +132,11 @@ const char *be_cache_test_config(apr_pool_t *p)
         : NULL;
 }
 
-/* A context for HMAC-SHA256 under a new random secret, or NULL. */
+/* A context for HMAC-SHA256 under BackendAuthnCacheSecret's bytes, or a
+ * new random secret; NULL on failure. */
 static EVP_MAC_CTX *keyed_hmac(void)
 {
-    unsigned char secret[32];
+    unsigned char drawn[32];
     char digest[] = "SHA256";
     OSSL_PARAM params[2];
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -101,12 +146,13 @@ static EVP_MAC_CTX *keyed_hmac(void)
     params[0] =
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
     params[1] = OSSL_PARAM_construct_end();
-    if (!ctx || RAND_bytes(secret, sizeof(secret)) != 1
-        || !EVP_MAC_init(ctx, secret, sizeof(secret), params)) {
+    if (!ctx || (!secret && RAND_bytes(drawn, sizeof(drawn)) != 1)
+        || !EVP_MAC_init(ctx, secret ? secret : drawn,
+                         secret ? secret_len : sizeof(drawn), params)) {
         EVP_MAC_CTX_free(ctx);
         ctx = NULL;
     }
-    OPENSSL_cleanse(secret, sizeof(secret));
+    OPENSSL_cleanse(drawn, sizeof(drawn));
     return ctx;
 }
 
@@ -130,6 +176,15 @@ int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_pool_cleanup_register(pconf, NULL, destroy_key, apr_pool_cleanup_null);
+    if (!secret && cache.provider && strcmp(cache.provider->name, "shmcb")
+        && strcmp(cache.provider->name, "dbm")) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "BE00084: BackendAuthnCacheSOCache %s without "
+                     "BackendAuthnCacheSecret: each node and each restart "
+                     "keys its entries with its own secret, so they are "
+                     "not shared",
+                     cache.provider->name);
+    }
     if (!(keyed = keyed_hmac())) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "BE00054: no random bytes or no HMAC-SHA256 for the "
@@ -154,11 +209,13 @@ static const char *cache_scope(request_rec *r, const be_dir_conf_t *dc)
     core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
     const char *realm = ap_auth_name(r);
 
+    /* (the same on every node with the same configuration: line numbers,
+     * names and ports, no file name) */
     return apr_pstrcat(
         r->pool,
-        s->defn_name
-            ? apr_psprintf(r->pool, "%s:%u", s->defn_name, s->defn_line_number)
-            : "main",
+        s->is_virtual ? apr_psprintf(r->pool, "vhost %u:%u",
+                                     s->defn_line_number, (unsigned)s->port)
+                      : "main",
         "\n", s->server_hostname ? s->server_hostname : "", "\n",
         realm ? realm : "", "\n",
         apr_array_pstrcat(r->pool, dc->cache_providers, ','), "\n",
@@ -166,43 +223,33 @@ static const char *cache_scope(request_rec *r, const be_dir_conf_t *dc)
         cd && cd->r ? " (regex)" : "", NULL);
 }
 
-/* user, then the hex HMAC-SHA256 of scope NUL user NUL password */
-static const char *cache_key(request_rec *r, const char *scope,
-                             const char *user, const char *password,
-                             unsigned int *len)
+/* the HMAC-SHA256 of scope NUL user NUL password: 32 bytes, whatever the
+ * user's name (memcache's keys have a bound) */
+static const unsigned char *cache_key(request_rec *r, const char *scope,
+                                      const char *user, const char *password,
+                                      unsigned int *len)
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char mac[32];
-    size_t n = 0, i;
-    char *key, *w;
-    apr_size_t ul = strlen(user);
+    unsigned char *mac = apr_palloc(r->pool, 32);
+    size_t n = 0;
     EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(keyed);
 
     if (!ctx
         || !EVP_MAC_update(ctx, (const unsigned char *)scope,
                            strlen(scope) + 1)
-        || !EVP_MAC_update(ctx, (const unsigned char *)user, ul + 1)
+        || !EVP_MAC_update(ctx, (const unsigned char *)user, strlen(user) + 1)
         || !EVP_MAC_update(ctx, (const unsigned char *)password,
                            strlen(password))
-        || !EVP_MAC_final(ctx, mac, &n, sizeof(mac)) || n != sizeof(mac)) {
+        || !EVP_MAC_final(ctx, mac, &n, 32) || n != 32) {
         EVP_MAC_CTX_free(ctx);
         return NULL;
     }
     EVP_MAC_CTX_free(ctx);
-    key = apr_palloc(r->pool, ul + 1 + 2 * n + 1);
-    memcpy(key, user, ul);
-    w = key + ul;
-    *w++ = ':';
-    for (i = 0; i < n; i++) {
-        *w++ = hex[mac[i] >> 4];
-        *w++ = hex[mac[i] & 15];
-    }
-    *w = '\0';
-    *len = (unsigned int)(w - key);
-    return key;
+    *len = 32;
+    return mac;
 }
 
-static int cache_lookup(request_rec *r, const char *key, unsigned int len)
+static int cache_lookup(request_rec *r, const unsigned char *key,
+                        unsigned int len)
 {
     unsigned char val[8];
     unsigned int vlen = sizeof(val);
@@ -212,15 +259,14 @@ static int cache_lookup(request_rec *r, const char *key, unsigned int len)
         return 0;
     }
     be_socache_lock(&cache);
-    rv = cache.provider->retrieve(cache.instance, r->server,
-                                  (const unsigned char *)key, len, val, &vlen,
-                                  r->pool);
+    rv = cache.provider->retrieve(cache.instance, r->server, key, len, val,
+                                  &vlen, r->pool);
     be_socache_unlock(&cache);
     return rv == APR_SUCCESS && vlen == 1 && val[0] == '1';
 }
 
-static void cache_store(request_rec *r, const char *key, unsigned int len,
-                        int ttl)
+static void cache_store(request_rec *r, const unsigned char *key,
+                        unsigned int len, int ttl)
 {
     unsigned char one = '1';
 
@@ -228,9 +274,9 @@ static void cache_store(request_rec *r, const char *key, unsigned int len,
         return;
     }
     be_socache_lock(&cache);
-    cache.provider->store(
-        cache.instance, r->server, (const unsigned char *)key, len,
-        r->request_time + apr_time_from_sec(ttl), &one, 1, r->pool);
+    cache.provider->store(cache.instance, r->server, key, len,
+                          r->request_time + apr_time_from_sec(ttl), &one, 1,
+                          r->pool);
     be_socache_unlock(&cache);
 }
 
@@ -240,7 +286,7 @@ static authn_status cache_check_password(request_rec *r, const char *user,
     const be_dir_conf_t *dc =
         ap_get_module_config(r->per_dir_config, &backend_module);
     unsigned int len = 0;
-    const char *key;
+    const unsigned char *key;
     int i;
 
     if (!dc->cache_providers) {

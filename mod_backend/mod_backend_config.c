@@ -1281,9 +1281,11 @@ static const char *set_cache(cmd_parms *cmd, void *dconf, const char *arg)
     }
     if (!c->cache_providers) {
         c->cache_providers = apr_array_make(cmd->pool, 2, sizeof(char *));
-        /* remembered successes count only where this section applies */
-        c->cache_where =
-            apr_psprintf(cmd->pool, "%s:%d", sect->filename, sect->line_num);
+        /* remembered successes count only where this section applies:
+         * its line and path, not its file's name, which may differ between
+         * nodes sharing the cache */
+        c->cache_where = apr_psprintf(cmd->pool, "%d %s", sect->line_num,
+                                      cmd->path ? cmd->path : "");
     }
     APR_ARRAY_PUSH(c->cache_providers, const char *) = arg;
     be_cache_wanted();
@@ -1385,6 +1387,10 @@ const command_rec be_cmds[] = {
         (void *)APR_OFFSETOF(be_dir_conf_t, cache_ttl), ACCESS_CONF,
         "SECONDS a successful password check is remembered (default " BE_STR(
             BE_DEF_CACHE_TTL) ")"),
+    AP_INIT_TAKE1("BackendAuthnCacheSecret", be_cache_set_secret, NULL,
+                  RSRC_CONF,
+                  "FILE: 32 or more secret bytes keying the password cache, "
+                  "the same on every node that shares it"),
     AP_INIT_TAKE1("BackendAuthnCacheSOCache", be_cache_set_socache, NULL,
                   RSRC_CONF,
                   "PROVIDER[:ARGS]: the shared cache of backend-cache "

@@ -864,8 +864,9 @@ static void token_path(request_rec *r, J *paths, const char *path)
     J *in = obj(), *props = obj(), *out = obj(), *oprops = obj(), *r200;
     J *sec = json_object_new_array(), *basic = obj(), *none = obj();
 
-    /* (outside the location: this server's root) */
-    put(server, "url", str(ap_construct_url(r->pool, "", r)));
+    /* outside the location: the root of the host that served the
+     * document (relative, so a balancer in front needs no rewriting) */
+    put(server, "url", str("/"));
     json_object_array_add(servers, server);
     put(item, "servers", servers);
     put(props, "username", string_schema());

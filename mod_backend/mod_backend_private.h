@@ -436,6 +436,7 @@ extern const authn_provider be_cache_provider; /* AuthBasicProvider */
 /* apachectl -t: why BackendAuthnCache cannot work, or NULL. */
 const char *be_cache_test_config(apr_pool_t *p);
 void be_cache_wanted(void);
+const char *be_cache_set_secret(cmd_parms *cmd, void *d, const char *arg);
 const char *be_cache_set_socache(cmd_parms *cmd, void *d, const char *arg);
 
 /* mod_backend_check.c: access-control lines that cannot work together */

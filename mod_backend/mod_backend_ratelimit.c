@@ -177,8 +177,8 @@ int be_limit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     if ((err = be_limit_test_config(ptemp))
-        || ((err = be_socache_start(&cache, "mod_backend-ratelimit",
-                                    LIMIT_MUTEX, pconf, ptemp, s))
+        || ((err = be_socache_start(&cache, "mod_backend-rl", LIMIT_MUTEX,
+                                    pconf, ptemp, s))
             && (err = apr_pstrcat(ptemp, "BE00051: BackendRateLimitSOCache: ",
                                   err, NULL)))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
@@ -240,7 +240,12 @@ static int take(request_rec *r, const be_limit_t *l, const char *key, int take,
     refused = next - now > tau;
     if (!refused && take) {
         memcpy(val, &next, sizeof(next));
-        cache.provider->store(cache.instance, r->server, id, idlen, next, val,
+        /* memcache and redis keep whole seconds and refuse an entry that
+         * would live under one: it stays until a whole second after its
+         * time (a later expiry changes nothing: a time that has passed
+         * reads as now) */
+        cache.provider->store(cache.instance, r->server, id, idlen,
+                              apr_time_from_sec(apr_time_sec(next) + 2), val,
                               sizeof(val), r->pool);
     }
     be_socache_unlock(&cache);
@@ -295,6 +300,7 @@ int be_limit_fixups(request_rec *r)
     const be_rctx_t *rc;
     const be_limit_t *l;
     take_t tk;
+    int refused;
 
     if (!wanted || !ap_is_initial_req(r)) {
         return DECLINED;
@@ -304,20 +310,21 @@ int be_limit_fixups(request_rec *r)
     if (!(l = rc->res && rc->res->limit ? rc->res->limit : dc->limit)) {
         return DECLINED;
     }
-    if (take(r, l, apr_pstrcat(r->pool, l->key, "|", client(r, l), NULL), 1,
-             &tk)) {
-        return too_many(r, &tk,
-                        apr_psprintf(r->pool,
-                                     "too many requests: the limit is %s; "
-                                     "retry in %ld s",
-                                     l->spec, tk.wait));
-    }
+    refused = take(r, l, apr_pstrcat(r->pool, l->key, "|", client(r, l), NULL),
+                   1, &tk);
     apr_table_setn(r->err_headers_out, "RateLimit-Policy",
                    apr_psprintf(r->pool, "\"%s\";q=%ld;w=%ld", l->policy, l->n,
                                 ceil_secs(l->period)));
     apr_table_setn(r->err_headers_out, "RateLimit",
                    apr_psprintf(r->pool, "\"%s\";r=%ld;t=%ld", l->policy,
                                 tk.remaining, tk.full));
+    if (refused) {
+        return too_many(r, &tk,
+                        apr_psprintf(r->pool,
+                                     "too many requests: the limit is %s; "
+                                     "retry in %ld s",
+                                     l->spec, tk.wait));
+    }
     return DECLINED;
 }
 

@@ -125,6 +125,8 @@ def test_n_per_period_per_address_with_the_fields(site):
     assert_problem(r, 429, "Too Many Requests",
                    "too many requests: the limit is 3/minute; retry in 20 s")
     assert r.headers["Retry-After"] == "20"
+    assert r.headers["RateLimit-Policy"] == '"default";q=3;w=60'
+    assert r.headers["RateLimit"] == '"default";r=0;t=60'
     # another address has its own
     r = get(site, "/ip/notes", ip="10.1.0.2")
     assert r.status_code == 200
@@ -295,16 +297,23 @@ def test_the_lock_wears_off(site):
     ("BackendLoginLimit 5/m by=user", "BackendLoginLimit: unknown option "
      "'by=user'"),
     ("BackendRateLimit 2000000/s", "more than one per microsecond"),
+    ("BackendAuthnCacheSecret /nonexistent/secret",
+     "BackendAuthnCacheSecret /nonexistent/secret: cannot read it"),
+    ("BackendAuthnCacheSecret /etc/hostname",
+     "BackendAuthnCacheSecret /etc/hostname: needs 32 to 4096 bytes"),
 ])
 def test_misconfiguration_is_refused(driver, request, line, message):
     pg = request.getfixturevalue("pg") if driver == "pgsql" else None
     db = Database(driver, pg, "limits_bad")
     db.script(SCHEMA)
+    # (server-wide directives go before the location)
+    top, inside = (line, "") if line.startswith("BackendAuthnCacheSecret") \
+        else ("", line)
     try:
         assert_refused(
-            'LoadModule socache_shmcb_module "%s/mod_socache_shmcb.so"\n'
+            'LoadModule socache_shmcb_module "%s/mod_socache_shmcb.so"\n%s\n'
             "<Location /api>\nSetHandler backend\nBackendResource notes\n"
-            "%s\n</Location>\n" % (LIBEXEC, line), db, message)
+            "%s\n</Location>\n" % (LIBEXEC, top, inside), db, message)
     finally:
         db.close()
 
