@@ -21,6 +21,22 @@ const be_executor_t *be_executor_for(const char *driver)
     return NULL;
 }
 
+const char *be_exec_refuse_tx(apr_pool_t *p, const char *stmt, apr_size_t n,
+                              be_dberr_t *err)
+{
+    const char *word = be_script_tx_word(p, stmt, n);
+
+    if (word) {
+        err->rc = BE_DB_ERROR;
+        err->detail = err->sqlstate = NULL;
+        err->message = apr_psprintf(p,
+                                    "%s: a migration runs in a transaction "
+                                    "of its own",
+                                    word);
+    }
+    return word;
+}
+
 void be_exec_raised(be_dberr_t *err, apr_pool_t *p, const char *message,
                     int status)
 {

@@ -42,6 +42,11 @@ typedef struct {
 void be_exec_raised(be_dberr_t *err, apr_pool_t *p, const char *message,
                     int status);
 
+/* A statement of a migration that would end its transaction: its first
+ * word, with err filled; or NULL. */
+const char *be_exec_refuse_tx(apr_pool_t *p, const char *stmt, apr_size_t n,
+                              be_dberr_t *err);
+
 /* Client-facing words for each kind of constraint failure. */
 #define BE_DETAIL_UNIQUE "a row with the same unique value already exists"
 #define BE_DETAIL_FOREIGN                             \

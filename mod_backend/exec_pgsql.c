@@ -146,7 +146,6 @@ static be_dbrc_e pg_script(void *native, apr_pool_t *p, const char *sql,
 {
     PGconn *conn = native;
     apr_size_t pos = 0, n = strlen(sql), a, b;
-    const char *word;
 
     while (be_script_next(sql, n, &pos, &a, &b)) {
         const char *one = apr_pstrmemdup(p, sql + a, b - a);
@@ -155,13 +154,7 @@ static be_dbrc_e pg_script(void *native, apr_pool_t *p, const char *sql,
 
         *at = a;
         *len = b - a;
-        if (in_tx && (word = be_script_tx_word(p, one, b - a))) {
-            err->rc = BE_DB_ERROR;
-            err->detail = err->sqlstate = NULL;
-            err->message = apr_psprintf(p,
-                                        "%s: a migration runs in a "
-                                        "transaction of its own",
-                                        word);
+        if (in_tx && be_exec_refuse_tx(p, one, b - a, err)) {
             return BE_DB_ERROR;
         }
         res = PQexec(conn, one);

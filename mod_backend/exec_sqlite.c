@@ -528,7 +528,7 @@ static be_dbrc_e sq_script(void *native, apr_pool_t *p, const char *sql,
                            apr_size_t *len, be_dberr_t *err)
 {
     sqlite3 *db = native;
-    const char *s = sql, *tail = NULL, *word;
+    const char *s = sql, *tail = NULL;
     sqlite3_stmt *st;
     int rc;
 
@@ -542,15 +542,8 @@ static be_dbrc_e sq_script(void *native, apr_pool_t *p, const char *sql,
         }
         *at = (apr_size_t)(s - sql);
         *len = tail && tail > s ? (apr_size_t)(tail - s) : strlen(s);
-        if (rc == SQLITE_OK && in_tx
-            && (word = be_script_tx_word(p, s, *len))) {
+        if (rc == SQLITE_OK && in_tx && be_exec_refuse_tx(p, s, *len, err)) {
             sqlite3_finalize(st);
-            err->rc = BE_DB_ERROR;
-            err->detail = err->sqlstate = NULL;
-            err->message = apr_psprintf(p,
-                                        "%s: a migration runs in a "
-                                        "transaction of its own",
-                                        word);
             return BE_DB_ERROR;
         }
         while (rc == SQLITE_OK) {

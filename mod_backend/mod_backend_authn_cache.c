@@ -34,11 +34,11 @@ APLOG_USE_MODULE(backend);
 
 #define CACHE_MUTEX "backend-authn-cache"
 
-static const char *socache_spec; /* BackendAuthnCacheSOCache */
-static unsigned char *secret;    /* BackendAuthnCacheSecret's bytes */
+static unsigned char *secret; /* BackendAuthnCacheSecret's bytes */
 static apr_size_t secret_len;
 static int cache_wanted; /* some location uses it */
-static be_socache_t cache;
+be_socache_t be_authn_socache;
+static be_socache_t *const cache = &be_authn_socache;
 /* HMAC-SHA256 keyed with a secret drawn at startup.  Each request works
  * on a copy of this keyed context: OpenSSL 3's one-shot HMAC() looks the
  * algorithms up again on every call, under a process-wide lock that every
@@ -47,28 +47,11 @@ static EVP_MAC_CTX *keyed;
 
 int be_cache_pre_config(apr_pool_t *pconf)
 {
-    socache_spec = NULL;
     secret = NULL;
     secret_len = 0;
     cache_wanted = 0;
-    memset(&cache, 0, sizeof(cache));
     keyed = NULL;
-    return ap_mutex_register(pconf, CACHE_MUTEX, NULL, APR_LOCK_DEFAULT, 0)
-            == APR_SUCCESS
-        ? OK
-        : HTTP_INTERNAL_SERVER_ERROR;
-}
-
-const char *be_cache_set_socache(cmd_parms *cmd, void *d, const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
-    (void)d;
-    if (err) {
-        return err;
-    }
-    socache_spec = arg;
-    return NULL;
+    return be_socache_pre_config(cache, pconf, CACHE_MUTEX);
 }
 
 /* BackendAuthnCacheSecret FILE: the HMAC key, the same on every node that
@@ -127,7 +110,7 @@ static apr_status_t destroy_key(void *data)
 const char *be_cache_test_config(apr_pool_t *p)
 {
     return cache_wanted
-        ? be_socache_find(p, &cache, be_conf_socache(socache_spec),
+        ? be_socache_find(p, cache, be_conf_socache(cache->spec),
                           "BE00050: BackendAuthnCache")
         : NULL;
 }
@@ -169,21 +152,21 @@ int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if ((err = be_socache_start(&cache, "mod_backend-auth", CACHE_MUTEX, pconf,
+    if ((err = be_socache_start(cache, "mod_backend-auth", CACHE_MUTEX, pconf,
                                 ptemp, s))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "BE00051: BackendAuthnCacheSOCache: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_pool_cleanup_register(pconf, NULL, destroy_key, apr_pool_cleanup_null);
-    if (!secret && cache.provider && strcmp(cache.provider->name, "shmcb")
-        && strcmp(cache.provider->name, "dbm")) {
+    if (!secret && cache->provider && strcmp(cache->provider->name, "shmcb")
+        && strcmp(cache->provider->name, "dbm")) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      "BE00084: BackendAuthnCacheSOCache %s without "
                      "BackendAuthnCacheSecret: each node and each restart "
                      "keys its entries with its own secret, so they are "
                      "not shared",
-                     cache.provider->name);
+                     cache->provider->name);
     }
     if (!(keyed = keyed_hmac())) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
@@ -196,7 +179,7 @@ int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 void be_cache_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    be_socache_child_init(&cache, pchild);
+    be_socache_child_init(cache, pchild);
     (void)s;
 }
 
@@ -255,13 +238,13 @@ static int cache_lookup(request_rec *r, const unsigned char *key,
     unsigned int vlen = sizeof(val);
     apr_status_t rv;
 
-    if (!cache.instance) {
+    if (!cache->instance) {
         return 0;
     }
-    be_socache_lock(&cache);
-    rv = cache.provider->retrieve(cache.instance, r->server, key, len, val,
-                                  &vlen, r->pool);
-    be_socache_unlock(&cache);
+    be_socache_lock(cache);
+    rv = cache->provider->retrieve(cache->instance, r->server, key, len, val,
+                                   &vlen, r->pool);
+    be_socache_unlock(cache);
     return rv == APR_SUCCESS && vlen == 1 && val[0] == '1';
 }
 
@@ -270,14 +253,14 @@ static void cache_store(request_rec *r, const unsigned char *key,
 {
     unsigned char one = '1';
 
-    if (!cache.instance) {
+    if (!cache->instance) {
         return;
     }
-    be_socache_lock(&cache);
-    cache.provider->store(cache.instance, r->server, key, len,
-                          r->request_time + apr_time_from_sec(ttl), &one, 1,
-                          r->pool);
-    be_socache_unlock(&cache);
+    be_socache_lock(cache);
+    cache->provider->store(cache->instance, r->server, key, len,
+                           r->request_time + apr_time_from_sec(ttl), &one, 1,
+                           r->pool);
+    be_socache_unlock(cache);
 }
 
 static authn_status cache_check_password(request_rec *r, const char *user,

@@ -1391,8 +1391,8 @@ const command_rec be_cmds[] = {
                   RSRC_CONF,
                   "FILE: 32 or more secret bytes keying the password cache, "
                   "the same on every node that shares it"),
-    AP_INIT_TAKE1("BackendAuthnCacheSOCache", be_cache_set_socache, NULL,
-                  RSRC_CONF,
+    AP_INIT_TAKE1("BackendAuthnCacheSOCache", be_socache_set,
+                  &be_authn_socache, RSRC_CONF,
                   "PROVIDER[:ARGS]: the shared cache of backend-cache "
                   "(default " BE_DEF_SOCACHE ")"),
     AP_INIT_TAKE_ARGV("BackendRateLimit", set_rate_limit, NULL, ACCESS_CONF,
@@ -1403,7 +1403,7 @@ const command_rec be_cmds[] = {
     AP_INIT_TAKE_ARGV("BackendLoginLimit", set_login_limit, NULL, ACCESS_CONF,
                       "N/PERIOD: at most N failed logins per PERIOD for one "
                       "user name and for one client address"),
-    AP_INIT_TAKE1("BackendRateLimitSOCache", be_limit_set_socache, NULL,
+    AP_INIT_TAKE1("BackendRateLimitSOCache", be_socache_set, &be_limit_socache,
                   RSRC_CONF,
                   "PROVIDER[:ARGS]: the shared counters of BackendRateLimit "
                   "and BackendLoginLimit (default " BE_DEF_SOCACHE ")"),

@@ -231,11 +231,20 @@ extern APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * be_dbd_acquire_fn;
 
 /* mod_backend_socache.c: a shared cache on an ap_socache provider */
 typedef struct {
+    const char *spec; /* PROVIDER[:ARGS] as its directive says, or NULL */
     const ap_socache_provider_t *provider;
     const char *args; /* PROVIDER:ARGS */
     ap_socache_instance_t *instance;
     apr_global_mutex_t *mutex; /* when the provider is not MP-safe */
 } be_socache_t;
+/* The password cache's and the rate limits' */
+extern be_socache_t be_authn_socache, be_limit_socache;
+/* Empties c and registers its mutex type. */
+int be_socache_pre_config(be_socache_t *c, apr_pool_t *pconf,
+                          const char *mutex_type);
+/* BackendAuthnCacheSOCache, BackendRateLimitSOCache: cmd->info is the
+ * cache. */
+const char *be_socache_set(cmd_parms *cmd, void *d, const char *arg);
 /* Finds the provider of spec (PROVIDER[:ARGS]); NULL, or why not (the
  * message starts with directive). */
 const char *be_socache_find(apr_pool_t *p, be_socache_t *c, const char *spec,
@@ -251,7 +260,6 @@ void be_socache_unlock(be_socache_t *c);
 
 /* mod_backend_ratelimit.c: BackendRateLimit, BackendLoginLimit */
 int be_limit_pre_config(apr_pool_t *pconf);
-const char *be_limit_set_socache(cmd_parms *cmd, void *d, const char *arg);
 /* N/PERIOD [options] of cmd's directive, for resource name (NULL: the
  * location); login: BackendLoginLimit, which has no options. */
 const char *be_limit_parse(cmd_parms *cmd, int argc, char *const argv[],
@@ -437,7 +445,6 @@ extern const authn_provider be_cache_provider; /* AuthBasicProvider */
 const char *be_cache_test_config(apr_pool_t *p);
 void be_cache_wanted(void);
 const char *be_cache_set_secret(cmd_parms *cmd, void *d, const char *arg);
-const char *be_cache_set_socache(cmd_parms *cmd, void *d, const char *arg);
 
 /* mod_backend_check.c: access-control lines that cannot work together */
 int be_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,

@@ -37,31 +37,14 @@ APLOG_USE_MODULE(backend);
 
 #define LIMIT_MUTEX "backend-ratelimit"
 
-static const char *socache_spec; /* BackendRateLimitSOCache */
-static int wanted;               /* some location limits */
-static be_socache_t cache;
+static int wanted; /* some location limits */
+be_socache_t be_limit_socache;
+static be_socache_t *const cache = &be_limit_socache;
 
 int be_limit_pre_config(apr_pool_t *pconf)
 {
-    socache_spec = NULL;
     wanted = 0;
-    memset(&cache, 0, sizeof(cache));
-    return ap_mutex_register(pconf, LIMIT_MUTEX, NULL, APR_LOCK_DEFAULT, 0)
-            == APR_SUCCESS
-        ? OK
-        : HTTP_INTERNAL_SERVER_ERROR;
-}
-
-const char *be_limit_set_socache(cmd_parms *cmd, void *d, const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
-    (void)d;
-    if (err) {
-        return err;
-    }
-    socache_spec = arg;
-    return NULL;
+    return be_socache_pre_config(cache, pconf, LIMIT_MUTEX);
 }
 
 /* PERIOD: second|minute|hour|day, or [K]s|m|h|d (30s, 15m). */
@@ -162,7 +145,7 @@ const char *be_limit_parse(cmd_parms *cmd, int argc, char *const argv[],
 
 const char *be_limit_test_config(apr_pool_t *p)
 {
-    return wanted ? be_socache_find(p, &cache, be_conf_socache(socache_spec),
+    return wanted ? be_socache_find(p, cache, be_conf_socache(cache->spec),
                                     "BE00050: BackendRateLimit")
                   : NULL;
 }
@@ -177,7 +160,7 @@ int be_limit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     if ((err = be_limit_test_config(ptemp))
-        || ((err = be_socache_start(&cache, "mod_backend-rl", LIMIT_MUTEX,
+        || ((err = be_socache_start(cache, "mod_backend-rl", LIMIT_MUTEX,
                                     pconf, ptemp, s))
             && (err = apr_pstrcat(ptemp, "BE00051: BackendRateLimitSOCache: ",
                                   err, NULL)))) {
@@ -190,7 +173,7 @@ int be_limit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 void be_limit_child_init(apr_pool_t *pchild, server_rec *s)
 {
     (void)s;
-    be_socache_child_init(&cache, pchild);
+    be_socache_child_init(cache, pchild);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -220,15 +203,15 @@ static int take(request_rec *r, const be_limit_t *l, const char *key, int take,
 
     /* a short id of fixed length, whatever the user name (memcache keys
      * have a bound) */
-    if (!cache.instance
+    if (!cache->instance
         || !EVP_Digest(key, strlen(key), id, &idlen, EVP_sha1(), NULL)) {
         out->remaining = l->burst;
         out->full = out->wait = 0;
         return 0;
     }
-    be_socache_lock(&cache);
-    if (cache.provider->retrieve(cache.instance, r->server, id, idlen, val,
-                                 &vlen, r->pool)
+    be_socache_lock(cache);
+    if (cache->provider->retrieve(cache->instance, r->server, id, idlen, val,
+                                  &vlen, r->pool)
             == APR_SUCCESS
         && vlen == sizeof(val)) {
         memcpy(&tat, val, sizeof(tat));
@@ -244,11 +227,11 @@ static int take(request_rec *r, const be_limit_t *l, const char *key, int take,
          * would live under one: it stays until a whole second after its
          * time (a later expiry changes nothing: a time that has passed
          * reads as now) */
-        cache.provider->store(cache.instance, r->server, id, idlen,
-                              apr_time_from_sec(apr_time_sec(next) + 2), val,
-                              sizeof(val), r->pool);
+        cache->provider->store(cache->instance, r->server, id, idlen,
+                               apr_time_from_sec(apr_time_sec(next) + 2), val,
+                               sizeof(val), r->pool);
     }
-    be_socache_unlock(&cache);
+    be_socache_unlock(cache);
     if (refused) {
         out->remaining = 0;
         out->full = ceil_secs(tat - now);

@@ -16,6 +16,27 @@
 
 APLOG_USE_MODULE(backend);
 
+int be_socache_pre_config(be_socache_t *c, apr_pool_t *pconf,
+                          const char *mutex_type)
+{
+    memset(c, 0, sizeof(*c));
+    return ap_mutex_register(pconf, mutex_type, NULL, APR_LOCK_DEFAULT, 0)
+            == APR_SUCCESS
+        ? OK
+        : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+const char *be_socache_set(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)d;
+    if (!err) {
+        ((be_socache_t *)cmd->info)->spec = arg;
+    }
+    return err;
+}
+
 const char *be_socache_find(apr_pool_t *p, be_socache_t *c, const char *spec,
                             const char *directive)
 {
