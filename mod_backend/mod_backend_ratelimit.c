@@ -28,6 +28,7 @@
 #include <http_request.h>
 #include <util_mutex.h>
 #include <apr_lib.h>
+#include <apr_shm.h>
 #include <openssl/evp.h>
 
 #include "mod_backend_private.h"
@@ -41,9 +42,27 @@ static int wanted; /* some location limits */
 be_socache_t be_limit_socache;
 static be_socache_t *const cache = &be_limit_socache;
 
+/* Without BackendRateLimitSOCache: the clients' times in a table of this
+ * machine's shared memory, updated by compare-and-swap, with no lock (the
+ * one socache provider of a single machine, shmcb, is not safe across
+ * processes and needs a global mutex, on which every thread queued while
+ * one client was busy: bench E11).  A slot is one 64-bit word: 20 bits of
+ * the client's hash (never 0: 0 is an empty slot), then its time in units
+ * of 16 us since the table was made (44 bits: 8.9 years).  A client's
+ * slot is one of the 4 its hash picks; one that finds none of them its
+ * own or free takes the one whose time is oldest. */
+#define SLOTS 65536
+#define WAYS 4
+#define UNIT 16
+#define TIME_BITS 44
+#define TIME_MASK ((APR_UINT64_C(1) << TIME_BITS) - 1)
+static apr_uint64_t *table;
+static apr_time_t base;
+
 int be_limit_pre_config(apr_pool_t *pconf)
 {
     wanted = 0;
+    table = NULL;
     return be_socache_pre_config(cache, pconf, LIMIT_MUTEX);
 }
 
@@ -145,9 +164,9 @@ const char *be_limit_parse(cmd_parms *cmd, int argc, char *const argv[],
 
 const char *be_limit_test_config(apr_pool_t *p)
 {
-    return wanted ? be_socache_find(p, cache, be_conf_socache(cache->spec),
-                                    "BE00050: BackendRateLimit")
-                  : NULL;
+    return wanted && cache->spec
+        ? be_socache_find(p, cache, cache->spec, "BE00050: BackendRateLimit")
+        : NULL;
 }
 
 int be_limit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -157,6 +176,21 @@ int be_limit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)plog;
     if (!wanted) {
+        return OK;
+    }
+    if (!cache->spec) {
+        apr_shm_t *shm;
+        apr_status_t rv =
+            apr_shm_create(&shm, SLOTS * sizeof(apr_uint64_t), NULL, pconf);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                         "BE00051: BackendRateLimit: no shared memory for "
+                         "its table");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        table = apr_shm_baseaddr_get(shm);
+        memset(table, 0, SLOTS * sizeof(apr_uint64_t));
+        base = apr_time_now();
         return OK;
     }
     if ((err = be_limit_test_config(ptemp))
@@ -190,6 +224,87 @@ static long ceil_secs(apr_interval_time_t t)
     return t <= 0 ? 0 : (long)((t + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC);
 }
 
+/* What the answer says of a client whose time was tat (at least now). */
+static int answer(int refused, int take, apr_interval_time_t t,
+                  apr_interval_time_t tau, apr_time_t now, apr_time_t tat,
+                  apr_time_t next, take_t *out)
+{
+    if (refused) {
+        out->remaining = 0;
+        out->full = ceil_secs(tat - now);
+        out->wait = ceil_secs(next - tau - now);
+        if (out->wait < 1) {
+            out->wait = 1;
+        }
+        return 1;
+    }
+    if (!take) {
+        next = tat; /* (what the answer says is as before) */
+    }
+    out->remaining = (long)((tau - (next - now)) / t);
+    out->full = ceil_secs(next - now);
+    out->wait = 0;
+    return 0;
+}
+
+/* The table's side of take(): the client's time (at least now) into
+ * *tat, and moved on by t when take and it passes; 1 when refused. */
+static int table_take(apr_uint64_t h, apr_interval_time_t t,
+                      apr_interval_time_t tau, int take, apr_time_t now,
+                      apr_time_t *tat)
+{
+    apr_uint64_t fp = ((h >> TIME_BITS) | 1) << TIME_BITS;
+    apr_uint64_t now_u = (apr_uint64_t)(now - base) / UNIT, tat_u, next_u;
+    apr_uint64_t *set = table + (h % (SLOTS / WAYS)) * WAYS;
+    int attempt, i;
+
+    for (attempt = 0; attempt < 8; attempt++) {
+        apr_uint64_t *slot = NULL, old = 0, v;
+        for (i = 0; i < WAYS && !slot; i++) {
+            v = __atomic_load_n(&set[i], __ATOMIC_ACQUIRE);
+            if ((v & ~TIME_MASK) == fp) {
+                slot = &set[i];
+                old = v;
+            }
+        }
+        tat_u = slot ? old & TIME_MASK : now_u;
+        if (!slot) {
+            /* a free slot, or one whose client has nothing left to count,
+             * else the oldest */
+            slot = &set[0];
+            old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+            for (i = 0; i < WAYS; i++) {
+                v = __atomic_load_n(&set[i], __ATOMIC_ACQUIRE);
+                if ((v & TIME_MASK) <= now_u) {
+                    slot = &set[i];
+                    old = v;
+                    break;
+                }
+                if ((v & TIME_MASK) < (old & TIME_MASK)) {
+                    slot = &set[i];
+                    old = v;
+                }
+            }
+        }
+        if (tat_u < now_u) {
+            tat_u = now_u;
+        }
+        next_u = tat_u + (apr_uint64_t)(t / UNIT);
+        *tat = base + (apr_time_t)tat_u * UNIT;
+        *tat = *tat < now ? now : *tat;
+        if ((apr_interval_time_t)(next_u - now_u) * UNIT > tau) {
+            return 1;
+        }
+        if (!take || next_u > TIME_MASK
+            || __atomic_compare_exchange_n(slot, &old, fp | next_u, 0,
+                                           __ATOMIC_ACQ_REL,
+                                           __ATOMIC_ACQUIRE)) {
+            return 0;
+        }
+    }
+    return 0; /* (eight other writers in between: let this one pass) */
+}
+
 /* One request of the client key against l: counted when take, else only
  * looked at.  0 when it passes. */
 static int take(request_rec *r, const be_limit_t *l, const char *key, int take,
@@ -203,11 +318,20 @@ static int take(request_rec *r, const be_limit_t *l, const char *key, int take,
 
     /* a short id of fixed length, whatever the user name (memcache keys
      * have a bound) */
-    if (!cache->instance
+    if ((!table && !cache->instance)
         || !EVP_Digest(key, strlen(key), id, &idlen, EVP_sha1(), NULL)) {
         out->remaining = l->burst;
         out->full = out->wait = 0;
         return 0;
+    }
+    if (table) {
+        apr_uint64_t h;
+        memcpy(&h, id, sizeof(h));
+        t = t < UNIT ? UNIT : t / UNIT * UNIT;
+        tau = t * l->burst;
+        refused = table_take(h, t, tau, take, now, &tat);
+        next = tat + t;
+        return answer(refused, take, t, tau, now, tat, next, out);
     }
     be_socache_lock(cache);
     if (cache->provider->retrieve(cache->instance, r->server, id, idlen, val,
@@ -232,22 +356,7 @@ static int take(request_rec *r, const be_limit_t *l, const char *key, int take,
                                sizeof(val), r->pool);
     }
     be_socache_unlock(cache);
-    if (refused) {
-        out->remaining = 0;
-        out->full = ceil_secs(tat - now);
-        out->wait = ceil_secs(next - tau - now);
-        if (out->wait < 1) {
-            out->wait = 1;
-        }
-        return 1;
-    }
-    if (!take) {
-        next = tat; /* (what the answer says is as before) */
-    }
-    out->remaining = (long)((tau - (next - now)) / t);
-    out->full = ceil_secs(next - now);
-    out->wait = 0;
-    return 0;
+    return answer(refused, take, t, tau, now, tat, next, out);
 }
 
 static int too_many(request_rec *r, const take_t *tk, const char *detail)

@@ -6,6 +6,7 @@ a refused one is 429 problem+json with Retry-After.  Failed logins of the
 token endpoint are limited per user name and per address, and the lock
 wears off.  Misconfiguration is refused by apachectl -t."""
 
+import threading
 import time
 
 import pytest
@@ -33,7 +34,7 @@ LoadModule remoteip_module "{libexec}/mod_remoteip.so"
 # the tests play several client addresses through X-Forwarded-For
 RemoteIPHeader X-Forwarded-For
 RemoteIPInternalProxy 127.0.0.1
-BackendRateLimitSOCache "shmcb:{dir}/limits(65536)"
+{socache}
 <Location /ip>
     SetHandler backend
     BackendResource notes
@@ -95,9 +96,12 @@ BackendRateLimitSOCache "shmcb:{dir}/limits(65536)"
 
 
 class Site(TokenSite):
-    def __init__(self, driver, pg):
-        super().__init__(driver, pg, "limits", SCHEMA, CONF,
-                         dir=make_tmpdir("mb-limits-"))
+    """The counters in the table of this machine's shared memory (no
+    BackendRateLimitSOCache), or in a socache provider."""
+
+    def __init__(self, driver, pg, socache="", name="limits"):
+        super().__init__(driver, pg, name, SCHEMA, CONF,
+                         dir=make_tmpdir("mb-limits-"), socache=socache)
         for user in ("alice", "bob", "carol", "dave"):
             self.db.script("INSERT INTO users VALUES ('%s', '%s')"
                            % (user, bcrypt("right")))
@@ -133,6 +137,26 @@ def test_n_per_period_per_address_with_the_fields(site):
     assert r.headers["RateLimit"] == '"default";r=2;t=20'
 
 
+def test_in_a_socache_provider(driver, request):
+    pg = request.getfixturevalue("pg") if driver == "pgsql" else None
+    s = Site(driver, pg, 'BackendRateLimitSOCache "shmcb:%s/limits(65536)"'
+             % make_tmpdir("mb-limits-shmcb-"), "limits_shmcb")
+    try:
+        seen = []
+        for _ in range(4):
+            r = requests.get(s.url + "/ip/notes",
+                             headers={"X-Forwarded-For": "10.1.9.1",
+                                      "Connection": "close"})
+            seen.append((r.status_code, r.headers["RateLimit"]))
+        assert seen == [(200, '"default";r=2;t=20'),
+                        (200, '"default";r=1;t=40'),
+                        (200, '"default";r=0;t=60'),
+                        (429, '"default";r=0;t=60')]
+        assert r.headers["Retry-After"] == "20"
+    finally:
+        s.close()
+
+
 def test_errors_count_and_carry_the_fields(site):
     r = get(site, "/ip/notes/999", ip="10.1.1.1")
     assert_problem(r, 404, "Not Found", "notes has no row with key '999'")
@@ -154,6 +178,25 @@ def test_counted_across_children(site):
         assert r.status_code in (200, 429)
         passed += r.status_code == 200
     assert passed == 3
+
+
+def test_concurrent_requests_of_one_client(site):
+    # 24 at once over both children: the table's compare-and-swap lets
+    # exactly the quota through
+    codes = []
+
+    def one():
+        r = requests.get(site.url + "/ip/notes",
+                         headers={"X-Forwarded-For": "10.1.3.1",
+                                  "Connection": "close"})
+        codes.append(r.status_code)
+
+    threads = [threading.Thread(target=one) for _ in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [200] * 3 + [429] * 21
 
 
 def test_one_resource_limited(site):
@@ -323,7 +366,8 @@ def test_a_provider_not_loaded_is_refused(driver, request):
     db = Database(driver, pg, "limits_noprov")
     db.script(SCHEMA)
     try:
-        assert_refused("<Location /api>\nSetHandler backend\n"
+        assert_refused("BackendRateLimitSOCache shmcb\n"
+                       "<Location /api>\nSetHandler backend\n"
                        "BackendResource notes\nBackendRateLimit 5/m\n"
                        "</Location>\n", db,
                        "BE00050: BackendRateLimit needs the socache provider "
