@@ -336,6 +336,15 @@ static void seconds(be_buf_t *b, apr_pool_t *p, const char *name,
                      usec / 1000000, usec % 1000000));
 }
 
+/* A cache's family: its hits and misses. */
+static void hits(be_buf_t *b, apr_pool_t *p, const char *name,
+                 const char *text, counter_t hit, counter_t miss)
+{
+    help(b, name, "counter", text);
+    sample(b, p, name, "result=\"hit\"", hit);
+    sample(b, p, name, "result=\"miss\"", miss);
+}
+
 static void exposition(be_buf_t *b, apr_pool_t *p)
 {
     apr_array_header_t *all = be_all_resources();
@@ -413,20 +422,14 @@ static void exposition(be_buf_t *b, apr_pool_t *p)
          "Time those statements waited.");
     seconds(b, p, "backend_sqlite_lock_wait_seconds_total", NULL,
             GET(totals->lock_usec));
-    help(b, "backend_token_cache_total", "counter",
+    hits(b, p, "backend_token_cache_total",
          "Bearer tokens whose signature check the cache answered (hit) or "
-         "not (miss).");
-    sample(b, p, "backend_token_cache_total", "result=\"hit\"",
-           GET(totals->token_hits));
-    sample(b, p, "backend_token_cache_total", "result=\"miss\"",
-           GET(totals->token_misses));
-    help(b, "backend_authn_cache_total", "counter",
+         "not (miss).",
+         GET(totals->token_hits), GET(totals->token_misses));
+    hits(b, p, "backend_authn_cache_total",
          "Password checks of AuthBasicProvider backend-cache the cache "
-         "answered (hit) or not (miss).");
-    sample(b, p, "backend_authn_cache_total", "result=\"hit\"",
-           GET(totals->authn_hits));
-    sample(b, p, "backend_authn_cache_total", "result=\"miss\"",
-           GET(totals->authn_misses));
+         "answered (hit) or not (miss).",
+         GET(totals->authn_hits), GET(totals->authn_misses));
     help(b, "backend_log_messages_total", "counter",
          "mod_backend's log lines at warn level or worse, by tag.");
     for (t = 0; t < N_TAGS; t++) {

@@ -25,6 +25,15 @@ INSERT INTO notes (id, body) VALUES (1, 'a');
 INSERT INTO tags (id, name) VALUES (1, 'x');
 """
 
+# a token endpoint over the users table
+TOKEN = """    SetHandler backend-token
+    BackendTokenKey hs256 {hs}
+    AuthType Basic
+    AuthName tokens
+    AuthBasicProvider dbd
+    AuthDBDUserPWQuery "SELECT password_hash FROM users WHERE name = %s"
+    Require valid-user"""
+
 CONF = """
 LoadModule auth_basic_module "{libexec}/mod_auth_basic.so"
 LoadModule authn_dbd_module "{libexec}/mod_authn_dbd.so"
@@ -73,23 +82,11 @@ RemoteIPInternalProxy 127.0.0.1
     BackendRateLimit 10/s burst=1
 </Location>
 <Location /token>
-    SetHandler backend-token
-    BackendTokenKey hs256 {hs}
-    AuthType Basic
-    AuthName tokens
-    AuthBasicProvider dbd
-    AuthDBDUserPWQuery "SELECT password_hash FROM users WHERE name = %s"
-    Require valid-user
+{token}
     BackendLoginLimit 3/minute
 </Location>
 <Location /quick-token>
-    SetHandler backend-token
-    BackendTokenKey hs256 {hs}
-    AuthType Basic
-    AuthName tokens
-    AuthBasicProvider dbd
-    AuthDBDUserPWQuery "SELECT password_hash FROM users WHERE name = %s"
-    Require valid-user
+{token}
     BackendLoginLimit 2/2s
 </Location>
 """
@@ -100,7 +97,8 @@ class Site(TokenSite):
     BackendRateLimitSOCache), or in a socache provider."""
 
     def __init__(self, driver, pg, socache="", name="limits"):
-        super().__init__(driver, pg, name, SCHEMA, CONF,
+        super().__init__(driver, pg, name, SCHEMA,
+                         CONF.replace("{token}", TOKEN),
                          dir=make_tmpdir("mb-limits-"), socache=socache)
         for user in ("alice", "bob", "carol", "dave"):
             self.db.script("INSERT INTO users VALUES ('%s', '%s')"
