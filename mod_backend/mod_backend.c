@@ -78,10 +78,10 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_note_auth_failure(be_note_auth_failure, NULL, NULL,
                               APR_HOOK_MIDDLE);
     /* BackendLoginLimit: refused before the password is checked, failures
-     * counted once answered; BackendRateLimit: after authentication (by
+     * counted before their 401 is sent; BackendRateLimit: after authentication (by
      * user), before the handler. */
     ap_hook_access_checker(be_limit_login, NULL, NULL, APR_HOOK_FIRST);
-    ap_hook_log_transaction(be_limit_log, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(be_limit_failed, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(be_limit_fixups, NULL, NULL, APR_HOOK_MIDDLE);
     /* SetHandler backend-metrics: counted once answered, in shared
      * memory; also in mod_status's page */

@@ -270,7 +270,7 @@ int be_limit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 void be_limit_child_init(apr_pool_t *pchild, server_rec *s);
 int be_limit_fixups(request_rec *r);
 int be_limit_login(request_rec *r);
-int be_limit_log(request_rec *r);
+void be_limit_failed(request_rec *r);
 
 /* mod_backend_metrics.c: SetHandler backend-metrics */
 int be_metrics_on(void);

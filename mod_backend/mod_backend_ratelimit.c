@@ -457,24 +457,34 @@ int be_limit_login(request_rec *r)
     return DECLINED;
 }
 
-/* log_transaction: a failed login counts for its user and address. */
-int be_limit_log(request_rec *r)
+/* insert_error_filter: a failed login counts for its user and address
+ * before its 401 is sent (counted once answered, a client could send the
+ * next try before this one was counted).  An ErrorDocument redirect
+ * counts for the request it replaces, once. */
+void be_limit_failed(request_rec *r)
 {
     const be_dir_conf_t *dc;
     take_t tk;
 
-    if (!wanted || r->status != HTTP_UNAUTHORIZED || !ap_is_initial_req(r)) {
-        return DECLINED;
+    if (!wanted) {
+        return;
+    }
+    while (r->prev) {
+        r = r->prev;
+    }
+    if (r->main || r->status != HTTP_UNAUTHORIZED
+        || apr_table_get(r->notes, "backend-login-counted")) {
+        return;
     }
     dc = ap_get_module_config(r->per_dir_config, &backend_module);
     if (!dc->login_limit) {
-        return DECLINED;
+        return;
     }
+    apr_table_setn(r->notes, "backend-login-counted", "1");
     take(r, dc->login_limit,
          login_key(r, dc->login_limit, "a", r->useragent_ip), 1, &tk);
     if (r->user) {
         take(r, dc->login_limit, login_key(r, dc->login_limit, "u", r->user),
              1, &tk);
     }
-    return DECLINED;
 }
