@@ -597,9 +597,9 @@ be_conn_t *be_db_acquire(request_rec *r, const be_resource_t *res)
     const be_executor_t *ex;
     be_conn_t *c = NULL;
 
-    if (t0 && dbd && !apr_table_get(r->notes, "backend-acquired")) {
+    if (t0 && dbd && !be_rctx(r)->acquired) {
         /* (mod_dbd hands the same connection to the request again) */
-        apr_table_setn(r->notes, "backend-acquired", "1");
+        be_rctx(r)->acquired = 1;
         be_metrics_acquired(apr_time_now() - t0);
     }
     if (!dbd) {

@@ -485,11 +485,7 @@ static const char *allow(request_rec *r, int item, unsigned writes)
 
 static int not_allowed(request_rec *r, int item, unsigned writes)
 {
-    apr_table_setn(r->headers_out, "Allow", allow(r, item, writes));
-    return be_problem(
-        r, HTTP_METHOD_NOT_ALLOWED,
-        apr_psprintf(r->pool, "%s is not allowed on %s", r->method, r->uri),
-        NULL);
+    return be_not_allowed(r, allow(r, item, writes));
 }
 
 /* The resource and item of the request (routed in translate_name, or
@@ -505,15 +501,12 @@ static int parse_route(be_req_t *q)
     }
     if (x && x->allow) {
         /* a route's path, with a method it does not have */
-        apr_table_setn(r->headers_out, "Allow", x->allow);
         if (r->method_number == M_OPTIONS) {
+            apr_table_setn(r->headers_out, "Allow", x->allow);
             r->status = HTTP_NO_CONTENT;
             return DONE;
         }
-        return be_problem(r, HTTP_METHOD_NOT_ALLOWED,
-                          apr_psprintf(r->pool, "%s is not allowed on %s",
-                                       r->method, r->uri),
-                          NULL);
+        return be_not_allowed(r, x->allow);
     }
     if (x && x->res) {
         q->res = x->res; /* resource paths are unique per server */

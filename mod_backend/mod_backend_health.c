@@ -41,11 +41,7 @@ static int health(request_rec *r)
                           NULL);
     }
     if (r->method_number != M_GET) {
-        apr_table_setn(r->headers_out, "Allow", "GET, HEAD");
-        return be_problem(r, HTTP_METHOD_NOT_ALLOWED,
-                          apr_psprintf(r->pool, "%s is not allowed on %s",
-                                       r->method, r->uri),
-                          NULL);
+        return be_not_allowed(r, "GET, HEAD");
     }
     if (!strcmp(last, "live")) {
         return answer(r, "live");

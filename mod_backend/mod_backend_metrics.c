@@ -309,8 +309,8 @@ static const char *label(apr_pool_t *p, const char *v)
     return be_buf_cstr(&b);
 }
 
-static void sample(be_buf_t *b, apr_pool_t *p, const char *name,
-                   const char *labels, counter_t v)
+/* name{labels}, before a sample's value */
+static void series(be_buf_t *b, const char *name, const char *labels)
 {
     be_buf_adds(b, name);
     if (labels) {
@@ -318,18 +318,19 @@ static void sample(be_buf_t *b, apr_pool_t *p, const char *name,
         be_buf_adds(b, labels);
         be_buf_addc(b, '}');
     }
+}
+
+static void sample(be_buf_t *b, apr_pool_t *p, const char *name,
+                   const char *labels, counter_t v)
+{
+    series(b, name, labels);
     be_buf_adds(b, apr_psprintf(p, " %" APR_UINT64_T_FMT "\n", v));
 }
 
 static void seconds(be_buf_t *b, apr_pool_t *p, const char *name,
                     const char *labels, counter_t usec)
 {
-    be_buf_adds(b, name);
-    if (labels) {
-        be_buf_addc(b, '{');
-        be_buf_adds(b, labels);
-        be_buf_addc(b, '}');
-    }
+    series(b, name, labels);
     be_buf_adds(
         b,
         apr_psprintf(p, " %" APR_UINT64_T_FMT ".%06" APR_UINT64_T_FMT "\n",
@@ -450,12 +451,7 @@ int be_metrics_handler(request_rec *r)
     }
     be_rctx(r)->problems = 1;
     if (r->method_number != M_GET) {
-        apr_table_setn(r->headers_out, "Allow", "GET, HEAD");
-        return be_problem(r, HTTP_METHOD_NOT_ALLOWED,
-                          apr_psprintf(r->pool, "%s is not allowed on %s",
-                                       r->method, r->uri),
-                          NULL)
-                == DONE
+        return be_not_allowed(r, "GET, HEAD") == DONE
             ? OK
             : HTTP_INTERNAL_SERVER_ERROR;
     }

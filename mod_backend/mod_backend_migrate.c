@@ -382,7 +382,8 @@ static const char *migrate(apr_pool_t *p, migrations_t *m, int apply,
                             "supported; use sqlite3 or pgsql",
                             m->dir, m->where, t.driver);
     }
-    existed = apr_stat(&fi, t.params, APR_FINFO_TYPE, p) == APR_SUCCESS;
+    existed = x.ex->dialect != BE_DIALECT_SQLITE
+        || apr_stat(&fi, t.params, APR_FINFO_TYPE, p) == APR_SUCCESS;
     x.native = apply ? x.ex->open_rw(p, t.params, &err)
                      : x.ex->open(p, t.params, &err);
     if (!x.native) {

@@ -1001,11 +1001,7 @@ int be_openapi(be_req_t *q)
         return DECLINED;
     }
     if (r->method_number != M_GET) {
-        apr_table_setn(r->headers_out, "Allow", "GET, HEAD");
-        return be_problem(r, HTTP_METHOD_NOT_ALLOWED,
-                          apr_psprintf(r->pool, "%s is not allowed on %s",
-                                       r->method, r->uri),
-                          NULL);
+        return be_not_allowed(r, "GET, HEAD");
     }
     if (!(k = apr_atomic_casptr(&d->built, NULL, NULL))) {
         if (!(text = build(q, d->location))) {

@@ -173,6 +173,7 @@ typedef struct {
     int roles_failed;            /* 503 (no database) or 500 (the query) */
     apr_interval_time_t db_time; /* in the database's calls */
     long db_rows;                /* rows they returned or changed */
+    int acquired;                /* a pooled connection was counted */
 } be_rctx_t;
 
 /* mod_backend_cors.c: BackendCORS, and the header_parser hook that
@@ -467,6 +468,8 @@ be_resource_t *be_route(request_rec *r, const be_dir_conf_t *dc,
  * handler, OK means "nothing sent yet, go on"; DONE means "answered". */
 int be_problem(request_rec *r, int status, const char *detail,
                const apr_array_header_t *errs);
+/* 405 for the method of r, with Allow: allow; returns be_problem's. */
+int be_not_allowed(request_rec *r, const char *allow);
 /* A problem body as text, for ap_custom_response. */
 const char *be_problem_text(request_rec *r, int status, const char *detail);
 /* The output filter that types httpd's own 401/403 pages as problems, and

@@ -54,6 +54,15 @@ int be_problem(request_rec *r, int status, const char *detail,
         : AP_FILTER_ERROR;
 }
 
+int be_not_allowed(request_rec *r, const char *allow)
+{
+    apr_table_setn(r->headers_out, "Allow", allow);
+    return be_problem(
+        r, HTTP_METHOD_NOT_ALLOWED,
+        apr_psprintf(r->pool, "%s is not allowed on %s", r->method, r->uri),
+        NULL);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Problem bodies for the 401 and 403 httpd sends itself                   */
 
