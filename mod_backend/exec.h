@@ -143,7 +143,18 @@ struct be_executor_t {
     be_dbrc_e (*script)(void *native, apr_pool_t *p, const char *sql,
                         int in_tx, const char **first, apr_size_t *at,
                         apr_size_t *len, be_dberr_t *err);
+    /* BackendResponseCache: BE_WATCH_BYTES that change with every commit
+     * to the database, by any process, and that can be read without a
+     * lock or a call; their mapping stays until p goes.  With native (a
+     * startup connection), only checks that the database can be watched
+     * and returns a non-NULL pointer to nothing.  NULL and *err: it cannot
+     * (NULL for a driver that never can). */
+    const volatile unsigned char *(*watch)(apr_pool_t *p, const char *params,
+                                           void *native, const char **err);
 };
+
+/* SQLite's wal-index header, two copies of 48 bytes (its file format) */
+#define BE_WATCH_BYTES 48
 
 const be_executor_t *be_executor_for(const char *driver);
 

@@ -861,4 +861,5 @@ const be_executor_t be_exec_pgsql = {"pgsql",     BE_DIALECT_PGSQL,
                                      pg_query,    pg_strings,
                                      pg_tx,       pg_introspect,
                                      pg_describe, pg_routine,
-                                     pg_open_rw,  pg_script};
+                                     pg_open_rw,  pg_script,
+                                     NULL};

@@ -1139,6 +1139,68 @@ static be_dbrc_e sq_describe(void *native, apr_pool_t *p, const char *sql,
     return BE_DB_OK;
 }
 
+/* BackendResponseCache.  In WAL mode, every commit (of any connection, in
+ * any process) ends by writing the header of the wal-index: its change
+ * counter, last frame, salts and checksums.  SQLite keeps it in the
+ * "-shm" file, mapped into every process that has the database open;
+ * writers store its second copy, then the first, and readers read the
+ * first, then the second, and trust them when they are equal (the
+ * "WAL-index format" of SQLite's file format page).  A connection of our
+ * own holds the mapping (and the file) for the child's life. */
+static apr_status_t watch_close(void *data)
+{
+    sqlite3_close_v2(data);
+    return APR_SUCCESS;
+}
+
+static const volatile unsigned char *sq_watch(apr_pool_t *p,
+                                              const char *params, void *native,
+                                              const char **err)
+{
+    static const unsigned char checked = 0;
+    sqlite3 *db = native;
+    sqlite3_file *f = NULL;
+    void volatile *map = NULL;
+    int wal = 0;
+
+    if (!db
+        && sqlite3_open_v2(params, &db, SQLITE_OPEN_READWRITE, NULL)
+            != SQLITE_OK) {
+        *err = apr_psprintf(p, "cannot open %s: %s", params,
+                            db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    if (db != native) {
+        apr_pool_cleanup_register(p, db, watch_close, apr_pool_cleanup_null);
+    }
+    sqlite3_exec(db, "PRAGMA journal_mode", is_wal, &wal, NULL);
+    if (!wal) {
+        *err = apr_psprintf(p,
+                            "%s is not in WAL mode (PRAGMA journal_mode = "
+                            "WAL, once): only a WAL database tells of "
+                            "every commit",
+                            params);
+        return NULL;
+    }
+    if (db == native) {
+        return &checked;
+    }
+    /* a read maps the wal-index */
+    if (sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL,
+                     NULL)
+            != SQLITE_OK
+        || sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f)
+            != SQLITE_OK
+        || !f || !f->pMethods || f->pMethods->iVersion < 2
+        || f->pMethods->xShmMap(f, 0, 32768, 0, &map) != SQLITE_OK || !map) {
+        *err = apr_psprintf(p, "cannot map the wal-index of %s: %s", params,
+                            sqlite3_errmsg(db));
+        return NULL;
+    }
+    return (const volatile unsigned char *)map;
+}
+
 const be_executor_t be_exec_sqlite = {"sqlite3",       BE_DIALECT_SQLITE,
                                       sq_open,         sq_close,
                                       sq_library_init, sq_process_init,
@@ -1146,4 +1208,5 @@ const be_executor_t be_exec_sqlite = {"sqlite3",       BE_DIALECT_SQLITE,
                                       sq_query,        sq_strings,
                                       sq_tx,           sq_introspect,
                                       sq_describe,     NULL,
-                                      sq_open_rw,      sq_script};
+                                      sq_open_rw,      sq_script,
+                                      sq_watch};

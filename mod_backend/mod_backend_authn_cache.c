@@ -280,12 +280,12 @@ static authn_status cache_check_password(request_rec *r, const char *user,
     }
     key = cache_key(r, cache_scope(r, dc), user, password, &len);
     if (key && cache_lookup(r, key, len)) {
-        be_metrics_cache(1, 1);
+        be_metrics_cache(BE_CACHE_AUTHN, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "BE00056: authn cache hit for %s", user);
         return AUTH_GRANTED;
     }
-    be_metrics_cache(1, 0);
+    be_metrics_cache(BE_CACHE_AUTHN, 0);
     for (i = 0; i < dc->cache_providers->nelts; i++) {
         const char *name = APR_ARRAY_IDX(dc->cache_providers, i, const char *);
         const authn_provider *prov = ap_lookup_provider(

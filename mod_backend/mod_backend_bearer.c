@@ -133,7 +133,7 @@ int be_check_bearer(request_rec *r)
     pol.cache_hit = &hit;
     why = be_jwt_verify(r->pool, token, &pol, r->request_time, &claims, &kind);
     if (pol.cache) {
-        be_metrics_cache(0, hit);
+        be_metrics_cache(BE_CACHE_TOKEN, hit);
     }
     if (why) {
         return bearer_fail(r, why, kind);

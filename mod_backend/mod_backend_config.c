@@ -107,6 +107,7 @@ const be_dir_conf_t *be_dconf(request_rec *r)
  * virtual hosts; rebuilt each time httpd reads its configuration. */
 static apr_array_header_t *registry;
 static apr_array_header_t *pg_only; /* be_pg_only_t */
+static apr_array_header_t *rcache;  /* be_rcache_conf_t */
 
 int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
@@ -114,6 +115,8 @@ int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     (void)ptemp;
     registry = apr_array_make(pconf, 16, sizeof(be_resource_t *));
     pg_only = apr_array_make(pconf, 2, sizeof(be_pg_only_t));
+    rcache = apr_array_make(pconf, 2, sizeof(be_rcache_conf_t));
+    be_rcache_pre_config();
     be_migrate_pre_config(pconf);
     be_exec_sqlite.library_init();
     return be_cache_pre_config(pconf) == OK ? be_limit_pre_config(pconf)
@@ -123,6 +126,11 @@ int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 apr_array_header_t *be_all_resources(void)
 {
     return registry;
+}
+
+apr_array_header_t *be_all_rcache(void)
+{
+    return rcache;
 }
 
 apr_array_header_t *be_all_pg_only(void)
@@ -151,6 +159,7 @@ void *be_create_dir_conf(apr_pool_t *p, char *dir)
     c->lifetime = -1;
     c->cache_ttl = -1;
     c->db_identity = -1;
+    c->response_cache = -1;
     return c;
 }
 
@@ -180,6 +189,8 @@ void *be_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->cache_ttl = add->cache_ttl != -1 ? add->cache_ttl : base->cache_ttl;
     c->db_identity =
         add->db_identity != -1 ? add->db_identity : base->db_identity;
+    c->response_cache =
+        add->response_cache != -1 ? add->response_cache : base->response_cache;
     c->db_role_set = add->db_role_set || base->db_role_set;
     c->db_role = add->db_role_set ? add->db_role : base->db_role;
     c->db_role_claim =
@@ -1186,6 +1197,22 @@ static const char *set_token_key(cmd_parms *cmd, void *dconf, int argc,
 }
 
 /* BackendDBIdentity On|Off */
+/* BackendResponseCache On: its location's resources are checked at
+ * startup (a WAL SQLite database); nested locations inherit it. */
+static const char *set_response_cache(cmd_parms *cmd, void *dconf, int on)
+{
+    be_rcache_conf_t *rc;
+
+    ((be_dir_conf_t *)dconf)->response_cache = on;
+    if (on) {
+        rc = apr_array_push(rcache);
+        rc->conf = dconf;
+        rc->where = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                                 cmd->directive->line_num);
+    }
+    return NULL;
+}
+
 static const char *set_db_identity(cmd_parms *cmd, void *dconf, int on)
 {
     ((be_dir_conf_t *)dconf)->db_identity = on;
@@ -1307,6 +1334,13 @@ const command_rec be_cmds[] = {
         "METHOD /path/{param[:TYPE]}/... [returns=many|one|none] "
         "[status=NNN] [ARG:TYPE...] \"SQL; ...\" | file=PATH: SQL the API "
         "runs for METHOD at <Location>/path"),
+    AP_INIT_FLAG("BackendResponseCache", set_response_cache, NULL, ACCESS_CONF,
+                 "On: reads are answered from memory until the next commit "
+                 "to the database (SQLite in WAL mode)"),
+    AP_INIT_TAKE1("BackendResponseCacheSize", be_rcache_set_size, NULL,
+                  RSRC_CONF,
+                  "MEGABYTES: the memory of each child's response cache "
+                  "(default 32)"),
     AP_INIT_FLAG("BackendDBIdentity", set_db_identity, NULL, ACCESS_CONF,
                  "On: on PostgreSQL, each request's statements see its "
                  "identity (request.jwt.claims, request.user) for RLS"),

@@ -462,6 +462,9 @@ static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
                              err);
             }
         }
+        if ((err = be_rcache_check(ptemp, res, t.params, sc->native))) {
+            return err;
+        }
         if (!sc->native) {
             continue;
         }
@@ -581,6 +584,7 @@ void be_child_init(apr_pool_t *pchild, server_rec *s)
         be_exec_sqlite.child_init(pchild);
     }
     be_migrate_child_init(pchild);
+    be_rcache_child_init(pchild);
     apr_pool_create(&child_pool, pchild);
 #if APR_HAS_THREADS
     apr_thread_mutex_create(&child_mutex, APR_THREAD_MUTEX_DEFAULT, pchild);

@@ -1076,6 +1076,12 @@ static int serve(request_rec *r)
 
     memset(&q, 0, sizeof(q));
     q.r = r;
+    /* BackendResponseCache: an answer kept since the database's last
+     * commit needs no parsing, connection or SQL */
+    if (be_dconf(r)->response_cache == 1 && be_rctx(r)->res
+        && (rc = be_rcache_serve(r, be_rctx(r)->res, &q.rcache)) != OK) {
+        return rc;
+    }
     if ((rc = parse_request(&q)) != OK || (rc = bind_request(&q)) != OK) {
         return rc;
     }

@@ -65,7 +65,8 @@ typedef struct {
 typedef struct {
     counter_t acquires, acquire_usec, acquire_waits;
     counter_t lock_waits, lock_usec;
-    counter_t token_hits, token_misses, authn_hits, authn_misses;
+    /* by be_cache_kind_e: hits, misses */
+    counter_t cache[3][2];
     counter_t tags[N_TAGS];
 } server_slot_t;
 
@@ -295,13 +296,10 @@ void be_metrics_lock_wait(apr_interval_time_t waited)
     }
 }
 
-void be_metrics_cache(int authn, int hit)
+void be_metrics_cache(be_cache_kind_e kind, int hit)
 {
     if (totals) {
-        server_slot_t *t = MY_TOTALS();
-        ADD(*(authn ? (hit ? &t->authn_hits : &t->authn_misses)
-                    : (hit ? &t->token_hits : &t->token_misses)),
-            1);
+        ADD(MY_TOTALS()->cache[kind][hit ? 0 : 1], 1);
     }
 }
 
@@ -491,11 +489,15 @@ static void exposition(be_buf_t *b, apr_pool_t *p)
     hits(b, p, "backend_token_cache_total",
          "Bearer tokens whose signature check the cache answered (hit) or "
          "not (miss).",
-         tot.token_hits, tot.token_misses);
+         tot.cache[BE_CACHE_TOKEN][0], tot.cache[BE_CACHE_TOKEN][1]);
     hits(b, p, "backend_authn_cache_total",
          "Password checks of AuthBasicProvider backend-cache the cache "
          "answered (hit) or not (miss).",
-         tot.authn_hits, tot.authn_misses);
+         tot.cache[BE_CACHE_AUTHN][0], tot.cache[BE_CACHE_AUTHN][1]);
+    hits(b, p, "backend_response_cache_total",
+         "Reads under BackendResponseCache answered from memory (hit) or "
+         "by the database (miss).",
+         tot.cache[BE_CACHE_RESPONSE][0], tot.cache[BE_CACHE_RESPONSE][1]);
     help(b, "backend_log_messages_total", "counter",
          "mod_backend's log lines at warn level or worse, by tag.");
     for (t = 0; t < N_TAGS; t++) {

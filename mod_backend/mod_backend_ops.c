@@ -268,7 +268,14 @@ static int reply(be_req_t *q, int status, be_buf_t *out)
     const char *type = q->want_object ? "application/vnd.pgrst.object+json"
                                       : "application/json";
 
-    if (status == HTTP_OK && fresh_or_sent(q, out, !q->id, type) == DONE) {
+    int fresh = status == HTTP_OK ? fresh_or_sent(q, out, !q->id, type) : OK;
+
+    /* (a tag is what a kept answer is checked against) */
+    if (status == HTTP_OK && q->rcache && out
+        && apr_table_get(q->r->headers_out, "ETag")) {
+        be_rcache_keep(q->r, q->rcache, out, type);
+    }
+    if (fresh == DONE) {
         return DONE;
     }
     return be_send_typed(q->r, status, out, type);

@@ -103,6 +103,10 @@ typedef struct be_resource_s {
     const char *cache_control; /* BackendCacheControl NAME VALUE, or NULL */
     const be_limit_t *limit;   /* BackendRateLimit NAME ..., or NULL */
     void *metrics;             /* its counters in shared memory, or NULL */
+    /* BackendResponseCache: what changes at every commit to its database
+     * (be_executor_t.watch), mapped by the child on first use; NULL: not
+     * yet, be_rcache_off: never */
+    _Atomic(const volatile unsigned char *) watched;
     const be_executor_t *ex;
     _Atomic(be_plan_t *) plan;
 } be_resource_t;
@@ -154,6 +158,7 @@ typedef struct {
                                   "" off, NULL the default */
     const be_limit_t *limit;   /* BackendRateLimit, or NULL */
     const be_limit_t *login_limit; /* BackendLoginLimit, or NULL */
+    int response_cache;            /* BackendResponseCache, -1: unset */
 } be_dir_conf_t;
 
 /* Per request: what the auth phases learned. */
@@ -209,6 +214,12 @@ typedef struct {
     const char *what; /* "BackendDBRole (file:line)" */
 } be_pg_only_t;
 apr_array_header_t *be_all_pg_only(void);
+/* The locations with BackendResponseCache On: be_rcache_conf_t */
+typedef struct {
+    const be_dir_conf_t *conf;
+    const char *where; /* "file:line" */
+} be_rcache_conf_t;
+apr_array_header_t *be_all_rcache(void);
 int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 
 /* mod_backend_db.c */
@@ -286,7 +297,13 @@ void be_metrics_error_log(const ap_errorlog_info *info, const char *errstr);
 void be_metrics_acquired(apr_interval_time_t waited);
 void be_metrics_lock_wait(apr_interval_time_t waited);
 /* authn: the password cache, else the token cache */
-void be_metrics_cache(int authn, int hit);
+/* a cache's hit or miss */
+typedef enum {
+    BE_CACHE_TOKEN = 0,
+    BE_CACHE_AUTHN,
+    BE_CACHE_RESPONSE
+} be_cache_kind_e;
+void be_metrics_cache(be_cache_kind_e kind, int hit);
 
 /* mod_backend_migrate.c: BackendMigrations */
 void be_migrate_pre_config(apr_pool_t *pconf);
@@ -344,7 +361,25 @@ typedef struct {
     apr_array_header_t *path_args; /* a route's {param} values (char*) */
     int identity; /* in the transaction BackendDBIdentity opened */
     int cond_tx;  /* in the transaction a write's If-Match opened */
+    struct be_rcache_ticket_t *rcache; /* a read to keep once answered */
 } be_req_t;
+
+/* mod_backend_rcache.c: BackendResponseCache */
+typedef struct be_rcache_ticket_t be_rcache_ticket_t;
+extern const volatile unsigned char be_rcache_off[];
+/* A GET or HEAD of a resource under BackendResponseCache On: DONE when
+ * answered from the cache; else OK, and *ticket (NULL: not to keep)
+ * says what to keep once the answer is made (be_rcache_keep). */
+int be_rcache_serve(request_rec *r, be_resource_t *res,
+                    be_rcache_ticket_t **ticket);
+void be_rcache_keep(request_rec *r, const be_rcache_ticket_t *ticket,
+                    const be_buf_t *body, const char *type);
+/* load_schemas: NULL, or why res cannot be cached (its database) */
+const char *be_rcache_check(apr_pool_t *p, const be_resource_t *res,
+                            const char *params, void *native);
+const char *be_rcache_set_size(cmd_parms *cmd, void *d, const char *arg);
+void be_rcache_pre_config(void);
+void be_rcache_child_init(apr_pool_t *pchild);
 
 /* mod_backend_ops.c: each sends its answer and returns DONE (or an
  * httpd error). */

@@ -118,9 +118,10 @@ def test_promtool_accepts_it(site):
         "backend_sqlite_lock_wait_seconds_total": "counter",
         "backend_token_cache_total": "counter",
         "backend_authn_cache_total": "counter",
+        "backend_response_cache_total": "counter",
         "backend_log_messages_total": "counter",
     }
-    assert len(types) == 11
+    assert len(types) == 12
 
 
 def test_requests_counted_over_all_children(site):
