@@ -2,7 +2,9 @@
 injection through every input, other users' rows, hidden columns, bad
 tokens and bad bodies.  Whatever comes in, the answer is a clear status
 (never 500, never a dropped connection), an error is problem+json, no row
-changes that should not, and nothing hidden comes out.
+changes that should not, and nothing hidden comes out.  On SQLite every
+read goes through BackendResponseCache, so none of that may come out of
+the cache either.
 
 A new route joins by adding a line to ROUTES (and, when it writes, to
 WRITES); each test below then runs against it."""
@@ -18,6 +20,7 @@ import tokens
 
 SCHEMA = {
     "sqlite": """
+PRAGMA journal_mode = WAL;
 CREATE TABLE users (name TEXT NOT NULL PRIMARY KEY,
                     password_hash TEXT NOT NULL, email TEXT);
 CREATE TABLE notes (id INTEGER PRIMARY KEY,
@@ -44,6 +47,8 @@ CREATE FUNCTION pg_items(q text, most integer DEFAULT 100)
           LIMIT most $$;
 """,
 }
+# the response cache (SQLite only)
+RCACHE = {"sqlite": "BackendResponseCache On", "pgsql": ""}
 # pg_items: the database's own function on PostgreSQL (pg=), the same
 # query written in httpd.conf on SQLite
 PG_ITEMS = {
@@ -58,6 +63,7 @@ LoadModule authn_dbd_module "{libexec}/mod_authn_dbd.so"
 LoadModule authz_user_module "{libexec}/mod_authz_user.so"
 <Location /api>
     SetHandler backend
+    {rcache}
     BackendCORS https://app.example credentials
     BackendResource items
     BackendHide items secret
@@ -215,7 +221,8 @@ class Site:
             self.db.script("INSERT INTO users VALUES ('%s', '%s', "
                            "'%s@example.com')" % (name, bcrypt(name), name))
         self.httpd = Httpd(CONF.format(k=self.keys, libexec=LIBEXEC,
-                                       pg_items=PG_ITEMS[driver]),
+                                       pg_items=PG_ITEMS[driver],
+                                       rcache=RCACHE[driver]),
                            self.db).start_ok()
         self.url = self.httpd.url
 
