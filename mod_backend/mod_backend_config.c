@@ -1201,12 +1201,19 @@ static const char *set_token_key(cmd_parms *cmd, void *dconf, int argc,
  * startup (a WAL SQLite database); nested locations inherit it. */
 static const char *set_response_cache(cmd_parms *cmd, void *dconf, int on)
 {
+    const ap_directive_t *in = cmd->directive->parent;
     be_rcache_conf_t *rc;
 
     ((be_dir_conf_t *)dconf)->response_cache = on;
     if (on) {
         rc = apr_array_push(rcache);
         rc->conf = dconf;
+        /* (a prefix: not <LocationMatch> nor <Location ~>) */
+        rc->path = in && !strcasecmp(in->directive, "<Location") && in->args
+                && in->args[0] != '~' && cmd->path && cmd->path[0] == '/'
+            ? cmd->path
+            : NULL;
+        rc->server = cmd->server;
         rc->where = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
                                  cmd->directive->line_num);
     }

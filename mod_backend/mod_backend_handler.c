@@ -131,6 +131,9 @@ int be_translate_name(request_rec *r)
     x->path_args = args;
     x->allow = allow;
     r->filename = apr_pstrcat(r->pool, "backend:", r->uri, NULL);
+    if (res) {
+        be_rcache_mark(r, x);
+    }
     return OK;
 }
 

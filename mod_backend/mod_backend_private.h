@@ -179,6 +179,10 @@ typedef struct {
     apr_interval_time_t db_time; /* in the database's calls */
     long db_rows;                /* rows they returned or changed */
     int acquired;                /* a pooled connection was counted */
+    /* BackendResponseCache: the database as it was when the request was
+     * routed, before anything of it read the database */
+    int rcache_marked;
+    unsigned char rcache_mark[BE_WATCH_BYTES];
 } be_rctx_t;
 
 /* mod_backend_cors.c: BackendCORS, and the header_parser hook that
@@ -217,7 +221,9 @@ apr_array_header_t *be_all_pg_only(void);
 /* The locations with BackendResponseCache On: be_rcache_conf_t */
 typedef struct {
     const be_dir_conf_t *conf;
-    const char *where; /* "file:line" */
+    const char *path;   /* the <Location>'s, or NULL (a regex) */
+    server_rec *server; /* whose it is */
+    const char *where;  /* "file:line" */
 } be_rcache_conf_t;
 apr_array_header_t *be_all_rcache(void);
 int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
@@ -372,6 +378,8 @@ extern const volatile unsigned char be_rcache_off[];
  * says what to keep once the answer is made (be_rcache_keep). */
 int be_rcache_serve(request_rec *r, be_resource_t *res,
                     be_rcache_ticket_t **ticket);
+/* translate_name, once routed to res: the database's state now */
+void be_rcache_mark(request_rec *r, be_rctx_t *x);
 void be_rcache_keep(request_rec *r, const be_rcache_ticket_t *ticket,
                     const be_buf_t *body, const char *type);
 /* load_schemas: NULL, or why res cannot be cached (its database) */

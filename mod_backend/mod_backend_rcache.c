@@ -6,15 +6,18 @@
  * Which commit does not matter: this child's, another child's, another
  * program's.  SQLite in WAL mode writes the header of its wal-index at
  * the end of every commit, in memory every process that has the database
- * open shares (be_executor_t.watch); an answer is kept with the header as
- * it was read before its statement ran, and sent again only while the
- * header is still the same.  A header read while a commit writes it is
- * not trusted: that request neither uses the cache nor fills it.
+ * open shares (be_executor_t.watch).  The header is read when the request
+ * is routed (translate_name), before anything of it reads the database
+ * (a password, roles, the query); an answer is kept with that header and
+ * sent again only while the header is still the same.  A header read
+ * while a commit writes it is not trusted: that request neither uses the
+ * cache nor fills it.
  *
- * An answer is found again by its resource, the request's URI, the
- * user, and the request headers an answer can depend on (Authorization,
- * Accept, Prefer, Range, Host).  Authentication and authorization run
- * for every request as before: the cache is in the handler.  It holds
+ * An answer is found again by its resource, the URI and query string the
+ * handler reads (after rewriting), the user, the request headers an
+ * answer can depend on (Authorization, Accept, Prefer, Range, Host) and
+ * those BackendRule conditions read.  Authentication and authorization
+ * run for every request as before: the cache is in the handler.  It holds
  * 200 answers to GET only; HEAD is answered from them.  Each child has
  * BackendResponseCacheSize of it, in 64 parts with a lock each; a part
  * that is full is emptied.
@@ -28,6 +31,7 @@
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <http_core.h>
 
 #include "mod_backend_private.h"
 
@@ -76,6 +80,10 @@ static struct {
     const volatile unsigned char *map;
 } watching[WATCHED_MAX];
 static int nwatching;
+/* the request headers BackendRule conditions read (:header.NAME): a part
+ * of the key too; found once per child */
+static apr_array_header_t *rule_headers;
+static atomic_int rule_headers_ready;
 
 /* what an answer carries that it is kept with (and nothing the hooks
  * before the handler set: RateLimit, CORS) */
@@ -116,6 +124,8 @@ void be_rcache_child_init(apr_pool_t *pchild)
 
     shards = NULL;
     nwatching = 0;
+    rule_headers = NULL;
+    atomic_store(&rule_headers_ready, 0);
     child_pool = pchild;
     if (!be_all_rcache() || be_all_rcache()->nelts == 0
         || !(shards = calloc(SHARDS, sizeof(*shards)))) {
@@ -139,8 +149,13 @@ const char *be_rcache_check(apr_pool_t *p, const be_resource_t *res,
 
     for (i = 0; all && i < all->nelts && !where; i++) {
         const be_rcache_conf_t *c = &APR_ARRAY_IDX(all, i, be_rcache_conf_t);
+        apr_size_t n = c->path ? strlen(c->path) : 0;
+        /* declared there, or in a <Location> under it */
         if (apr_hash_get(c->conf->resources, res->path, APR_HASH_KEY_STRING)
-            == res) {
+                == res
+            || (n && c->server == res->server
+                && strncmp(res->path, c->path, n) == 0
+                && (c->path[n - 1] == '/' || res->path[n] == '/'))) {
             where = c->where;
         }
     }
@@ -269,11 +284,73 @@ static entry_t **find(shard_t *sh, const be_rcache_ticket_t *t)
     return NULL;
 }
 
+/* Every :header.NAME of every BackendRule (embedding reads other
+ * resources' rows under their rules). */
+static const apr_array_header_t *headers_of_rules(void)
+{
+    apr_array_header_t *all = be_all_resources(), *names;
+    int i, a, k, j;
+
+    if (atomic_load(&rule_headers_ready)) {
+        return rule_headers;
+    }
+    pthread_mutex_lock(&watch_lock);
+    if (!atomic_load(&rule_headers_ready)) {
+        names = apr_array_make(child_pool, 4, sizeof(const char *));
+        for (i = 0; all && i < all->nelts; i++) {
+            const be_resource_t *res = APR_ARRAY_IDX(all, i, be_resource_t *);
+            for (a = 0; a < BE_RULE_ACTIONS; a++) {
+                for (k = 0; res->rules[a] && k < res->rules[a]->nelts; k++) {
+                    const be_sqltext_t *t =
+                        APR_ARRAY_IDX(res->rules[a], k, const be_sqltext_t *);
+                    for (j = 0; j < t->params->nelts; j++) {
+                        const be_param_t *p =
+                            &APR_ARRAY_IDX(t->params, j, be_param_t);
+                        if (p->kind == BE_P_HEADER) {
+                            APR_ARRAY_PUSH(names, const char *) = p->name;
+                        }
+                    }
+                }
+            }
+        }
+        rule_headers = names;
+        atomic_store(&rule_headers_ready, 1);
+    }
+    pthread_mutex_unlock(&watch_lock);
+    return rule_headers;
+}
+
+void be_rcache_mark(request_rec *r, be_rctx_t *x)
+{
+    const volatile unsigned char *w;
+
+    if (shards && r->method_number == M_GET
+        && (w = atomic_load(&x->res->watched)) && w != be_rcache_off) {
+        x->rcache_marked = mark_now(w, x->rcache_mark);
+    }
+}
+
+/* What keeps a request away from the cache: not a GET; an internal
+ * redirect (a write's error answered by a GET of the resource) or a
+ * subrequest; a precondition other than If-None-Match; an <If> section
+ * in scope, whose configuration may depend on anything of the request. */
+static int uncacheable(request_rec *r, const be_resource_t *res)
+{
+    const core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+
+    return !shards || r->method_number != M_GET || r->prev || r->main
+        || res->fn || res->route || (core->sec_if && core->sec_if->nelts)
+        || apr_table_get(r->headers_in, "If-Match")
+        || apr_table_get(r->headers_in, "If-Unmodified-Since")
+        || apr_table_get(r->headers_in, "If-Range");
+}
+
 int be_rcache_serve(request_rec *r, be_resource_t *res,
                     be_rcache_ticket_t **ticket)
 {
+    be_rctx_t *x = be_rctx(r);
+    const apr_array_header_t *rules;
     be_rcache_ticket_t *t;
-    const volatile unsigned char *w;
     const char *type = NULL, *h;
     be_buf_t key, body = {NULL, NULL, 0, 0};
     char *headers = NULL;
@@ -283,27 +360,31 @@ int be_rcache_serve(request_rec *r, be_resource_t *res,
     int i;
 
     *ticket = NULL;
-    if (!shards || r->method_number != M_GET || res->fn || res->route
-        || apr_table_get(r->headers_in, "If-Match")
-        || apr_table_get(r->headers_in, "If-Unmodified-Since")
-        || apr_table_get(r->headers_in, "If-Range")
-        || !(w = watched(r, res))) {
+    /* (the first request of a child only starts to watch the database:
+     * it was routed before the mark could be read) */
+    if (uncacheable(r, res) || !watched(r, res) || !x->rcache_marked) {
         return OK;
     }
+    rules = headers_of_rules();
     t = apr_palloc(r->pool, sizeof(*t));
+    memcpy(t->mark, x->rcache_mark, BE_WATCH_BYTES);
+    /* the URI as the handler reads it, after any rewriting */
     be_buf_init(&key, r->pool, 256);
     be_buf_printf(&key, "%pp\n", (void *)res);
-    key_field(&key, r->unparsed_uri);
+    key_field(&key, r->uri);
+    key_field(&key, r->args);
     key_field(&key, r->user);
     for (i = 0; key_headers[i]; i++) {
         key_field(&key, apr_table_get(r->headers_in, key_headers[i]));
     }
+    for (i = 0; rules && i < rules->nelts; i++) {
+        key_field(&key,
+                  apr_table_get(r->headers_in,
+                                APR_ARRAY_IDX(rules, i, const char *)));
+    }
     t->key = key.data;
     t->klen = key.len;
     t->hash = fnv1a(key.data, key.len);
-    if (!mark_now(w, t->mark)) {
-        return OK; /* a commit is under way: not this time */
-    }
     sh = &shards[t->hash % SHARDS];
     pthread_mutex_lock(&sh->lock);
     if ((at = find(sh, t)) && memcmp((*at)->mark, t->mark, BE_WATCH_BYTES)) {

@@ -5,8 +5,10 @@ never another user's answer, the same bytes and headers as without the
 cache; 304 from the cache; refused on PostgreSQL and on a SQLite
 database that is not in WAL mode (apachectl -t names the directive)."""
 
+import socket
 import sqlite3
 import threading
+import time
 
 import pytest
 import requests
@@ -25,6 +27,10 @@ INSERT INTO notes (id, body, owner) VALUES (1, 'one', 'ada'),
 CONF = """
 LoadModule authz_user_module "{libexec}/mod_authz_user.so"
 LoadModule slotmem_shm_module "{libexec}/mod_slotmem_shm.so"
+LoadModule rewrite_module "{libexec}/mod_rewrite.so"
+RewriteEngine On
+RewriteCond %{{HTTP:X-Tenant}} ^(\\w+)$
+RewriteRule ^/rw/notes$ /rw/notes?owner=eq.%1 [PT]
 <Location /metrics>
     SetHandler backend-metrics
 </Location>
@@ -32,10 +38,31 @@ LoadModule slotmem_shm_module "{libexec}/mod_slotmem_shm.so"
     SetHandler backend
     BackendResource notes
     BackendResponseCache On
+    BackendMaxBody 100
 </Location>
 <Location /plain>
     SetHandler backend
     BackendResource notes
+</Location>
+<Location /tenant>
+    SetHandler backend
+    BackendResource notes
+    BackendRule notes read "owner = :header.X-Tenant"
+    BackendResponseCache On
+</Location>
+<Location /rw>
+    SetHandler backend
+    BackendResource notes
+    BackendResponseCache On
+</Location>
+<Location /staff>
+    SetHandler backend
+    BackendResource notes
+    BackendResponseCache On
+    BackendMaxRows 1
+    <If "%{{HTTP:X-Staff}} == 'yes'">
+        BackendMaxRows 1000
+    </If>
 </Location>
 <Location /mine>
     SetHandler backend
@@ -235,6 +262,151 @@ def test_never_another_users_answer(site):
         assert r.headers["Content-Type"] == "application/problem+json"
 
 
+def bodies(site, path, n=8, **kw):
+    """what n GETs on fresh connections (both children) answered"""
+    out = set()
+    for _ in range(n):
+        with requests.Session() as s:
+            r = s.get(site.url + path, **kw)
+            assert r.status_code == 200, r.text
+            out.add(r.content)
+    return out
+
+
+ADA = b'[{"id":1,"body":"one","owner":"ada"}]'
+BOB = b'[{"id":2,"body":"two","owner":"bob"}]'
+
+
+def test_headers_a_rule_reads_are_part_of_the_key(site):
+    site.db.script("UPDATE notes SET body = 'one' WHERE id = 1;"
+                   "UPDATE notes SET body = 'two' WHERE id = 2")
+    for _ in range(3):
+        assert bodies(site, "/tenant/notes", 4,
+                      headers={"X-Tenant": "ada"}) == {ADA}
+        assert bodies(site, "/tenant/notes", 4,
+                      headers={"X-Tenant": "bob"}) == {BOB}
+
+
+def test_the_key_is_the_uri_after_rewriting(site):
+    site.db.script("UPDATE notes SET body = 'one' WHERE id = 1;"
+                   "UPDATE notes SET body = 'two' WHERE id = 2")
+    for _ in range(3):
+        assert bodies(site, "/rw/notes", 4,
+                      headers={"X-Tenant": "ada"}) == {ADA}
+        assert bodies(site, "/rw/notes", 4,
+                      headers={"X-Tenant": "bob"}) == {BOB}
+
+
+def test_a_location_with_if_is_not_cached(site):
+    for _ in range(3):
+        assert bodies(site, "/staff/notes?select=id", 4,
+                      headers={"X-Staff": "yes"}) == {b'[{"id":1},{"id":2}]'}
+        assert bodies(site, "/staff/notes?select=id", 4) == {b'[{"id":1}]'}
+
+
+def test_a_failed_write_is_not_answered_from_the_cache(site):
+    """A chunked body httpd cannot read comes back to the resource as an
+    internal GET (the error's answer): a 400, not the kept collection."""
+    bodies(site, "/api/notes", 6)
+    for _ in range(6):
+        s = socket.create_connection(("127.0.0.1", site.httpd.port))
+        # (the Host of the GETs above: the key has it)
+        s.sendall(b"POST /api/notes HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                  b"Content-Type: application/json\r\nAccept: */*\r\n"
+                  b"Transfer-Encoding: chunked\r\nConnection: close\r\n"
+                  b"\r\n10\r\n[{\"body\":\"xx\"}]\r\nZZ\r\n\r\n"
+                  % site.httpd.port)
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+        s.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 "), data
+        assert b"application/problem+json" in head, data
+    assert site.db.value("SELECT count(*) FROM notes") == 2
+
+
+ROLES = """
+PRAGMA journal_mode = WAL;
+CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL,
+                    owner TEXT);
+INSERT INTO notes (id, body, owner) VALUES (1, 'one', 'ada'),
+                                         (2, 'two', 'bob'), (3, 'c', 'carol');
+CREATE TABLE user_roles (username TEXT, role TEXT);
+INSERT INTO user_roles VALUES ('carol', 'user');
+"""
+
+ROLES_CONF = """
+<Location /rr>
+    SetHandler backend
+    BackendResource notes owner=owner
+    AuthType Bearer
+    BackendTokenKey hs256 {hs}
+    BackendRoleQuery "SELECT role FROM user_roles WHERE username = :user"
+    BackendOwnerBypass admin
+    Require backend-role user admin
+    BackendResponseCache On
+</Location>
+"""
+
+
+def test_a_revoked_role_is_not_kept():
+    """Roles read from the database before the answer was made: the
+    answer is kept under the database as it was before they were read, so
+    once the role is revoked no later request gets what it allowed (the
+    answer made with it is kept under an older state, which the revoke
+    changed).  Another program grants and revokes in a loop while
+    readers compare."""
+    site = TokenSite("sqlite", None, "rcache_roles", ROLES, ROLES_CONF)
+    db = sqlite3.connect(site.db.path, isolation_level=None, timeout=30,
+                         check_same_thread=False)
+    auth = site.auth("carol")
+    state = [("revoked", 0)]
+    stop = threading.Event()
+    bad, seen = [], {"admin": 0, "user": 0}
+
+    def writer():
+        v = 0
+        while not stop.is_set():
+            v += 1
+            state[0] = ("granting", v)
+            db.execute("INSERT INTO user_roles VALUES ('carol', 'admin')")
+            time.sleep(0.003)
+            db.execute("DELETE FROM user_roles WHERE role = 'admin'")
+            state[0] = ("revoked", v)
+            time.sleep(0.03)
+
+    def reader():
+        with requests.Session() as s:
+            while not stop.is_set():
+                before = state[0]
+                r = s.get(site.url + "/rr/notes?select=id", headers=auth)
+                after = state[0]
+                ids = [x["id"] for x in r.json()]
+                seen["admin" if len(ids) == 3 else "user"] += 1
+                if before == after and before[0] == "revoked" \
+                        and ids != [3]:
+                    bad.append((before, ids))
+
+    threads = [threading.Thread(target=writer)] + [
+        threading.Thread(target=reader) for _ in range(12)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(12)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        db.close()
+        site.close()
+    assert bad == []
+    assert seen["admin"] > 0 and seen["user"] > 0
+
+
 def test_errors_are_not_kept(site):
     for _ in range(3):
         r = requests.get(site.url + "/api/notes?nope=eq.1")
@@ -261,6 +433,23 @@ def test_refused_on_postgresql(pg):
     BackendResponseCache On
 </Location>
 """, db, "notes is on PostgreSQL")
+    finally:
+        db.close()
+
+
+def test_refused_without_wal_for_a_nested_location():
+    db = Database("sqlite", name="rcache_nested")
+    db.script("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    try:
+        assert_refused("""
+<Location /api>
+    BackendResponseCache On
+</Location>
+<Location /api/v1>
+    SetHandler backend
+    BackendResource notes
+</Location>
+""", db, "is not in WAL mode")
     finally:
         db.close()
 
