@@ -369,6 +369,23 @@ def refused_in_location(driver, pg, schema, lines, message):
         db.close()
 
 
+def raw_http(port, data):
+    """Sends bytes as they are on a new connection and reads until httpd
+    closes it: (status line, headers, body)."""
+    with socket.create_connection(("127.0.0.1", port), 10) as s:
+        s.sendall(data)
+        buf = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return lines[0], headers, body
+
+
 def assert_refused(body, db, message, start=False, **kw):
     """apachectl -t (and, with start, starting) fails naming message."""
     h = Httpd(body, db, **kw)

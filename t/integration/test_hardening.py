@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from expected import P1, P3, assert_problem
+from harness import raw_http
 
 
 def get(api, query, headers=None, path="/api/products"):
@@ -130,20 +131,7 @@ def test_single_object_answers_in_its_own_media_type(fresh):
 
 
 def raw(api, data):
-    """Sends bytes, returns the status line, headers and body."""
-    import socket
-    with socket.create_connection(("127.0.0.1", api.httpd.port)) as s:
-        s.sendall(data)
-        buf = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-    head, _, body = buf.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines[1:])
-    return lines[0], headers, body
+    return raw_http(api.httpd.port, data)
 
 
 def test_chunked_body_over_limit_request_body_is_a_problem(fresh):

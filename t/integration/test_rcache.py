@@ -5,7 +5,6 @@ never another user's answer, the same bytes and headers as without the
 cache; 304 from the cache; refused on PostgreSQL and on a SQLite
 database that is not in WAL mode (apachectl -t names the directive)."""
 
-import socket
 import sqlite3
 import threading
 import time
@@ -14,7 +13,7 @@ import pytest
 import requests
 
 from conftest import TokenSite
-from harness import LIBEXEC, Database, Httpd, assert_refused
+from harness import LIBEXEC, Database, Httpd, assert_refused, raw_http
 
 SCHEMA = """
 PRAGMA journal_mode = WAL;
@@ -277,23 +276,17 @@ ADA = b'[{"id":1,"body":"one","owner":"ada"}]'
 BOB = b'[{"id":2,"body":"two","owner":"bob"}]'
 
 
-def test_headers_a_rule_reads_are_part_of_the_key(site):
+@pytest.mark.parametrize("where", [
+    "/tenant",  # a BackendRule reads the header: it is part of the key
+    "/rw",      # mod_rewrite puts it in the query: the key is the URI after
+])
+def test_one_tenant_never_gets_anothers_answer(site, where):
     site.db.script("UPDATE notes SET body = 'one' WHERE id = 1;"
                    "UPDATE notes SET body = 'two' WHERE id = 2")
     for _ in range(3):
-        assert bodies(site, "/tenant/notes", 4,
+        assert bodies(site, where + "/notes", 4,
                       headers={"X-Tenant": "ada"}) == {ADA}
-        assert bodies(site, "/tenant/notes", 4,
-                      headers={"X-Tenant": "bob"}) == {BOB}
-
-
-def test_the_key_is_the_uri_after_rewriting(site):
-    site.db.script("UPDATE notes SET body = 'one' WHERE id = 1;"
-                   "UPDATE notes SET body = 'two' WHERE id = 2")
-    for _ in range(3):
-        assert bodies(site, "/rw/notes", 4,
-                      headers={"X-Tenant": "ada"}) == {ADA}
-        assert bodies(site, "/rw/notes", 4,
+        assert bodies(site, where + "/notes", 4,
                       headers={"X-Tenant": "bob"}) == {BOB}
 
 
@@ -309,23 +302,15 @@ def test_a_failed_write_is_not_answered_from_the_cache(site):
     internal GET (the error's answer): a 400, not the kept collection."""
     bodies(site, "/api/notes", 6)
     for _ in range(6):
-        s = socket.create_connection(("127.0.0.1", site.httpd.port))
         # (the Host of the GETs above: the key has it)
-        s.sendall(b"POST /api/notes HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-                  b"Content-Type: application/json\r\nAccept: */*\r\n"
-                  b"Transfer-Encoding: chunked\r\nConnection: close\r\n"
-                  b"\r\n10\r\n[{\"body\":\"xx\"}]\r\nZZ\r\n\r\n"
-                  % site.httpd.port)
-        data = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
-        s.close()
-        head, _, body = data.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 400 "), data
-        assert b"application/problem+json" in head, data
+        status, headers, _ = raw_http(
+            site.httpd.port,
+            b"POST /api/notes HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+            b"Content-Type: application/json\r\nAccept: */*\r\n"
+            b"Transfer-Encoding: chunked\r\nConnection: close\r\n"
+            b"\r\n10\r\n[{\"body\":\"xx\"}]\r\nZZ\r\n\r\n" % site.httpd.port)
+        assert status.startswith("HTTP/1.1 400 "), status
+        assert headers["Content-Type"] == "application/problem+json"
     assert site.db.value("SELECT count(*) FROM notes") == 2
 
 
@@ -415,33 +400,15 @@ def test_errors_are_not_kept(site):
         assert requests.get(site.url + "/api/notes/999").status_code == 404
 
 
-def test_refused_on_postgresql(pg):
-    db = Database("pgsql", pg, "rcache_pg")
-    db.script("CREATE TABLE notes (id serial PRIMARY KEY, body text)")
-    try:
-        assert_refused("""
+CACHED = """
 <Location /api>
     SetHandler backend
     BackendResource notes
     BackendResponseCache On
 </Location>
-""", db, "BackendResponseCache (", start=True)
-        assert_refused("""
-<Location /api>
-    SetHandler backend
-    BackendResource notes
-    BackendResponseCache On
-</Location>
-""", db, "notes is on PostgreSQL")
-    finally:
-        db.close()
-
-
-def test_refused_without_wal_for_a_nested_location():
-    db = Database("sqlite", name="rcache_nested")
-    db.script("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
-    try:
-        assert_refused("""
+"""
+# the directive on the outer location, the resource on a nested one
+NESTED = """
 <Location /api>
     BackendResponseCache On
 </Location>
@@ -449,22 +416,25 @@ def test_refused_without_wal_for_a_nested_location():
     SetHandler backend
     BackendResource notes
 </Location>
-""", db, "is not in WAL mode")
-    finally:
-        db.close()
+"""
 
 
-def test_refused_without_wal():
-    db = Database("sqlite", name="rcache_journal")
-    db.script("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+@pytest.mark.parametrize("driver,conf,message", [
+    ("pgsql", CACHED, "BackendResponseCache ("),
+    ("pgsql", CACHED, "notes is on PostgreSQL"),
+    ("sqlite", CACHED, "is not in WAL mode"),
+    ("sqlite", NESTED, "is not in WAL mode"),
+])
+def test_refused_where_commits_cannot_be_seen(request, driver, conf,
+                                              message):
+    """PostgreSQL, and SQLite in another journal mode than WAL: apachectl
+    -t and a start fail naming the directive."""
+    pg = request.getfixturevalue("pg") if driver == "pgsql" else None
+    db = Database(driver, pg, "rcache_refused")
+    db.script("CREATE TABLE notes (id %s PRIMARY KEY, body TEXT)" % (
+        "serial" if pg else "INTEGER"))
     try:
-        assert_refused("""
-<Location /api>
-    SetHandler backend
-    BackendResource notes
-    BackendResponseCache On
-</Location>
-""", db, "is not in WAL mode", start=True)
+        assert_refused(conf, db, message, start=True)
     finally:
         db.close()
 
