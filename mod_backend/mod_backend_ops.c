@@ -163,6 +163,26 @@ int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
     }
 }
 
+/* SHA-1 fetched once per process: EVP_sha1() makes every EVP_Digest
+ * look the algorithm up again, under a lock (a third of a small body's
+ * tag, and a lock the threads of a child share). */
+static const EVP_MD *sha1(void)
+{
+    static volatile void *md;
+    EVP_MD *ours;
+
+    if (md) {
+        return (const EVP_MD *)md;
+    }
+    if (!(ours = EVP_MD_fetch(NULL, "SHA1", NULL))) {
+        return NULL;
+    }
+    if (apr_atomic_casptr(&md, ours, NULL) != NULL) {
+        EVP_MD_free(ours); /* another thread fetched it first */
+    }
+    return (const EVP_MD *)md;
+}
+
 /* The entity tag of a body: its SHA-1, the same for the same bytes on
  * every node and after every restart; weak for a collection's page. */
 const char *be_etag(request_rec *r, const be_buf_t *body, int weak)
@@ -170,9 +190,10 @@ const char *be_etag(request_rec *r, const be_buf_t *body, int weak)
     static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0, i;
+    const EVP_MD *alg = sha1();
     char *tag, *at;
 
-    if (!EVP_Digest(body->data, body->len, md, &n, EVP_sha1(), NULL)) {
+    if (!alg || !EVP_Digest(body->data, body->len, md, &n, alg, NULL)) {
         return NULL;
     }
     at = tag = apr_palloc(r->pool, 2 * n + 5);
