@@ -51,6 +51,9 @@ static void register_hooks(apr_pool_t *p)
      * (AuthType Bearer without a key...): refused by apachectl -t too */
     ap_hook_check_config(be_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(be_test_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* BackendCPUAffinity: before any module starts threads in the child */
+    ap_hook_child_init(be_affinity_child_init, NULL, NULL,
+                       APR_HOOK_REALLY_FIRST);
     /* before mod_dbd opens the pool's first connections in the child */
     ap_hook_child_init(be_child_init, NULL, before_dbd, APR_HOOK_MIDDLE);
     /* the socache of AuthBasicProvider backend-cache (made before the

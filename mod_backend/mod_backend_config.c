@@ -117,6 +117,7 @@ int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     pg_only = apr_array_make(pconf, 2, sizeof(be_pg_only_t));
     rcache = apr_array_make(pconf, 2, sizeof(be_rcache_conf_t));
     be_rcache_pre_config();
+    be_affinity_pre_config();
     be_migrate_pre_config(pconf);
     be_exec_sqlite.library_init();
     return be_cache_pre_config(pconf) == OK ? be_limit_pre_config(pconf)
@@ -1348,6 +1349,9 @@ const command_rec be_cmds[] = {
                   RSRC_CONF,
                   "MEGABYTES: the memory of each child's response cache "
                   "(default 32)"),
+    AP_INIT_FLAG("BackendCPUAffinity", be_affinity_set, NULL, RSRC_CONF,
+                 "On: each child process keeps to one CPU (use one child "
+                 "per CPU)"),
     AP_INIT_FLAG("BackendDBIdentity", set_db_identity, NULL, ACCESS_CONF,
                  "On: on PostgreSQL, each request's statements see its "
                  "identity (request.jwt.claims, request.user) for RLS"),

@@ -492,6 +492,7 @@ int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     /* every connection to a SQLite database of ours opened from now on
      * (mod_dbd's, in the children) gets its pragmas as it opens */
     be_exec_sqlite.process_init(pconf);
+    be_affinity_check(ptemp, s);
     /* the schema is read after the migrations changed it */
     if ((err = be_migrate_startup(ptemp, s, NULL)) != NULL) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP, 0, NULL, "%s", err);

@@ -389,6 +389,12 @@ const char *be_rcache_set_size(cmd_parms *cmd, void *d, const char *arg);
 void be_rcache_pre_config(void);
 void be_rcache_child_init(apr_pool_t *pchild);
 
+/* mod_backend_affinity.c: BackendCPUAffinity */
+const char *be_affinity_set(cmd_parms *cmd, void *d, int on);
+void be_affinity_pre_config(void);
+void be_affinity_child_init(apr_pool_t *pchild, server_rec *s);
+void be_affinity_check(apr_pool_t *ptemp, server_rec *s);
+
 /* mod_backend_ops.c: each sends its answer and returns DONE (or an
  * httpd error). */
 int be_op_read(be_req_t *q);

@@ -1,0 +1,174 @@
+/* BackendCPUAffinity On: each child process keeps to one CPU.
+ *
+ * A child of the event MPM is one process of many threads: a listener
+ * that hands each readable connection to a worker through a queue, and
+ * workers that share the child's pools, mutexes and pooled connections.
+ * Left to the kernel, a child's threads run on every CPU, so each
+ * hand-off wakes a thread on another CPU and the child's shared memory
+ * moves between caches.  With one child per CPU, each kept to its own,
+ * a request stays on the CPU that took its connection (bench/RESULTS.md
+ * has the measurements; docs/tuning.md says when to use it).
+ *
+ * The child in scoreboard slot N takes the (N mod count)th CPU of the set
+ * httpd was allowed (taskset, systemd's CPUAffinity=), so a child started
+ * in a freed slot takes the CPU its predecessor had.  Set at child_init,
+ * before the MPM starts the child's threads, and on the threads that
+ * other modules' child_init started already. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
+#endif
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <ap_mpm.h>
+#include <scoreboard.h>
+#include <apr_strings.h>
+#include <apr_time.h>
+
+#ifdef __linux__
+#include <dirent.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
+#endif
+
+#include "mod_backend_private.h"
+
+APLOG_USE_MODULE(backend);
+
+static int affinity; /* BackendCPUAffinity */
+
+const char *be_affinity_set(cmd_parms *cmd, void *d, int on)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)d;
+    if (err) {
+        return err;
+    }
+#ifndef __linux__
+    if (on) {
+        return "BackendCPUAffinity: not supported on this system";
+    }
+#endif
+    affinity = on;
+    return NULL;
+}
+
+void be_affinity_pre_config(void)
+{
+    affinity = 0;
+}
+
+#ifdef __linux__
+/* this child's scoreboard slot: the parent records a child's pid right
+ * after fork(), so the child may look before it is there */
+static int my_slot(void)
+{
+    apr_proc_t me;
+    int slot, waited;
+
+    me.pid = getpid();
+    for (waited = 0; waited < 1000; waited++) {
+        if ((slot = ap_find_child_by_pid(&me)) >= 0) {
+            return slot;
+        }
+        apr_sleep(apr_time_from_msec(1));
+    }
+    return -1;
+}
+
+/* the cpu-th CPU of set, or -1 */
+static int nth_cpu(const cpu_set_t *set, int n)
+{
+    int cpu;
+
+    for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (CPU_ISSET(cpu, set) && n-- == 0) {
+            return cpu;
+        }
+    }
+    return -1;
+}
+
+/* every thread of this process to set: threads inherit the mask of the
+ * thread that creates them, but some exist already */
+static int keep_threads_to(const cpu_set_t *set)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int failed = 0;
+
+    if (!d) {
+        return sched_setaffinity(0, sizeof(*set), set);
+    }
+    while ((e = readdir(d))) {
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (tid > 0 && sched_setaffinity(tid, sizeof(*set), set) != 0) {
+            failed = -1;
+        }
+    }
+    closedir(d);
+    return failed;
+}
+#endif
+
+void be_affinity_child_init(apr_pool_t *pchild, server_rec *s)
+{
+#ifdef __linux__
+    cpu_set_t allowed, one;
+    int slot, cpu;
+
+    (void)pchild;
+    if (!affinity) {
+        return;
+    }
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0
+        || (slot = my_slot()) < 0
+        || (cpu = nth_cpu(&allowed, slot % CPU_COUNT(&allowed))) < 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "BE00086: BackendCPUAffinity: this child found no "
+                     "scoreboard slot or no CPU; it runs on every CPU");
+        return;
+    }
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (keep_threads_to(&one) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s,
+                     "BE00086: BackendCPUAffinity: the child in slot %d "
+                     "could not keep to CPU %d",
+                     slot, cpu);
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                 "BackendCPUAffinity: the child in slot %d keeps to CPU %d",
+                 slot, cpu);
+#else
+    (void)pchild;
+    (void)s;
+#endif
+}
+
+/* post_config: children fewer than the CPUs leave some of them idle */
+void be_affinity_check(apr_pool_t *ptemp, server_rec *s)
+{
+#ifdef __linux__
+    cpu_set_t allowed;
+    int children = 0;
+
+    (void)ptemp;
+    if (!affinity || sched_getaffinity(0, sizeof(allowed), &allowed) != 0
+        || ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &children) != APR_SUCCESS
+        || children >= CPU_COUNT(&allowed)) {
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                 "BE00087: BackendCPUAffinity with ServerLimit %d on %d "
+                 "CPUs: the children use only %d of them",
+                 children, CPU_COUNT(&allowed), children);
+#else
+    (void)ptemp;
+    (void)s;
+#endif
+}

@@ -1,0 +1,116 @@
+"""BackendCPUAffinity On: each child process, every thread of it, keeps to
+one CPU of the set httpd may use, the child in scoreboard slot N to the
+(N mod count)th; Off (the default) leaves them on the whole set.  Server
+config only (apachectl -t names the directive in a <VirtualHost>); a
+warning when there are fewer children than CPUs."""
+
+import os
+import subprocess
+
+import pytest
+import requests
+
+from harness import Database, Httpd
+
+SCHEMA = """
+CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+INSERT INTO notes (id, body) VALUES (1, 'one');
+"""
+
+API = """
+<Location /api>
+    SetHandler backend
+    BackendResource notes
+</Location>
+"""
+
+ALLOWED = sorted(os.sched_getaffinity(0))  # httpd inherits this set
+
+
+def children(h):
+    out = subprocess.run(["ps", "--ppid", str(h.pid()), "-o", "pid="],
+                         stdout=subprocess.PIPE, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def cpus_of(pid):
+    """{thread id: the CPUs it may run on} for every thread of pid"""
+    found = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        found[int(tid)] = frozenset(os.sched_getaffinity(int(tid)))
+    return found
+
+
+@pytest.fixture(scope="module")
+def db(driver, request):
+    pg = request.getfixturevalue("pg") if driver == "pgsql" else None
+    d = Database(driver, pg, "affinity")
+    d.script(SCHEMA)
+    yield d
+    d.close()
+
+
+def serving(db, extra):
+    h = Httpd(extra + API, db).start_ok()
+    r = requests.get(h.url + "/api/notes/1")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"id": 1, "body": "one"}
+    return h
+
+
+def test_each_child_keeps_to_one_cpu(db):
+    h = serving(db, "BackendCPUAffinity On\n")
+    try:
+        kids = children(h)
+        assert len(kids) == 2
+        held = set()
+        for pid in kids:
+            threads = cpus_of(pid)
+            # the threads the MPM started after child_init, and those
+            # started before (mod_backend's checkpointer...) alike
+            assert len(threads) > 2
+            sets = set(threads.values())
+            assert len(sets) == 1, sets
+            (one,) = sets
+            assert len(one) == 1 and one <= set(ALLOWED), one
+            held |= one
+        # slots 0 and 1: the first two CPUs of the allowed set (or the
+        # only one)
+        assert held == set(ALLOWED[:2])
+        assert "BE00086" not in h.log_text()
+    finally:
+        h.destroy()
+
+
+def test_off_leaves_children_on_every_cpu(db):
+    h = serving(db, "")
+    try:
+        for pid in children(h):
+            assert set(cpus_of(pid).values()) == {frozenset(ALLOWED)}
+    finally:
+        h.destroy()
+
+
+@pytest.mark.skipif(len(ALLOWED) < 2, reason="needs two CPUs")
+def test_fewer_children_than_cpus_is_warned(db):
+    h = serving(db, "BackendCPUAffinity On\nStartServers 1\nServerLimit 1\n"
+                "MaxRequestWorkers 16\n")
+    try:
+        assert ("BE00087: BackendCPUAffinity with ServerLimit 1 on %d CPUs"
+                % len(ALLOWED)) in h.log_text()
+        (kid,) = children(h)
+        assert set(cpus_of(kid).values()) == {frozenset(ALLOWED[:1])}
+    finally:
+        h.destroy()
+
+
+def test_not_in_a_virtual_host(db):
+    h = Httpd("<VirtualHost 127.0.0.1:1>\nBackendCPUAffinity On\n"
+              "</VirtualHost>\n" + API, db)
+    try:
+        t = h.configtest()
+        assert t.returncode != 0, t.stdout
+        assert "BackendCPUAffinity cannot occur within <VirtualHost> " \
+            "section" in t.stdout, t.stdout
+    finally:
+        h.destroy()
