@@ -22,14 +22,21 @@ static void sql_string(be_buf_t *b, const char *s)
     be_buf_addc(b, '\'');
 }
 
+/* (no printf: these are written many times into every embedding) */
 static void alias(be_buf_t *b, int depth)
 {
-    be_buf_printf(b, "\"_%d\".", depth);
+    be_buf_adds(b, "\"_");
+    be_buf_int(b, depth);
+    be_buf_adds(b, "\".");
 }
 
 static void from(be_buf_t *b, const be_plan_t *pl, int depth)
 {
-    be_buf_printf(b, " FROM %s AS \"_%d\"", pl->qtable, depth);
+    be_buf_adds(b, " FROM ");
+    be_buf_adds(b, pl->qtable);
+    be_buf_adds(b, " AS \"_");
+    be_buf_int(b, depth);
+    be_buf_addc(b, '"');
 }
 
 /* A column's value inside the JSON the database builds, as the top level

@@ -323,7 +323,9 @@ static const char *embed_list(sqlb_t *q, const be_shape_t *shape)
         /* (a name of its own: PostgreSQL would call them ?column?, or by
          * the spread column's name, which ORDER BY could take for the
          * parent's) */
-        be_buf_printf(&q->b, " AS \"_e%d\"", i);
+        be_buf_adds(&q->b, " AS \"_e");
+        be_buf_int(&q->b, i);
+        be_buf_addc(&q->b, '"');
     }
     return NULL;
 }
