@@ -27,6 +27,8 @@
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+#include <string.h>
 
 #include "mod_backend_private.h"
 
@@ -44,6 +46,8 @@ static be_socache_t *const cache = &be_authn_socache;
  * algorithms up again on every call, under a process-wide lock that every
  * thread of the child then queues on. */
 static EVP_MAC_CTX *keyed;
+/* each child's own copy of the successes it saw (below) */
+static void near_init(apr_pool_t *pchild);
 
 int be_cache_pre_config(apr_pool_t *pconf)
 {
@@ -180,6 +184,7 @@ int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 void be_cache_child_init(apr_pool_t *pchild, server_rec *s)
 {
     be_socache_child_init(cache, pchild);
+    near_init(pchild);
     (void)s;
 }
 
@@ -231,11 +236,74 @@ static const unsigned char *cache_key(request_rec *r, const char *scope,
     return mac;
 }
 
+/* Each child also keeps the successes it has seen, until the time the
+ * shared entry ends: a hit then takes no lock shared with the other
+ * children (a thread of another child that holds it and is preempted
+ * stops every child's logins) and, with memcache, no round trip.  The
+ * same entries for the same time as the shared cache, so nothing is
+ * remembered longer than BackendAuthnCacheTTL says.  Keys are HMACs:
+ * their first bytes pick a slot; a slot keeps the last key put there. */
+#define NEAR_SLOTS 1024
+#define NEAR_LOCKS 16
+
+typedef struct {
+    unsigned char key[32];
+    apr_time_t until; /* 0: empty */
+} near_t;
+
+static near_t *near;
+static pthread_mutex_t near_locks[NEAR_LOCKS];
+
+static void near_init(apr_pool_t *pchild)
+{
+    int i;
+
+    for (i = 0; i < NEAR_LOCKS; i++) {
+        pthread_mutex_init(&near_locks[i], NULL);
+    }
+    near = apr_pcalloc(pchild, NEAR_SLOTS * sizeof(*near));
+}
+
+static unsigned near_slot(const unsigned char *key)
+{
+    return ((unsigned)key[0] | (unsigned)key[1] << 8) % NEAR_SLOTS;
+}
+
+static int near_hit(const unsigned char *key, apr_time_t now)
+{
+    unsigned slot = near_slot(key);
+    int hit;
+
+    if (!near) {
+        return 0;
+    }
+    pthread_mutex_lock(&near_locks[slot % NEAR_LOCKS]);
+    hit = near[slot].until > now && memcmp(near[slot].key, key, 32) == 0;
+    pthread_mutex_unlock(&near_locks[slot % NEAR_LOCKS]);
+    return hit;
+}
+
+static void near_put(const unsigned char *key, apr_time_t until)
+{
+    unsigned slot = near_slot(key);
+
+    if (!near) {
+        return;
+    }
+    pthread_mutex_lock(&near_locks[slot % NEAR_LOCKS]);
+    memcpy(near[slot].key, key, 32);
+    near[slot].until = until;
+    pthread_mutex_unlock(&near_locks[slot % NEAR_LOCKS]);
+}
+
+/* A shared entry's value: the time it ends, 8 bytes, most significant
+ * first (the same on every node). */
 static int cache_lookup(request_rec *r, const unsigned char *key,
                         unsigned int len)
 {
     unsigned char val[8];
-    unsigned int vlen = sizeof(val);
+    unsigned int vlen = sizeof(val), i;
+    apr_uint64_t until = 0;
     apr_status_t rv;
 
     if (!cache->instance) {
@@ -245,22 +313,37 @@ static int cache_lookup(request_rec *r, const unsigned char *key,
     rv = cache->provider->retrieve(cache->instance, r->server, key, len, val,
                                    &vlen, r->pool);
     be_socache_unlock(cache);
-    return rv == APR_SUCCESS && vlen == 1 && val[0] == '1';
+    if (rv != APR_SUCCESS || vlen != sizeof(val)) {
+        return 0;
+    }
+    for (i = 0; i < sizeof(val); i++) {
+        until = until << 8 | val[i];
+    }
+    if ((apr_time_t)until <= r->request_time) {
+        return 0;
+    }
+    near_put(key, (apr_time_t)until);
+    return 1;
 }
 
 static void cache_store(request_rec *r, const unsigned char *key,
                         unsigned int len, int ttl)
 {
-    unsigned char one = '1';
+    apr_time_t until = r->request_time + apr_time_from_sec(ttl);
+    unsigned char val[8];
+    int i;
 
     if (!cache->instance) {
         return;
     }
+    for (i = 7; i >= 0; i--) {
+        val[i] = (unsigned char)((apr_uint64_t)until >> (8 * (7 - i)));
+    }
     be_socache_lock(cache);
-    cache->provider->store(cache->instance, r->server, key, len,
-                           r->request_time + apr_time_from_sec(ttl), &one, 1,
-                           r->pool);
+    cache->provider->store(cache->instance, r->server, key, len, until, val,
+                           sizeof(val), r->pool);
     be_socache_unlock(cache);
+    near_put(key, until);
 }
 
 static authn_status cache_check_password(request_rec *r, const char *user,
@@ -279,7 +362,7 @@ static authn_status cache_check_password(request_rec *r, const char *user,
         return AUTH_GENERAL_ERROR;
     }
     key = cache_key(r, cache_scope(r, dc), user, password, &len);
-    if (key && cache_lookup(r, key, len)) {
+    if (key && (near_hit(key, r->request_time) || cache_lookup(r, key, len))) {
         be_metrics_cache(BE_CACHE_AUTHN, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "BE00056: authn cache hit for %s", user);
