@@ -6,8 +6,8 @@
  * Left to the kernel, a child's threads run on every CPU, so each
  * hand-off wakes a thread on another CPU and the child's shared memory
  * moves between caches.  With one child per CPU, each kept to its own,
- * a request stays on the CPU that took its connection (bench/RESULTS.md
- * has the measurements; docs/tuning.md says when to use it).
+ * a request stays on the CPU that took its connection (docs/tuning.md
+ * has the measurements and says when to use it).
  *
  * The child in scoreboard slot N takes the (N mod count)th CPU of the set
  * httpd was allowed (taskset, systemd's CPUAffinity=), so a child started
@@ -79,7 +79,7 @@ static int my_slot(void)
     return -1;
 }
 
-/* the cpu-th CPU of set, or -1 */
+/* the nth CPU of set (from 0), or -1 */
 static int nth_cpu(const cpu_set_t *set, int n)
 {
     int cpu;
@@ -93,7 +93,8 @@ static int nth_cpu(const cpu_set_t *set, int n)
 }
 
 /* every thread of this process to set: threads inherit the mask of the
- * thread that creates them, but some exist already */
+ * thread that creates them, but some may exist already (a thread that
+ * ended meanwhile is no failure) */
 static int keep_threads_to(const cpu_set_t *set)
 {
     DIR *d = opendir("/proc/self/task");
@@ -104,8 +105,11 @@ static int keep_threads_to(const cpu_set_t *set)
         return sched_setaffinity(0, sizeof(*set), set);
     }
     while ((e = readdir(d))) {
-        pid_t tid = (pid_t)atoi(e->d_name);
-        if (tid > 0 && sched_setaffinity(tid, sizeof(*set), set) != 0) {
+        char *end;
+        long tid = strtol(e->d_name, &end, 10);
+        if (tid > 0 && !*end
+            && sched_setaffinity((pid_t)tid, sizeof(*set), set) != 0
+            && errno != ESRCH) {
             failed = -1;
         }
     }
@@ -137,8 +141,9 @@ void be_affinity_child_init(apr_pool_t *pchild, server_rec *s)
     if (keep_threads_to(&one) != 0) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s,
                      "BE00086: BackendCPUAffinity: the child in slot %d "
-                     "could not keep to CPU %d",
+                     "could not keep to CPU %d; it runs on every CPU",
                      slot, cpu);
+        keep_threads_to(&allowed); /* none of its threads half-pinned */
         return;
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
@@ -159,14 +164,15 @@ void be_affinity_check(apr_pool_t *ptemp, server_rec *s)
 
     (void)ptemp;
     if (!affinity || sched_getaffinity(0, sizeof(allowed), &allowed) != 0
-        || ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &children) != APR_SUCCESS
-        || children >= CPU_COUNT(&allowed)) {
+        || ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &children) != APR_SUCCESS
+        || children <= 0 || children >= CPU_COUNT(&allowed)) {
         return;
     }
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                 "BE00087: BackendCPUAffinity with ServerLimit %d on %d "
-                 "CPUs: the children use only %d of them",
-                 children, CPU_COUNT(&allowed), children);
+                 "BE00087: BackendCPUAffinity on %d CPUs with room for "
+                 "%d child(ren) (ServerLimit, MaxRequestWorkers / "
+                 "ThreadsPerChild): only %d CPU(s) get httpd work",
+                 CPU_COUNT(&allowed), children, children);
 #else
     (void)ptemp;
     (void)s;

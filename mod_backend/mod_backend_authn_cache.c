@@ -3,7 +3,8 @@
  * successful password checks of the providers it wraps (dbd, file, ldap,
  * ...), so that a slow hash such as bcrypt is paid once per TTL, not on
  * every request.  Shared by every child through ap_socache (the provider
- * BackendAuthnCacheSOCache names, or the default of mod_backend_config.c).
+ * BackendAuthnCacheSOCache names, or the default of mod_backend_config.c),
+ * and each child keeps a copy of the successes it has seen (near_*).
  *
  * An entry's key is the user and an HMAC of scope, user and password
  * under a secret drawn at startup: the password itself is never stored, a
@@ -46,8 +47,6 @@ static be_socache_t *const cache = &be_authn_socache;
  * algorithms up again on every call, under a process-wide lock that every
  * thread of the child then queues on. */
 static EVP_MAC_CTX *keyed;
-/* each child's own copy of the successes it saw (below) */
-static void near_init(apr_pool_t *pchild);
 
 int be_cache_pre_config(apr_pool_t *pconf)
 {
@@ -181,61 +180,6 @@ int be_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
-void be_cache_child_init(apr_pool_t *pchild, server_rec *s)
-{
-    be_socache_child_init(cache, pchild);
-    near_init(pchild);
-    (void)s;
-}
-
-/* Where a remembered success counts: the virtual host, the realm, the
- * providers asked, the section BackendAuthnCache came from and the
- * innermost section of the request (another AuthUserFile, say). */
-static const char *cache_scope(request_rec *r, const be_dir_conf_t *dc)
-{
-    const server_rec *s = r->server;
-    core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
-    const char *realm = ap_auth_name(r);
-
-    /* (the same on every node with the same configuration: line numbers,
-     * names and ports, no file name) */
-    return apr_pstrcat(
-        r->pool,
-        s->is_virtual ? apr_psprintf(r->pool, "vhost %u:%u",
-                                     s->defn_line_number, (unsigned)s->port)
-                      : "main",
-        "\n", s->server_hostname ? s->server_hostname : "", "\n",
-        realm ? realm : "", "\n",
-        apr_array_pstrcat(r->pool, dc->cache_providers, ','), "\n",
-        dc->cache_where ? dc->cache_where : "", "\n", cd && cd->d ? cd->d : "",
-        cd && cd->r ? " (regex)" : "", NULL);
-}
-
-/* the HMAC-SHA256 of scope NUL user NUL password: 32 bytes, whatever the
- * user's name (memcache's keys have a bound) */
-static const unsigned char *cache_key(request_rec *r, const char *scope,
-                                      const char *user, const char *password,
-                                      unsigned int *len)
-{
-    unsigned char *mac = apr_palloc(r->pool, 32);
-    size_t n = 0;
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(keyed);
-
-    if (!ctx
-        || !EVP_MAC_update(ctx, (const unsigned char *)scope,
-                           strlen(scope) + 1)
-        || !EVP_MAC_update(ctx, (const unsigned char *)user, strlen(user) + 1)
-        || !EVP_MAC_update(ctx, (const unsigned char *)password,
-                           strlen(password))
-        || !EVP_MAC_final(ctx, mac, &n, 32) || n != 32) {
-        EVP_MAC_CTX_free(ctx);
-        return NULL;
-    }
-    EVP_MAC_CTX_free(ctx);
-    *len = 32;
-    return mac;
-}
-
 /* Each child also keeps the successes it has seen, until the time the
  * shared entry ends: a hit then takes no lock shared with the other
  * children (a thread of another child that holds it and is preempted
@@ -296,10 +240,65 @@ static void near_put(const unsigned char *key, apr_time_t until)
     pthread_mutex_unlock(&near_locks[slot % NEAR_LOCKS]);
 }
 
+void be_cache_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    be_socache_child_init(cache, pchild);
+    near_init(pchild);
+    (void)s;
+}
+
+/* Where a remembered success counts: the virtual host, the realm, the
+ * providers asked, the section BackendAuthnCache came from and the
+ * innermost section of the request (another AuthUserFile, say). */
+static const char *cache_scope(request_rec *r, const be_dir_conf_t *dc)
+{
+    const server_rec *s = r->server;
+    core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
+    const char *realm = ap_auth_name(r);
+
+    /* (the same on every node with the same configuration: line numbers,
+     * names and ports, no file name) */
+    return apr_pstrcat(
+        r->pool,
+        s->is_virtual ? apr_psprintf(r->pool, "vhost %u:%u",
+                                     s->defn_line_number, (unsigned)s->port)
+                      : "main",
+        "\n", s->server_hostname ? s->server_hostname : "", "\n",
+        realm ? realm : "", "\n",
+        apr_array_pstrcat(r->pool, dc->cache_providers, ','), "\n",
+        dc->cache_where ? dc->cache_where : "", "\n", cd && cd->d ? cd->d : "",
+        cd && cd->r ? " (regex)" : "", NULL);
+}
+
+/* the HMAC-SHA256 of scope NUL user NUL password: 32 bytes, whatever the
+ * user's name (memcache's keys have a bound) */
+static const unsigned char *cache_key(request_rec *r, const char *scope,
+                                      const char *user, const char *password,
+                                      unsigned int *len)
+{
+    unsigned char *mac = apr_palloc(r->pool, 32);
+    size_t n = 0;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(keyed);
+
+    if (!ctx
+        || !EVP_MAC_update(ctx, (const unsigned char *)scope,
+                           strlen(scope) + 1)
+        || !EVP_MAC_update(ctx, (const unsigned char *)user, strlen(user) + 1)
+        || !EVP_MAC_update(ctx, (const unsigned char *)password,
+                           strlen(password))
+        || !EVP_MAC_final(ctx, mac, &n, 32) || n != 32) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
+    EVP_MAC_CTX_free(ctx);
+    *len = 32;
+    return mac;
+}
+
 /* A shared entry's value: the time it ends, 8 bytes, most significant
  * first (the same on every node). */
 static int cache_lookup(request_rec *r, const unsigned char *key,
-                        unsigned int len)
+                        unsigned int len, int ttl)
 {
     unsigned char val[8];
     unsigned int vlen = sizeof(val), i;
@@ -322,7 +321,11 @@ static int cache_lookup(request_rec *r, const unsigned char *key,
     if ((apr_time_t)until <= r->request_time) {
         return 0;
     }
-    near_put(key, (apr_time_t)until);
+    /* (never past this node's own TTL: another node's clock may be ahead) */
+    near_put(key,
+             (apr_time_t)until < r->request_time + apr_time_from_sec(ttl)
+                 ? (apr_time_t)until
+                 : r->request_time + apr_time_from_sec(ttl));
     return 1;
 }
 
@@ -353,7 +356,7 @@ static authn_status cache_check_password(request_rec *r, const char *user,
         ap_get_module_config(r->per_dir_config, &backend_module);
     unsigned int len = 0;
     const unsigned char *key;
-    int i;
+    int i, mine = 0;
 
     if (!dc->cache_providers) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
@@ -362,10 +365,13 @@ static authn_status cache_check_password(request_rec *r, const char *user,
         return AUTH_GENERAL_ERROR;
     }
     key = cache_key(r, cache_scope(r, dc), user, password, &len);
-    if (key && (near_hit(key, r->request_time) || cache_lookup(r, key, len))) {
+    if (key
+        && ((mine = near_hit(key, r->request_time))
+            || cache_lookup(r, key, len, be_conf_cache_ttl(dc)))) {
         be_metrics_cache(BE_CACHE_AUTHN, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "BE00056: authn cache hit for %s", user);
+                      "BE00056: authn cache hit for %s%s", user,
+                      mine ? " (this child's copy)" : "");
         return AUTH_GRANTED;
     }
     be_metrics_cache(BE_CACHE_AUTHN, 0);

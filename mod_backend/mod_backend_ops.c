@@ -170,17 +170,19 @@ static const EVP_MD *sha1(void)
 {
     static volatile void *md;
     EVP_MD *ours;
+    void *known = apr_atomic_casptr(&md, NULL, NULL);
 
-    if (md) {
-        return (const EVP_MD *)md;
+    if (known) {
+        return known;
     }
     if (!(ours = EVP_MD_fetch(NULL, "SHA1", NULL))) {
         return NULL;
     }
-    if (apr_atomic_casptr(&md, ours, NULL) != NULL) {
+    if ((known = apr_atomic_casptr(&md, ours, NULL)) != NULL) {
         EVP_MD_free(ours); /* another thread fetched it first */
+        return known;
     }
-    return (const EVP_MD *)md;
+    return ours;
 }
 
 /* The entity tag of a body: its SHA-1, the same for the same bytes on

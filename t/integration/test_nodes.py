@@ -417,8 +417,30 @@ def test_a_password_checked_on_one_node_is_remembered_on_the_other(nodes):
         mark = len(node.log_text())
         r = requests.get(node.url + "/token", auth=("bob", "bob-pw"))
         assert r.status_code == 200, (name, r.text)
-        assert "BE00056: authn cache hit for bob\n" in \
-            node.log_text()[mark:]
+        assert "BE00056: authn cache hit for bob" in node.log_text()[mark:]
+
+
+@pytest.mark.allow_log("AH01617")
+def test_a_child_answers_a_password_it_saw_from_its_own_copy(nodes):
+    nodes.db.script("INSERT INTO users VALUES ('dave', '%s')"
+                    % bcrypt("dave-pw"))
+    b = requests.Session()  # one connection: one child of B
+    r = b.get(nodes.b.url + "/token", auth=("dave", "dave-pw"))
+    assert r.status_code == 200, r.text
+    # A's children never saw dave: A finds the success in memcached
+    mark = len(nodes.a.log_text())
+    r = requests.get(nodes.a.url + "/token", auth=("dave", "dave-pw"))
+    assert r.status_code == 200, r.text
+    assert "BE00056: authn cache hit for dave\n" in nodes.a.log_text()[mark:]
+    # the child of B that checked it answers from its own copy, without
+    # asking memcached; a wrong password is not in that copy
+    mark = len(nodes.b.log_text())
+    r = b.get(nodes.b.url + "/token", auth=("dave", "dave-pw"))
+    assert r.status_code == 200, r.text
+    assert "BE00056: authn cache hit for dave (this child's copy)\n" in \
+        nodes.b.log_text()[mark:]
+    r = b.get(nodes.b.url + "/token", auth=("dave", "dave-pw2"))
+    assert_problem(r, 401, "Unauthorized", "authentication is required")
 
 
 def children_of(pid):
