@@ -147,7 +147,8 @@ void be_affinity_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
-                 "BackendCPUAffinity: the child in slot %d keeps to CPU %d",
+                 "BE00088: BackendCPUAffinity: the child in slot %d keeps "
+                 "to CPU %d",
                  slot, cpu);
 #else
     (void)pchild;
