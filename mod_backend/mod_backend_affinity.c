@@ -94,7 +94,7 @@ static int nth_cpu(const cpu_set_t *set, int n)
 
 /* every thread of this process to set: threads inherit the mask of the
  * thread that creates them, but some may exist already (a thread that
- * ended meanwhile is no failure) */
+ * ended meanwhile is no failure); 0 or the first errno */
 static int keep_threads_to(const cpu_set_t *set)
 {
     DIR *d = opendir("/proc/self/task");
@@ -102,15 +102,15 @@ static int keep_threads_to(const cpu_set_t *set)
     int failed = 0;
 
     if (!d) {
-        return sched_setaffinity(0, sizeof(*set), set);
+        return sched_setaffinity(0, sizeof(*set), set) ? errno : 0;
     }
     while ((e = readdir(d))) {
         char *end;
         long tid = strtol(e->d_name, &end, 10);
         if (tid > 0 && !*end
             && sched_setaffinity((pid_t)tid, sizeof(*set), set) != 0
-            && errno != ESRCH) {
-            failed = -1;
+            && errno != ESRCH && !failed) {
+            failed = errno;
         }
     }
     closedir(d);
@@ -122,7 +122,7 @@ void be_affinity_child_init(apr_pool_t *pchild, server_rec *s)
 {
 #ifdef __linux__
     cpu_set_t allowed, one;
-    int slot, cpu;
+    int slot, cpu, failed;
 
     (void)pchild;
     if (!affinity) {
@@ -138,8 +138,8 @@ void be_affinity_child_init(apr_pool_t *pchild, server_rec *s)
     }
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
-    if (keep_threads_to(&one) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s,
+    if ((failed = keep_threads_to(&one)) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, failed, s,
                      "BE00086: BackendCPUAffinity: the child in slot %d "
                      "could not keep to CPU %d; it runs on every CPU",
                      slot, cpu);
@@ -164,7 +164,10 @@ void be_affinity_check(apr_pool_t *ptemp, server_rec *s)
     int children = 0;
 
     (void)ptemp;
-    if (!affinity || sched_getaffinity(0, sizeof(allowed), &allowed) != 0
+    /* (said once: not in the configuration's first, trial, reading) */
+    if (!affinity
+        || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
+        || sched_getaffinity(0, sizeof(allowed), &allowed) != 0
         || ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &children) != APR_SUCCESS
         || children <= 0 || children >= CPU_COUNT(&allowed)) {
         return;

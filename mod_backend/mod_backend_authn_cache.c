@@ -295,14 +295,14 @@ static const unsigned char *cache_key(request_rec *r, const char *scope,
     return mac;
 }
 
-/* A shared entry's value: the time it ends, 8 bytes, most significant
- * first (the same on every node). */
+/* A shared entry's value: the apr_time_t it ends (as the rate limit's
+ * entries keep theirs). */
 static int cache_lookup(request_rec *r, const unsigned char *key,
                         unsigned int len, int ttl)
 {
-    unsigned char val[8];
-    unsigned int vlen = sizeof(val), i;
-    apr_uint64_t until = 0;
+    apr_time_t until, by_ttl = r->request_time + apr_time_from_sec(ttl);
+    unsigned char val[sizeof(until)];
+    unsigned int vlen = sizeof(val);
     apr_status_t rv;
 
     if (!cache->instance) {
@@ -315,17 +315,12 @@ static int cache_lookup(request_rec *r, const unsigned char *key,
     if (rv != APR_SUCCESS || vlen != sizeof(val)) {
         return 0;
     }
-    for (i = 0; i < sizeof(val); i++) {
-        until = until << 8 | val[i];
-    }
-    if ((apr_time_t)until <= r->request_time) {
+    memcpy(&until, val, sizeof(until));
+    if (until <= r->request_time) {
         return 0;
     }
     /* (never past this node's own TTL: another node's clock may be ahead) */
-    near_put(key,
-             (apr_time_t)until < r->request_time + apr_time_from_sec(ttl)
-                 ? (apr_time_t)until
-                 : r->request_time + apr_time_from_sec(ttl));
+    near_put(key, until < by_ttl ? until : by_ttl);
     return 1;
 }
 
@@ -333,15 +328,12 @@ static void cache_store(request_rec *r, const unsigned char *key,
                         unsigned int len, int ttl)
 {
     apr_time_t until = r->request_time + apr_time_from_sec(ttl);
-    unsigned char val[8];
-    int i;
+    unsigned char val[sizeof(until)];
 
     if (!cache->instance) {
         return;
     }
-    for (i = 7; i >= 0; i--) {
-        val[i] = (unsigned char)((apr_uint64_t)until >> (8 * (7 - i)));
-    }
+    memcpy(val, &until, sizeof(until));
     be_socache_lock(cache);
     cache->provider->store(cache->instance, r->server, key, len, until, val,
                            sizeof(val), r->pool);

@@ -166,7 +166,7 @@ int be_db_problem(be_req_t *q, const be_dberr_t *err, int reading)
 /* SHA-1 fetched once per process: EVP_sha1() makes every EVP_Digest
  * look the algorithm up again, under a lock (a third of a small body's
  * tag, and a lock the threads of a child share). */
-static const EVP_MD *sha1(void)
+const EVP_MD *be_sha1(void)
 {
     static volatile void *md;
     EVP_MD *ours;
@@ -192,7 +192,7 @@ const char *be_etag(request_rec *r, const be_buf_t *body, int weak)
     static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0, i;
-    const EVP_MD *alg = sha1();
+    const EVP_MD *alg = be_sha1();
     char *tag, *at;
 
     if (!alg || !EVP_Digest(body->data, body->len, md, &n, alg, NULL)) {

@@ -15,6 +15,7 @@
 #include <util_filter.h>
 #include <ap_socache.h>
 #include <apr_global_mutex.h>
+#include <openssl/types.h> /* EVP_MD */
 #include <http_core.h>
 
 #include "be_core.h"
@@ -414,6 +415,8 @@ int be_op_call(be_req_t *q);
 int be_send_json(request_rec *r, int status, be_buf_t *body);
 /* The entity tag of a body (its SHA-1), weak or strong. */
 const char *be_etag(request_rec *r, const be_buf_t *body, int weak);
+/* SHA-1, fetched once per process (NULL if OpenSSL has none) */
+const EVP_MD *be_sha1(void);
 /* A body a child keeps for its life, with its ETag: the copy in *slot,
  * made of data by the first thread to get there (NULL: out of memory);
  * and its answer, 200 or 304 for If-None-Match. */

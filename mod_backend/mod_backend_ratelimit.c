@@ -318,8 +318,8 @@ static int take(request_rec *r, const be_limit_t *l, const char *key, int take,
 
     /* a short id of fixed length, whatever the user name (memcache keys
      * have a bound) */
-    if ((!table && !cache->instance)
-        || !EVP_Digest(key, strlen(key), id, &idlen, EVP_sha1(), NULL)) {
+    if ((!table && !cache->instance) || !be_sha1()
+        || !EVP_Digest(key, strlen(key), id, &idlen, be_sha1(), NULL)) {
         out->remaining = l->burst;
         out->full = out->wait = 0;
         return 0;

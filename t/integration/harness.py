@@ -369,6 +369,13 @@ def refused_in_location(driver, pg, schema, lines, message):
         db.close()
 
 
+def children_of(pid):
+    """the pids of pid's child processes (httpd's children)"""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)],
+                         stdout=subprocess.PIPE, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
 def raw_http(port, data):
     """Sends bytes as they are on a new connection and reads until httpd
     closes it: (status line, headers, body)."""

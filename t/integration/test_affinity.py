@@ -5,13 +5,12 @@ config only (apachectl -t names the directive in a <VirtualHost>); a
 warning when there are fewer children than CPUs."""
 
 import os
-import subprocess
 import time
 
 import pytest
 import requests
 
-from harness import Database, Httpd
+from harness import Database, Httpd, children_of
 
 SCHEMA = """
 CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
@@ -26,12 +25,6 @@ API = """
 """
 
 ALLOWED = sorted(os.sched_getaffinity(0))  # httpd inherits this set
-
-
-def children(h):
-    out = subprocess.run(["ps", "--ppid", str(h.pid()), "-o", "pid="],
-                         stdout=subprocess.PIPE, text=True).stdout
-    return [int(p) for p in out.split()]
 
 
 def cpus_of(pid):
@@ -63,7 +56,7 @@ def started(h, threads=16):
     """the children's pids once each runs its ThreadsPerChild workers"""
     deadline = time.time() + 10
     while time.time() < deadline:
-        kids = children(h)
+        kids = children_of(h.pid())
         if len(kids) == 2 and all(len(os.listdir("/proc/%d/task" % k))
                                   > threads for k in kids):
             return kids
@@ -111,7 +104,7 @@ def test_fewer_children_than_cpus_is_warned(db):
                 "1 child(ren) (ServerLimit, MaxRequestWorkers / "
                 "ThreadsPerChild): only 1 CPU(s) get httpd work"
                 % len(ALLOWED)) in h.log_text()
-        (kid,) = children(h)
+        (kid,) = children_of(h.pid())
         assert set(cpus_of(kid).values()) == {frozenset(ALLOWED[:1])}
     finally:
         h.destroy()

@@ -27,8 +27,8 @@ import requests
 
 import tokens
 from expected import assert_problem
-from harness import (IS_ROOT, LIBEXEC, Database, Httpd, bcrypt, free_port,
-                     make_tmpdir, wait_port)
+from harness import (IS_ROOT, LIBEXEC, Database, Httpd, bcrypt, children_of,
+                     free_port, make_tmpdir, wait_port)
 
 # 001 takes long enough that the two nodes' starts overlap; 002 fails if
 # it runs twice (CREATE TABLE without IF NOT EXISTS), and its row counts
@@ -441,12 +441,6 @@ def test_a_child_answers_a_password_it_saw_from_its_own_copy(nodes):
         nodes.b.log_text()[mark:]
     r = b.get(nodes.b.url + "/token", auth=("dave", "dave-pw2"))
     assert_problem(r, 401, "Unauthorized", "authentication is required")
-
-
-def children_of(pid):
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)],
-                         stdout=subprocess.PIPE, text=True).stdout
-    return [int(p) for p in out.split()]
 
 
 def gone(pid):
