@@ -5,7 +5,8 @@
 
 #include "exec.h"
 
-void (*be_exec_stalled)(const char *sql, apr_interval_time_t waited);
+void (*be_exec_lock_waited)(const char *sql, apr_interval_time_t waited);
+void (*be_exec_write_turn)(int take);
 
 const be_executor_t *be_executor_for(const char *driver)
 {

@@ -158,10 +158,19 @@ struct be_executor_t {
 
 const be_executor_t *be_executor_for(const char *driver);
 
-/* When set (the glue sets it per child): told of every statement that
- * waited longer than BE_STALL_MS for another connection's lock. */
+/* When set (the glue sets it per child): told of every statement that met
+ * another connection's lock, and how long it waited; a wait longer than
+ * BE_STALL_MS is a stall. */
 #define BE_STALL_MS 10
-extern void (*be_exec_stalled)(const char *sql, apr_interval_time_t waited);
+extern void (*be_exec_lock_waited)(const char *sql,
+                                   apr_interval_time_t waited);
+
+/* When set (the glue sets it per child, when it serves SQLite): the
+ * writers of every child of the server take turns on a lock shared by
+ * the processes (take 1: wait for the turn; 0: give it back), after the
+ * process's own writer lock and before SQLite's.  Without it, writers of
+ * different children meet in SQLite's busy handler, which polls. */
+extern void (*be_exec_write_turn)(int take);
 
 extern const be_executor_t be_exec_sqlite;
 extern const be_executor_t be_exec_pgsql;

@@ -29,7 +29,10 @@
 
 /* Writers of one process take turns on this lock instead of meeting in
  * SQLite's busy handler, which sleeps (up to 100 ms a time) while another
- * connection holds the write lock.  Other processes still meet in the
+ * connection holds the write lock; then, when the glue gives one, on the
+ * lock of every child of the server (be_exec_write_turn), so that a
+ * child's writers are not left polling while another child's take the
+ * database lock from hand to hand.  Other programs still meet in the
  * busy handler, within BE_SQLITE_BUSY_MS. */
 #if APR_HAS_THREADS
 static apr_thread_mutex_t *writer_lock;
@@ -40,6 +43,9 @@ static void writer_enter(be_conn_t *c)
 #if APR_HAS_THREADS
     if (writer_lock && !c->in_tx) {
         apr_thread_mutex_lock(writer_lock);
+        if (be_exec_write_turn) {
+            be_exec_write_turn(1);
+        }
     }
 #endif
 }
@@ -48,6 +54,9 @@ static void writer_leave(be_conn_t *c)
 {
 #if APR_HAS_THREADS
     if (writer_lock && !c->in_tx) {
+        if (be_exec_write_turn) {
+            be_exec_write_turn(0);
+        }
         apr_thread_mutex_unlock(writer_lock);
     }
 #endif
@@ -84,8 +93,8 @@ static void busy_done(const char *sql)
     }
     waited = apr_time_now() - busy_since;
     busy_since = 0;
-    if (be_exec_stalled && waited > apr_time_from_msec(BE_STALL_MS)) {
-        be_exec_stalled(sql, waited);
+    if (be_exec_lock_waited) {
+        be_exec_lock_waited(sql, waited);
     }
 }
 

@@ -120,8 +120,10 @@ int be_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     be_affinity_pre_config();
     be_migrate_pre_config(pconf);
     be_exec_sqlite.library_init();
-    return be_cache_pre_config(pconf) == OK ? be_limit_pre_config(pconf)
-                                            : HTTP_INTERNAL_SERVER_ERROR;
+    return be_cache_pre_config(pconf) == OK
+            && be_write_turn_pre_config(pconf) == OK
+        ? be_limit_pre_config(pconf)
+        : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 apr_array_header_t *be_all_resources(void)

@@ -9,6 +9,7 @@
 #include <http_config.h>
 #include <http_log.h>
 #include <util_cfgtree.h>
+#include <util_mutex.h>
 #include <apr_thread_mutex.h>
 
 #include "mod_backend_private.h"
@@ -483,10 +484,44 @@ static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
     return check_relations(ptemp, all);
 }
 
+/* ---------------------------------------------------------------------- */
+/* The writers' turn, across the children                                  */
+
+#define BE_WRITE_MUTEX "backend-sqlite-write"
+
+static apr_global_mutex_t *write_mutex;
+
+int be_write_turn_pre_config(apr_pool_t *pconf)
+{
+    write_mutex = NULL;
+    return ap_mutex_register(pconf, BE_WRITE_MUTEX, NULL, APR_LOCK_DEFAULT, 0)
+            == APR_SUCCESS
+        ? OK
+        : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* be_exec_write_turn: a turn that could not be taken is not given back
+ * (SQLite's own lock still orders the writes; its busy handler waits) */
+static _Thread_local int holding_turn;
+
+static void write_turn(int take)
+{
+    if (take) {
+        holding_turn = apr_global_mutex_lock(write_mutex) == APR_SUCCESS;
+    }
+    else if (holding_turn) {
+        holding_turn = 0;
+        apr_global_mutex_unlock(write_mutex);
+    }
+}
+
+static int serves_sqlite(void);
+
 int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                    server_rec *s)
 {
     const char *err;
+    apr_status_t rv;
 
     (void)plog;
     /* every connection to a SQLite database of ours opened from now on
@@ -514,6 +549,15 @@ int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     if ((err = load_schemas(pconf, ptemp, s, NULL)) != NULL) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP, 0, NULL, "%s", err);
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "BE00001: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (serves_sqlite()
+        && (rv = ap_global_mutex_create(&write_mutex, NULL, BE_WRITE_MUTEX,
+                                        NULL, s, pconf, 0))
+            != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                     "BE00089: cannot create the SQLite writers' mutex "
+                     "(Mutex " BE_WRITE_MUTEX ")");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
@@ -552,10 +596,14 @@ void be_test_config(apr_pool_t *pconf, server_rec *s)
 
 static server_rec *main_server;
 
-/* A statement waited over BE_STALL_MS for another connection's lock. */
-static void log_stall(const char *sql, apr_interval_time_t waited)
+/* A statement met another connection's lock; a stall (over BE_STALL_MS)
+ * is logged. */
+static void lock_waited(const char *sql, apr_interval_time_t waited)
 {
-    be_metrics_lock_wait(waited);
+    be_metrics_lock_wait(waited, waited > apr_time_from_msec(BE_STALL_MS));
+    if (waited <= apr_time_from_msec(BE_STALL_MS)) {
+        return;
+    }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, main_server,
                  "BE00058: waited %" APR_TIME_T_FMT
                  " ms for another connection's lock: %s",
@@ -579,10 +627,17 @@ static int serves_sqlite(void)
 void be_child_init(apr_pool_t *pchild, server_rec *s)
 {
     main_server = s;
-    be_exec_stalled = log_stall;
+    be_exec_lock_waited = lock_waited;
     /* the writer lock and the checkpoint thread: only where they serve */
     if (be_exec_sqlite.child_init && serves_sqlite()) {
         be_exec_sqlite.child_init(pchild);
+    }
+    be_exec_write_turn = NULL;
+    if (write_mutex
+        && apr_global_mutex_child_init(
+               &write_mutex, apr_global_mutex_lockfile(write_mutex), pchild)
+            == APR_SUCCESS) {
+        be_exec_write_turn = write_turn;
     }
     be_migrate_child_init(pchild);
     be_rcache_child_init(pchild);

@@ -64,7 +64,7 @@ typedef struct {
 
 typedef struct {
     counter_t acquires, acquire_usec, acquire_waits;
-    counter_t lock_waits, lock_usec;
+    counter_t busy, lock_waits, lock_usec;
     /* by be_cache_kind_e: hits, misses */
     counter_t cache[3][2];
     counter_t tags[N_TAGS];
@@ -287,10 +287,14 @@ void be_metrics_acquired(apr_interval_time_t waited)
     }
 }
 
-void be_metrics_lock_wait(apr_interval_time_t waited)
+void be_metrics_lock_wait(apr_interval_time_t waited, int stalled)
 {
     if (totals) {
         server_slot_t *t = MY_TOTALS();
+        ADD(t->busy, 1);
+        if (!stalled) {
+            return;
+        }
         ADD(t->lock_waits, 1);
         ADD(t->lock_usec, (counter_t)(waited < 0 ? 0 : waited));
     }
@@ -478,6 +482,10 @@ static void exposition(be_buf_t *b, apr_pool_t *p)
     help(b, "backend_pool_waits_total", "counter",
          "Connections from the pool that took over 1 ms to come.");
     sample(b, p, "backend_pool_waits_total", NULL, tot.acquire_waits);
+    help(b, "backend_sqlite_busy_total", "counter",
+         "SQLite statements that met another connection's lock (another "
+         "program writing to the database), however long they waited.");
+    sample(b, p, "backend_sqlite_busy_total", NULL, tot.busy);
     help(b, "backend_sqlite_lock_waits_total", "counter",
          "SQLite statements that waited over 10 ms for another "
          "connection's lock.");

@@ -241,6 +241,7 @@ int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                    server_rec *s);
 void be_test_config(apr_pool_t *pconf, server_rec *s);
 void be_child_init(apr_pool_t *pchild, server_rec *s);
+int be_write_turn_pre_config(apr_pool_t *pconf);
 /* The pooled connection of this request, or NULL (503). */
 be_conn_t *be_db_acquire(request_rec *r, const be_resource_t *res);
 /* The resource's plan, loading the schema now if startup could not. */
@@ -302,7 +303,7 @@ int be_metrics_handler(request_rec *r);
 void be_metrics_register(apr_pool_t *p);
 void be_metrics_error_log(const ap_errorlog_info *info, const char *errstr);
 void be_metrics_acquired(apr_interval_time_t waited);
-void be_metrics_lock_wait(apr_interval_time_t waited);
+void be_metrics_lock_wait(apr_interval_time_t waited, int stalled);
 /* authn: the password cache, else the token cache */
 /* a cache's hit or miss */
 typedef enum {

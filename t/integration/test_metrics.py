@@ -17,8 +17,8 @@ import requests
 from conftest import TokenSite, site_per_driver
 from expected import assert_problem
 from test_hostile import PAYLOADS
-from harness import (Database, assert_refused, bcrypt, give_to_run_user,
-                     make_tmpdir)
+from harness import (LIBEXEC, Database, Httpd, assert_refused, bcrypt,
+                     give_to_run_user, make_tmpdir)
 
 SCHEMA = """
 CREATE TABLE users (name TEXT NOT NULL PRIMARY KEY,
@@ -81,6 +81,7 @@ site = site_per_driver(Site)
 
 
 def scrape(site):
+    """site: anything with a url (a Site, an Httpd)."""
     r = requests.get(site.url + "/metrics")
     assert r.status_code == 200, r.text
     assert r.headers["Content-Type"] == \
@@ -114,6 +115,7 @@ def test_promtool_accepts_it(site):
         "backend_pool_acquires_total": "counter",
         "backend_pool_acquire_seconds_total": "counter",
         "backend_pool_waits_total": "counter",
+        "backend_sqlite_busy_total": "counter",
         "backend_sqlite_lock_waits_total": "counter",
         "backend_sqlite_lock_wait_seconds_total": "counter",
         "backend_token_cache_total": "counter",
@@ -121,7 +123,7 @@ def test_promtool_accepts_it(site):
         "backend_response_cache_total": "counter",
         "backend_log_messages_total": "counter",
     }
-    assert len(types) == 12
+    assert len(types) == 13
 
 
 def test_requests_counted_over_all_children(site):
@@ -168,6 +170,107 @@ def test_requests_counted_over_all_children(site):
                                 "backend_request_duration_seconds_count",
                                 count)
     assert grew("backend_pool_acquires_total", "") >= 11
+
+
+WRITERS = """
+LoadModule slotmem_shm_module "{libexec}/mod_slotmem_shm.so"
+%s
+<Location /api>
+    SetHandler backend
+    BackendResource notes
+</Location>
+<Location /metrics>
+    SetHandler backend-metrics
+</Location>
+"""
+
+
+def test_writers_of_every_child_take_turns(driver, request):
+    """Concurrent writes through both children: every one lands, and, on
+    a WAL database, none meets another connection's lock in SQLite (the
+    children's writers take turns on a lock of the server's, Mutex
+    backend-sqlite-write, instead of polling in SQLite's busy handler).
+    A program writing beside httpd is met, and counted."""
+    import sqlite3
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    pg = request.getfixturevalue("pg") if driver == "pgsql" else None
+    db = Database(driver, pg, "metrics_writers")
+    if driver == "sqlite":
+        db.script("PRAGMA journal_mode=WAL")
+    db.script(SCHEMA)
+    h = Httpd(WRITERS.format(libexec=LIBEXEC) % "", db).start_ok()
+
+    def writer(n):
+        s = requests.Session()
+        codes = []
+        for i in range(25):
+            # a new connection now and then, so that both children write
+            codes.append(s.post(h.url + "/api/notes",
+                                json={"id": 1000 + 25 * n + i,
+                                      "body": "w%d-%d" % (n, i)},
+                                headers={"Connection": "close"} if i % 5 == 0
+                                else {}).status_code)
+        return codes
+
+    def busy(text):
+        return value(text, "backend_sqlite_busy_total")
+
+    try:
+        before = scrape(h)
+        with ThreadPoolExecutor(12) as ex:
+            codes = [c for cs in ex.map(writer, range(12)) for c in cs]
+        assert codes == [201] * 300
+        assert db.value("SELECT count(*) FROM notes") == 301
+        after = scrape(h)
+        assert busy(after) == busy(before) == 0
+        if driver != "sqlite":
+            return
+        other = sqlite3.connect(db.path, isolation_level=None,
+                                check_same_thread=False)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            threading.Timer(0.3, other.execute, ("COMMIT",)).start()
+            r = requests.post(h.url + "/api/notes",
+                              json={"id": 999, "body": "late"})
+            assert r.status_code == 201, r.text
+        finally:
+            other.close()
+        last = scrape(h)
+        assert busy(last) == 1
+        # over 10 ms: a stall too
+        assert value(last, "backend_sqlite_lock_waits_total") == 1
+        assert value(last, "backend_sqlite_lock_wait_seconds_total") >= 0.2
+    finally:
+        h.destroy()
+        db.close()
+
+
+def test_writers_mutex_that_cannot_be_made(driver, request):
+    """Mutex backend-sqlite-write in a directory that does not exist:
+    httpd does not start, and says which mutex; a site without SQLite
+    makes none."""
+    pg = request.getfixturevalue("pg") if driver == "pgsql" else None
+    db = Database(driver, pg, "metrics_mutex")
+    db.script(SCHEMA)
+    # a directory httpd's check accepts, where no file can be made
+    h = Httpd(WRITERS.format(libexec=LIBEXEC)
+              % "Mutex fcntl:/proc backend-sqlite-write", db)
+    try:
+        assert h.configtest().returncode == 0
+        s = h.start()
+        if driver == "sqlite":
+            assert s.returncode != 0
+            assert "BE00089: cannot create the SQLite writers' mutex " \
+                "(Mutex backend-sqlite-write)" in s.stdout + h.log_text()
+        else:
+            assert s.returncode == 0, s.stdout
+            assert requests.get(h.url + "/api/notes/1").json() == \
+                {"id": 1, "body": "a"}
+    finally:
+        h.destroy()
+        db.close()
 
 
 def test_token_and_password_caches(site):
