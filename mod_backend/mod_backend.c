@@ -56,6 +56,9 @@ static void register_hooks(apr_pool_t *p)
                        APR_HOOK_REALLY_FIRST);
     /* before mod_dbd opens the pool's first connections in the child */
     ap_hook_child_init(be_child_init, NULL, before_dbd, APR_HOOK_MIDDLE);
+    /* BackendBatchWorkers: each request thread, at its first request */
+    ap_hook_create_request(be_batch_create_request, NULL, NULL,
+                           APR_HOOK_REALLY_FIRST);
     /* the socache of AuthBasicProvider backend-cache (made before the
      * children, attached in each) and each child's cache of tokens */
     ap_hook_post_config(be_cache_post_config, NULL, NULL, APR_HOOK_MIDDLE);

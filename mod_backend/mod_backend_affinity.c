@@ -37,7 +37,8 @@
 
 APLOG_USE_MODULE(backend);
 
-static int affinity; /* BackendCPUAffinity */
+static int affinity;      /* BackendCPUAffinity */
+static int batch_workers; /* BackendBatchWorkers */
 
 const char *be_affinity_set(cmd_parms *cmd, void *d, int on)
 {
@@ -59,6 +60,35 @@ const char *be_affinity_set(cmd_parms *cmd, void *d, int on)
 void be_affinity_pre_config(void)
 {
     affinity = 0;
+    batch_workers = 0;
+}
+
+/* BackendBatchWorkers On: the threads that answer requests run under
+ * SCHED_BATCH, and the child's other threads (the event MPM's listener)
+ * under the default policy.  Under SCHED_BATCH a woken thread does not
+ * preempt the one running, so a worker half-way through a request
+ * finishes it first and requests end in about the order they came; but
+ * the listener, woken by a readable connection, then waits for every
+ * runnable worker before it hands the next request out, and the slowest
+ * requests wait for it (docs/tuning.md has the measurements).  The
+ * child's threads start under the default policy (child_init, before the
+ * MPM starts them, whatever httpd was started under), and each thread
+ * takes SCHED_BATCH as it meets its first request (create_request). */
+const char *be_batch_workers_set(cmd_parms *cmd, void *d, int on)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)d;
+    if (err) {
+        return err;
+    }
+#if !defined(__linux__) || !defined(SCHED_BATCH)
+    if (on) {
+        return "BackendBatchWorkers: not supported on this system";
+    }
+#endif
+    batch_workers = on;
+    return NULL;
 }
 
 #ifdef __linux__
@@ -118,6 +148,59 @@ static int keep_threads_to(const cpu_set_t *set)
 }
 #endif
 
+#if defined(__linux__) && defined(SCHED_BATCH)
+/* every thread of this process under the default policy (those that
+ * run under SCHED_BATCH; real-time and idle ones are left alone) */
+static int threads_to_default(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct sched_param none = {0};
+    struct dirent *e;
+    int failed = 0;
+
+    while (d && (e = readdir(d))) {
+        char *end;
+        long tid = strtol(e->d_name, &end, 10);
+        if (tid > 0 && !*end && sched_getscheduler((pid_t)tid) == SCHED_BATCH
+            && sched_setscheduler((pid_t)tid, SCHED_OTHER, &none) != 0
+            && errno != ESRCH && !failed) {
+            failed = errno;
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    return d ? failed : errno;
+}
+
+static _Thread_local int batched; /* this thread met BackendBatchWorkers */
+static int batch_failed;          /* said once per child */
+
+int be_batch_create_request(request_rec *r)
+{
+    struct sched_param none = {0};
+
+    if (!batch_workers || batched) {
+        return OK;
+    }
+    batched = 1;
+    if (sched_getscheduler(0) == SCHED_OTHER
+        && sched_setscheduler(0, SCHED_BATCH, &none) != 0
+        && !__atomic_exchange_n(&batch_failed, 1, __ATOMIC_RELAXED)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, r->server,
+                     "BE00090: BackendBatchWorkers: a thread could not take "
+                     "the SCHED_BATCH policy; it keeps its own");
+    }
+    return OK;
+}
+#else
+int be_batch_create_request(request_rec *r)
+{
+    (void)r;
+    return OK;
+}
+#endif
+
 void be_affinity_child_init(apr_pool_t *pchild, server_rec *s)
 {
 #ifdef __linux__
@@ -125,6 +208,14 @@ void be_affinity_child_init(apr_pool_t *pchild, server_rec *s)
     int slot, cpu, failed;
 
     (void)pchild;
+#ifdef SCHED_BATCH
+    batch_failed = 0;
+    if (batch_workers && (failed = threads_to_default()) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, failed, s,
+                     "BE00090: BackendBatchWorkers: the child's threads "
+                     "could not return to the default policy");
+    }
+#endif
     if (!affinity) {
         return;
     }

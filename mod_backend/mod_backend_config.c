@@ -1354,6 +1354,9 @@ const command_rec be_cmds[] = {
     AP_INIT_FLAG("BackendCPUAffinity", be_affinity_set, NULL, RSRC_CONF,
                  "On: each child process keeps to one CPU (use one child "
                  "per CPU)"),
+    AP_INIT_FLAG("BackendBatchWorkers", be_batch_workers_set, NULL, RSRC_CONF,
+                 "On: threads that answer requests run under SCHED_BATCH, "
+                 "the MPM's listener under the default policy"),
     AP_INIT_FLAG("BackendDBIdentity", set_db_identity, NULL, ACCESS_CONF,
                  "On: on PostgreSQL, each request's statements see its "
                  "identity (request.jwt.claims, request.user) for RLS"),

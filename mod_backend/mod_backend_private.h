@@ -393,6 +393,8 @@ void be_rcache_child_init(apr_pool_t *pchild);
 
 /* mod_backend_affinity.c: BackendCPUAffinity */
 const char *be_affinity_set(cmd_parms *cmd, void *d, int on);
+const char *be_batch_workers_set(cmd_parms *cmd, void *d, int on);
+int be_batch_create_request(request_rec *r);
 void be_affinity_pre_config(void);
 void be_affinity_child_init(apr_pool_t *pchild, server_rec *s);
 void be_affinity_check(apr_pool_t *ptemp, server_rec *s);

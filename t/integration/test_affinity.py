@@ -2,7 +2,12 @@
 one CPU of the set httpd may use, the child in scoreboard slot N to the
 (N mod count)th; Off (the default) leaves them on the whole set.  Server
 config only (apachectl -t names the directive in a <VirtualHost>); a
-warning when there are fewer children than CPUs."""
+warning when there are fewer children than CPUs.
+
+BackendBatchWorkers On: the threads that answer requests run under
+SCHED_BATCH, the MPM's listener (and the rest of the child) under the
+default policy, whatever httpd was started under; Off leaves the policy
+httpd was started under to every thread."""
 
 import os
 import time
@@ -117,6 +122,75 @@ def test_not_in_a_virtual_host(db):
         t = h.configtest()
         assert t.returncode != 0, t.stdout
         assert "BackendCPUAffinity cannot occur within <VirtualHost> " \
+            "section" in t.stdout, t.stdout
+    finally:
+        h.destroy()
+
+
+EPOLL_WAIT = {"232", "281"}  # epoll_wait, epoll_pwait (x86-64)
+
+
+def policies(pid):
+    """{thread id: (scheduling policy, the system call it waits in)}"""
+    found = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/syscall" % (pid, tid)) as f:
+            call = f.read().split(" ")[0]
+        found[int(tid)] = (os.sched_getscheduler(int(tid)), call)
+    return found
+
+
+def batch_site(db, extra):
+    h = Httpd(extra + API, db)
+    h.prefix = ["chrt", "--batch", "0"]
+    h.start_ok()
+    kids = started(h)
+    for _ in range(40):
+        # a new connection each: both children, many threads answer
+        r = requests.get(h.url + "/api/notes/1",
+                         headers={"Connection": "close"})
+        assert r.status_code == 200 and r.json() == {"id": 1, "body": "one"}
+    return h, kids
+
+
+def test_batch_workers_leave_the_listener_to_the_default_policy(db):
+    h, kids = batch_site(db, "BackendBatchWorkers On\n")
+    try:
+        batch = 0
+        for pid in kids:
+            threads = policies(pid)
+            listeners = [t for t, (_, call) in threads.items()
+                         if call in EPOLL_WAIT]
+            assert len(listeners) == 1, threads
+            assert threads[listeners[0]][0] == os.SCHED_OTHER
+            assert threads[pid][0] == os.SCHED_OTHER  # the main thread
+            assert {p for p, _ in threads.values()} <= {os.SCHED_OTHER,
+                                                        os.SCHED_BATCH}
+            batch += sum(p == os.SCHED_BATCH for p, _ in threads.values())
+        # the threads that answered the 40 requests
+        assert 1 <= batch <= 40
+        assert "BE00090" not in h.log_text()
+    finally:
+        h.destroy()
+
+
+def test_batch_workers_off_leaves_the_policy_alone(db):
+    h, kids = batch_site(db, "")
+    try:
+        for pid in kids:
+            assert {p for p, _ in policies(pid).values()} == \
+                {os.SCHED_BATCH}
+    finally:
+        h.destroy()
+
+
+def test_batch_workers_not_in_a_virtual_host(db):
+    h = Httpd("<VirtualHost 127.0.0.1:1>\nBackendBatchWorkers On\n"
+              "</VirtualHost>\n" + API, db)
+    try:
+        t = h.configtest()
+        assert t.returncode != 0, t.stdout
+        assert "BackendBatchWorkers cannot occur within <VirtualHost> " \
             "section" in t.stdout, t.stdout
     finally:
         h.destroy()
