@@ -122,55 +122,60 @@ static int nth_cpu(const cpu_set_t *set, int n)
     return -1;
 }
 
-/* every thread of this process to set: threads inherit the mask of the
- * thread that creates them, but some may exist already (a thread that
- * ended meanwhile is no failure); 0 or the first errno */
-static int keep_threads_to(const cpu_set_t *set)
+/* Calls each(tid, arg) for every thread of this process (without /proc:
+ * for the calling thread, 0); a thread that ended meanwhile is no
+ * failure.  0 or the first errno. */
+static int each_thread(int (*each)(pid_t tid, const void *arg),
+                       const void *arg)
 {
     DIR *d = opendir("/proc/self/task");
     struct dirent *e;
     int failed = 0;
 
     if (!d) {
-        return sched_setaffinity(0, sizeof(*set), set) ? errno : 0;
+        return each(0, arg) ? errno : 0;
     }
     while ((e = readdir(d))) {
         char *end;
         long tid = strtol(e->d_name, &end, 10);
-        if (tid > 0 && !*end
-            && sched_setaffinity((pid_t)tid, sizeof(*set), set) != 0
-            && errno != ESRCH && !failed) {
+        if (tid > 0 && !*end && each((pid_t)tid, arg) != 0 && errno != ESRCH
+            && !failed) {
             failed = errno;
         }
     }
     closedir(d);
     return failed;
 }
+
+static int keep_to(pid_t tid, const void *set)
+{
+    return sched_setaffinity(tid, sizeof(cpu_set_t), set);
+}
+
+/* every thread of this process to set: threads inherit the mask of the
+ * thread that creates them, but some may exist already */
+static int keep_threads_to(const cpu_set_t *set)
+{
+    return each_thread(keep_to, set);
+}
 #endif
 
 #if defined(__linux__) && defined(SCHED_BATCH)
+static int to_default(pid_t tid, const void *arg)
+{
+    struct sched_param none = {0};
+
+    (void)arg;
+    return sched_getscheduler(tid) == SCHED_BATCH
+        ? sched_setscheduler(tid, SCHED_OTHER, &none)
+        : 0;
+}
+
 /* every thread of this process under the default policy (those that
  * run under SCHED_BATCH; real-time and idle ones are left alone) */
 static int threads_to_default(void)
 {
-    DIR *d = opendir("/proc/self/task");
-    struct sched_param none = {0};
-    struct dirent *e;
-    int failed = 0;
-
-    while (d && (e = readdir(d))) {
-        char *end;
-        long tid = strtol(e->d_name, &end, 10);
-        if (tid > 0 && !*end && sched_getscheduler((pid_t)tid) == SCHED_BATCH
-            && sched_setscheduler((pid_t)tid, SCHED_OTHER, &none) != 0
-            && errno != ESRCH && !failed) {
-            failed = errno;
-        }
-    }
-    if (d) {
-        closedir(d);
-    }
-    return d ? failed : errno;
+    return each_thread(to_default, NULL);
 }
 
 static _Thread_local int batched; /* this thread met BackendBatchWorkers */
@@ -210,7 +215,8 @@ void be_affinity_child_init(apr_pool_t *pchild, server_rec *s)
     (void)pchild;
 #ifdef SCHED_BATCH
     batch_failed = 0;
-    if (batch_workers && (failed = threads_to_default()) != 0) {
+    if (batch_workers && (failed = threads_to_default()) != 0
+        && !__atomic_exchange_n(&batch_failed, 1, __ATOMIC_RELAXED)) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, failed, s,
                      "BE00090: BackendBatchWorkers: the child's threads "
                      "could not return to the default policy");

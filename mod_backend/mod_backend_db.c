@@ -501,8 +501,10 @@ int be_write_turn_pre_config(apr_pool_t *pconf)
 }
 
 /* be_exec_write_turn: a turn that could not be taken is not given back
- * (SQLite's own lock still orders the writes; its busy handler waits) */
-static _Thread_local int holding_turn;
+ * (SQLite's own lock still orders the writes; its busy handler waits).
+ * One thread of the process at a time holds it (the process's own turn
+ * comes first), so the flag is the process's. */
+static int holding_turn;
 
 static void write_turn(int take)
 {
@@ -600,8 +602,10 @@ static server_rec *main_server;
  * is logged. */
 static void lock_waited(const char *sql, apr_interval_time_t waited)
 {
-    be_metrics_lock_wait(waited, waited > apr_time_from_msec(BE_STALL_MS));
-    if (waited <= apr_time_from_msec(BE_STALL_MS)) {
+    int stalled = waited > apr_time_from_msec(BE_STALL_MS);
+
+    be_metrics_lock_wait(waited, stalled);
+    if (!stalled) {
         return;
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, main_server,
@@ -633,11 +637,19 @@ void be_child_init(apr_pool_t *pchild, server_rec *s)
         be_exec_sqlite.child_init(pchild);
     }
     be_exec_write_turn = NULL;
-    if (write_mutex
-        && apr_global_mutex_child_init(
-               &write_mutex, apr_global_mutex_lockfile(write_mutex), pchild)
-            == APR_SUCCESS) {
-        be_exec_write_turn = write_turn;
+    if (write_mutex) {
+        apr_status_t rv = apr_global_mutex_child_init(
+            &write_mutex, apr_global_mutex_lockfile(write_mutex), pchild);
+        if (rv == APR_SUCCESS) {
+            be_exec_write_turn = write_turn;
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                         "BE00089: this child cannot take the SQLite "
+                         "writers' mutex (Mutex " BE_WRITE_MUTEX "); its "
+                         "writers meet the other children's in SQLite's "
+                         "busy handler");
+        }
     }
     be_migrate_child_init(pchild);
     be_rcache_child_init(pchild);

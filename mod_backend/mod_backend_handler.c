@@ -1096,7 +1096,15 @@ static int serve(request_rec *r)
         }
         return be_db_identity_end(&q, dispatch(&q));
     }
-    return dispatch(&q);
+    rc = dispatch(&q);
+    if (q.conn && q.conn->in_tx) {
+        /* a path that left its transaction open: undone here, in the
+         * thread that holds the writers' turn (the request pool's cleanup
+         * may run in another thread, after the answer is sent) */
+        be_dberr_t err = {BE_DB_OK, NULL, NULL, NULL, 0, NULL};
+        q.conn->ex->tx(q.conn, r->pool, BE_TX_ROLLBACK, &err);
+    }
+    return rc;
 }
 
 int be_handler(request_rec *r)

@@ -484,7 +484,8 @@ static void exposition(be_buf_t *b, apr_pool_t *p)
     sample(b, p, "backend_pool_waits_total", NULL, tot.acquire_waits);
     help(b, "backend_sqlite_busy_total", "counter",
          "SQLite statements that met another connection's lock (another "
-         "program writing to the database), however long they waited.");
+         "program writing; without WAL, readers too), however long they "
+         "waited.");
     sample(b, p, "backend_sqlite_busy_total", NULL, tot.busy);
     help(b, "backend_sqlite_lock_waits_total", "counter",
          "SQLite statements that waited over 10 ms for another "

@@ -174,6 +174,8 @@ def test_requests_counted_over_all_children(site):
 
 WRITERS = """
 LoadModule slotmem_shm_module "{libexec}/mod_slotmem_shm.so"
+LogFormat "%%P %%m" pids
+CustomLog "{dir}/pids.log" pids
 %s
 <Location /api>
     SetHandler backend
@@ -200,7 +202,9 @@ def test_writers_of_every_child_take_turns(driver, request):
     if driver == "sqlite":
         db.script("PRAGMA journal_mode=WAL")
     db.script(SCHEMA)
-    h = Httpd(WRITERS.format(libexec=LIBEXEC) % "", db).start_ok()
+    logs = make_tmpdir("mb-writers-")
+    give_to_run_user(logs)
+    h = Httpd(WRITERS.format(libexec=LIBEXEC, dir=logs) % "", db).start_ok()
 
     def writer(n):
         s = requests.Session()
@@ -224,7 +228,12 @@ def test_writers_of_every_child_take_turns(driver, request):
         assert codes == [201] * 300
         assert db.value("SELECT count(*) FROM notes") == 301
         after = scrape(h)
-        assert busy(after) == busy(before) == 0
+        assert busy(after) == busy(before)
+        # both children wrote
+        with open(os.path.join(logs, "pids.log")) as f:
+            writers = {line.split()[0] for line in f
+                       if line.split()[1] == "POST"}
+        assert len(writers) == 2, writers
         if driver != "sqlite":
             return
         other = sqlite3.connect(db.path, isolation_level=None,
@@ -255,7 +264,9 @@ def test_writers_mutex_that_cannot_be_made(driver, request):
     db = Database(driver, pg, "metrics_mutex")
     db.script(SCHEMA)
     # a directory httpd's check accepts, where no file can be made
-    h = Httpd(WRITERS.format(libexec=LIBEXEC)
+    logs = make_tmpdir("mb-writers-")
+    give_to_run_user(logs)
+    h = Httpd(WRITERS.format(libexec=LIBEXEC, dir=logs)
               % "Mutex fcntl:/proc backend-sqlite-write", db)
     try:
         assert h.configtest().returncode == 0
