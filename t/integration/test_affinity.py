@@ -115,14 +115,16 @@ def test_fewer_children_than_cpus_is_warned(db):
         h.destroy()
 
 
-def test_not_in_a_virtual_host(db):
-    h = Httpd("<VirtualHost 127.0.0.1:1>\nBackendCPUAffinity On\n"
-              "</VirtualHost>\n" + API, db)
+@pytest.mark.parametrize("directive", ["BackendCPUAffinity",
+                                       "BackendBatchWorkers"])
+def test_not_in_a_virtual_host(db, directive):
+    h = Httpd("<VirtualHost 127.0.0.1:1>\n%s On\n</VirtualHost>\n"
+              % directive + API, db)
     try:
         t = h.configtest()
         assert t.returncode != 0, t.stdout
-        assert "BackendCPUAffinity cannot occur within <VirtualHost> " \
-            "section" in t.stdout, t.stdout
+        assert "%s cannot occur within <VirtualHost> section" % directive \
+            in t.stdout, t.stdout
     finally:
         h.destroy()
 
@@ -190,17 +192,5 @@ def test_batch_workers_off_leaves_the_policy_alone(db):
         for pid in kids:
             assert {p for p, _ in policies(pid).values()} == \
                 {os.SCHED_BATCH}
-    finally:
-        h.destroy()
-
-
-def test_batch_workers_not_in_a_virtual_host(db):
-    h = Httpd("<VirtualHost 127.0.0.1:1>\nBackendBatchWorkers On\n"
-              "</VirtualHost>\n" + API, db)
-    try:
-        t = h.configtest()
-        assert t.returncode != 0, t.stdout
-        assert "BackendBatchWorkers cannot occur within <VirtualHost> " \
-            "section" in t.stdout, t.stdout
     finally:
         h.destroy()
