@@ -43,14 +43,16 @@
  * statements) then waited 250-300 ms at p99 with 16 clients, against 7 ms
  * under SCHED_OTHER. */
 #if APR_HAS_THREADS
-static int writer_turns; /* in a child, once its child_init ran */
+/* the child's pool, from its child_init until its writers are closed:
+ * writes take turns only then */
+static apr_pool_t *writers_pool;
 static be_turns_t turns = BE_TURNS_INIT;
 #endif
 
 static void writer_enter(be_conn_t *c)
 {
 #if APR_HAS_THREADS
-    if (writer_turns && !c->in_tx) {
+    if (writers_pool && !c->in_tx) {
         be_turn_take(&turns);
         if (be_exec_write_turn) {
             be_exec_write_turn(1);
@@ -62,7 +64,7 @@ static void writer_enter(be_conn_t *c)
 static void writer_leave(be_conn_t *c)
 {
 #if APR_HAS_THREADS
-    if (writer_turns && !c->in_tx) {
+    if (writers_pool && !c->in_tx) {
         if (be_exec_write_turn) {
             be_exec_write_turn(0);
         }
@@ -222,7 +224,6 @@ typedef struct {
 #define BE_WRITER_FILES 16
 static writer_t writers[BE_WRITER_FILES];
 static int nwriters;
-static apr_pool_t *writers_pool;
 
 static void finalize_stmts(be_conn_t *c);
 
@@ -301,7 +302,6 @@ static apr_status_t writers_end(void *data)
     }
     nwriters = 0;
     writers_pool = NULL;
-    writer_turns = 0;
     return APR_SUCCESS;
 }
 #endif
@@ -412,7 +412,6 @@ static void sq_process_init(apr_pool_t *pconf)
 static void sq_child_init(apr_pool_t *pchild)
 {
 #if APR_HAS_THREADS
-    writer_turns = 1;
     writers_pool = pchild;
     apr_pool_pre_cleanup_register(pchild, NULL, writers_end);
     atomic_store(&checkpointer_stop, 0);
@@ -758,7 +757,7 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
         return err->rc;
     }
 #if APR_HAS_THREADS
-    if (writer_turns && !c->in_tx && !sqlite3_stmt_readonly(s)) {
+    if (writers_pool && !c->in_tx && !sqlite3_stmt_readonly(s)) {
         be_conn_t *w;
         sqlite3_stmt *ws;
         int wcached;
@@ -875,7 +874,7 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
          * writer connection */
         writer_enter(c);
 #if APR_HAS_THREADS
-        if (writer_turns) {
+        if (writers_pool) {
             w = writer_conn(c);
         }
 #endif

@@ -1500,9 +1500,6 @@ int be_op_update(be_req_t *q, be_jobject_t *obj, be_write_e mode)
         err = be_sql_update(r->pool, q->plan, &row, &q->where, shape, &st);
     }
     if (err) {
-        if (q->conn && q->conn->in_tx) {
-            tx(q, BE_TX_ROLLBACK); /* If-Match's */
-        }
         return be_problem(r, HTTP_BAD_REQUEST, err, NULL);
     }
     if (row.ncols > 0 && (t->readback & BE_W_UPDATE)) {
