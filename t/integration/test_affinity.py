@@ -129,16 +129,24 @@ def test_not_in_a_virtual_host(db, directive):
         h.destroy()
 
 
-EPOLL_WAIT = {"232", "281"}  # epoll_wait, epoll_pwait (x86-64)
+def in_epoll(task):
+    """whether the thread at /proc/PID/task/TID sleeps in epoll_wait: the
+    kernel function it sleeps in (any architecture), else the number of
+    its system call (x86-64: epoll_wait, epoll_pwait)"""
+    with open(task + "/wchan") as f:
+        wchan = f.read().strip()
+    if wchan not in ("", "0"):
+        return "epoll" in wchan or wchan == "ep_poll"
+    with open(task + "/syscall") as f:
+        return f.read().split(" ")[0] in ("232", "281")
 
 
 def policies(pid):
-    """{thread id: (scheduling policy, the system call it waits in)}"""
+    """{thread id: (scheduling policy, whether it waits in epoll_wait)}"""
     found = {}
     for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/syscall" % (pid, tid)) as f:
-            call = f.read().split(" ")[0]
-        found[int(tid)] = (os.sched_getscheduler(int(tid)), call)
+        found[int(tid)] = (os.sched_getscheduler(int(tid)),
+                           in_epoll("/proc/%d/task/%s" % (pid, tid)))
     return found
 
 
@@ -147,8 +155,7 @@ def listener_of(pid):
     wakes now and then, so looked for again until seen), its threads"""
     for _ in range(100):
         threads = policies(pid)
-        waiting = [t for t, (_, call) in threads.items()
-                   if call in EPOLL_WAIT]
+        waiting = [t for t, (_, epoll) in threads.items() if epoll]
         if len(waiting) == 1:
             return waiting[0], threads
         time.sleep(0.02)
