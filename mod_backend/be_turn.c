@@ -4,6 +4,8 @@
  * first from the queue, marks it granted and wakes it: the turn never
  * becomes free in between, so no thread takes it out of order.
  */
+#include <errno.h>
+
 #include "be_turn.h"
 
 struct be_turn_waiter_t {
@@ -12,7 +14,25 @@ struct be_turn_waiter_t {
     be_turn_waiter_t *next;
 };
 
-void be_turn_take(be_turns_t *t)
+/* Takes me out of the queue (it has not been granted). */
+static void leave_queue(be_turns_t *t, be_turn_waiter_t *me)
+{
+    be_turn_waiter_t **at = &t->first, *before = NULL;
+
+    while (*at && *at != me) {
+        before = *at;
+        at = &(*at)->next;
+    }
+    if (*at) {
+        *at = me->next;
+        if (t->last == me) {
+            t->last = before;
+        }
+        t->waiting--;
+    }
+}
+
+int be_turn_take_by(be_turns_t *t, const struct timespec *deadline)
 {
     be_turn_waiter_t me;
 
@@ -20,7 +40,7 @@ void be_turn_take(be_turns_t *t)
     if (!t->taken) {
         t->taken = 1;
         pthread_mutex_unlock(&t->mutex);
-        return;
+        return 1;
     }
     pthread_cond_init(&me.cond, NULL);
     me.granted = 0;
@@ -34,10 +54,24 @@ void be_turn_take(be_turns_t *t)
     t->last = &me;
     t->waiting++;
     while (!me.granted) {
-        pthread_cond_wait(&me.cond, &t->mutex);
+        if (!deadline) {
+            pthread_cond_wait(&me.cond, &t->mutex);
+        }
+        else if (pthread_cond_timedwait(&me.cond, &t->mutex, deadline)
+                     == ETIMEDOUT
+                 && !me.granted) {
+            leave_queue(t, &me);
+            break;
+        }
     }
     pthread_mutex_unlock(&t->mutex);
     pthread_cond_destroy(&me.cond);
+    return me.granted;
+}
+
+void be_turn_take(be_turns_t *t)
+{
+    be_turn_take_by(t, NULL);
 }
 
 /* The waiter is woken under the mutex: once it sees granted it may

@@ -8,6 +8,7 @@
 #define BE_TURN_H
 
 #include <pthread.h>
+#include <time.h>
 
 typedef struct be_turn_waiter_t be_turn_waiter_t;
 
@@ -25,6 +26,11 @@ typedef struct {
 
 /* Waits until the turn is this thread's. */
 void be_turn_take(be_turns_t *t);
+/* The same, waiting no later than deadline (CLOCK_REALTIME, as
+ * pthread_cond_timedwait; NULL: no limit): 1 when the turn is this
+ * thread's, 0 when the deadline came first (the thread no longer waits;
+ * those behind it keep their order). */
+int be_turn_take_by(be_turns_t *t, const struct timespec *deadline);
 /* Gives the turn to the longest waiting thread, or back. */
 void be_turn_give(be_turns_t *t);
 /* How many threads wait (for tests). */

@@ -6,7 +6,7 @@
 #include "exec.h"
 
 void (*be_exec_lock_waited)(const char *sql, apr_interval_time_t waited);
-void (*be_exec_write_turn)(int take);
+int (*be_exec_write_turn)(int file, int take, apr_time_t by);
 
 const be_executor_t *be_executor_for(const char *driver)
 {

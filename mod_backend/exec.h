@@ -166,11 +166,19 @@ extern void (*be_exec_lock_waited)(const char *sql,
                                    apr_interval_time_t waited);
 
 /* When set (the glue sets it per child, when it serves SQLite): the
- * writers of every child of the server take turns on a lock shared by
- * the processes (take 1: wait for the turn; 0: give it back), after the
- * process's own writer lock and before SQLite's.  Without it, writers of
- * different children meet in SQLite's busy handler, which polls. */
-extern void (*be_exec_write_turn)(int take);
+ * writers of every child of the server take turns on a lock per database
+ * file shared by the processes (file: the file's number, as
+ * be_exec_sqlite_files counts them), after the process's own turn for
+ * the file and before SQLite's lock.  take 1: waits for the turn until
+ * by, and returns 0 only when by came first; take 0: gives it back.
+ * Without it, writers of different children meet in SQLite's busy
+ * handler, which polls. */
+extern int (*be_exec_write_turn)(int file, int take, apr_time_t by);
+
+/* How many SQLite files the schema was read from in this configuration
+ * (numbered from 0 in that order), once the schema is read: every file a
+ * resource lives in.  The numbers stay while the configuration does. */
+int be_exec_sqlite_files(void);
 
 extern const be_executor_t be_exec_sqlite;
 extern const be_executor_t be_exec_pgsql;

@@ -27,13 +27,14 @@
  * request is answered 503. */
 #define BE_SQLITE_BUSY_MS 5000
 
-/* Writers of one process take turns on this lock instead of meeting in
- * SQLite's busy handler, which sleeps (up to 100 ms a time) while another
- * connection holds the write lock; then, when the glue gives one, on the
- * lock of every child of the server (be_exec_write_turn), so that a
- * child's writers are not left polling while another child's take the
- * database lock from hand to hand.  Other programs still meet in the
- * busy handler, within BE_SQLITE_BUSY_MS.
+/* Writers of one process take turns, one turn per database file, instead
+ * of meeting in SQLite's busy handler, which sleeps (up to 100 ms a time)
+ * while another connection holds the write lock; then, when the glue gives
+ * one, on the file's lock of every child of the server
+ * (be_exec_write_turn), so that a child's writers are not left polling
+ * while another child's take the database lock from hand to hand.  Writes
+ * to different files never wait for each other.  Other programs still
+ * meet in the busy handler, within BE_SQLITE_BUSY_MS.
  *
  * The turns are first come, first served: the writer that gives the turn
  * back hands it to the longest waiting one.  With a plain mutex a thread
@@ -42,34 +43,87 @@
  * preempt, a function's transaction (which holds the turn for several
  * statements) then waited 250-300 ms at p99 with 16 clients, against 7 ms
  * under SCHED_OTHER. */
+
+/* The files of this configuration's resources (ours, below), numbered in
+ * the order the schema was read from them: a file's number is its turn
+ * and its writer connection.  Fixed before the children start. */
+#define BE_SQLITE_OURS 64
+static char *ours[BE_SQLITE_OURS]; /* malloc'd, as sqlite3_db_filename says */
+static int nours;
+
+/* db's file number, or BE_SQLITE_OURS: not one of ours (in memory) */
+static int file_of(sqlite3 *db)
+{
+    const char *f = sqlite3_db_filename(db, "main");
+    int i;
+
+    for (i = 0; f && *f && i < nours; i++) {
+        if (strcmp(ours[i], f) == 0) {
+            return i;
+        }
+    }
+    return BE_SQLITE_OURS;
+}
+
 #if APR_HAS_THREADS
 /* the child's pool, from its child_init until its writers are closed:
  * writes take turns only then */
 static apr_pool_t *writers_pool;
-static be_turns_t turns = BE_TURNS_INIT;
+/* one per file of ours, and one for any other */
+static be_turns_t turns[BE_SQLITE_OURS + 1];
 #endif
 
-static void writer_enter(be_conn_t *c)
+/* A write's deadline: BE_SQLITE_BUSY_MS after it asked for its turn, for
+ * the turns and then SQLite's lock together (0: none, SQLite's lock alone
+ * has BE_SQLITE_BUSY_MS from when it is first met). */
+static _Thread_local apr_time_t write_deadline;
+
+/* Takes the turn for c's file: *f is the file's number (what writer_leave
+ * and writer_conn take), or -1 when writes take no turns (the parent, a
+ * transaction's statement).  0 when the turn did not come within
+ * BE_SQLITE_BUSY_MS (another program holds the database, and the writers
+ * before this one waited for it): the write answers as SQLite's busy
+ * handler does then. */
+static int writer_enter(be_conn_t *c, int *f)
 {
+    *f = -1;
 #if APR_HAS_THREADS
     if (writers_pool && !c->in_tx) {
-        be_turn_take(&turns);
-        if (be_exec_write_turn) {
-            be_exec_write_turn(1);
+        int n = file_of(c->native);
+        apr_time_t by = apr_time_now() + apr_time_from_msec(BE_SQLITE_BUSY_MS);
+        struct timespec ts;
+
+        ts.tv_sec = (time_t)apr_time_sec(by);
+        ts.tv_nsec = (long)apr_time_usec(by) * 1000L;
+        if (!be_turn_take_by(&turns[n], &ts)) {
+            return 0;
         }
+        if (be_exec_write_turn && n < BE_SQLITE_OURS
+            && !be_exec_write_turn(n, 1, by)) {
+            be_turn_give(&turns[n]);
+            return 0;
+        }
+        write_deadline = by;
+        *f = n;
     }
+#else
+    (void)c;
 #endif
+    return 1;
 }
 
-static void writer_leave(be_conn_t *c)
+static void writer_leave(int f)
 {
 #if APR_HAS_THREADS
-    if (writers_pool && !c->in_tx) {
-        if (be_exec_write_turn) {
-            be_exec_write_turn(0);
+    write_deadline = 0;
+    if (f >= 0) {
+        if (be_exec_write_turn && f < BE_SQLITE_OURS) {
+            be_exec_write_turn(f, 0, 0);
         }
-        be_turn_give(&turns);
+        be_turn_give(&turns[f]);
     }
+#else
+    (void)f;
 #endif
 }
 
@@ -88,7 +142,9 @@ static int on_busy(void *arg, int tries)
     if (tries == 0 || !busy_since) {
         busy_since = now;
     }
-    if (now - busy_since >= apr_time_from_msec(BE_SQLITE_BUSY_MS)) {
+    if (write_deadline
+            ? now >= write_deadline
+            : now - busy_since >= apr_time_from_msec(BE_SQLITE_BUSY_MS)) {
         return 0;
     }
     apr_sleep((apr_interval_time_t)50 << (tries < 6 ? tries : 6));
@@ -215,57 +271,44 @@ static apr_status_t checkpointer_end(void *data)
  * statement of it, under the writer lock from BEGIN to its end. */
 #if APR_HAS_THREADS
 typedef struct {
-    char *file;
-    be_conn_t conn; /* conn.native NULL: could not be opened */
+    apr_pool_t *pool; /* NULL: not made yet */
+    be_conn_t conn;   /* conn.native NULL: could not be opened */
 } writer_t;
 
-/* database files with a writer connection; past that, writes stay on the
- * request's connection */
-#define BE_WRITER_FILES 16
-static writer_t writers[BE_WRITER_FILES];
-static int nwriters;
+/* by file number */
+static writer_t writers[BE_SQLITE_OURS];
 
 static void finalize_stmts(be_conn_t *c);
 
-/* The writer connection for c's database, or c itself (an in-memory
- * database, or one that could not be opened now).  Called with the writer
- * lock held. */
-static be_conn_t *writer_conn(be_conn_t *c)
+/* The writer connection for c's database, file f (writer_enter's), or c
+ * itself (an in-memory database, or one that could not be opened now).
+ * Called holding f's turn. */
+static be_conn_t *writer_conn(be_conn_t *c, int f)
 {
-    const char *f = sqlite3_db_filename(c->native, "main");
-    writer_t *w = NULL;
+    writer_t *w;
     sqlite3 *db = NULL;
-    int i;
 
-    if (!writers_pool || !f || !*f) {
+    if (!writers_pool || f < 0 || f >= BE_SQLITE_OURS) {
         return c;
     }
-    for (i = 0; i < nwriters && !w; i++) {
-        if (strcmp(writers[i].file, f) == 0) {
-            w = &writers[i];
-        }
-    }
-    if (!w) {
-        if (nwriters == BE_WRITER_FILES) {
+    w = &writers[f];
+    if (!w->pool) {
+        if (apr_pool_create(&w->pool, writers_pool) != APR_SUCCESS) {
+            w->pool = NULL;
             return c;
         }
-        w = &writers[nwriters];
-        memset(w, 0, sizeof(*w));
-        if (apr_pool_create(&w->conn.pool, writers_pool) != APR_SUCCESS) {
-            return c;
-        }
-        w->file = apr_pstrdup(writers_pool, f);
         w->conn.ex = c->ex;
-        nwriters++;
     }
     if (w->conn.native) {
         return &w->conn;
     }
     /* (a fresh cache each time it opens, not one more per failed try) */
-    apr_pool_clear(w->conn.pool);
-    w->conn.stmts = apr_hash_make(w->conn.pool);
+    apr_pool_clear(w->pool);
+    w->conn.pool = w->pool;
+    w->conn.stmts = apr_hash_make(w->pool);
     /* (on_open gives it the same settings as every pooled connection) */
-    if (sqlite3_open_v2(f, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(ours[f], &db, SQLITE_OPEN_READWRITE, NULL)
+        != SQLITE_OK) {
         sqlite3_close(db);
         return c;
     }
@@ -294,13 +337,13 @@ static apr_status_t writers_end(void *data)
     int i;
 
     (void)data;
-    for (i = 0; i < nwriters; i++) {
+    for (i = 0; i < BE_SQLITE_OURS; i++) {
         if (writers[i].conn.native) {
             finalize_stmts(&writers[i].conn);
             sqlite3_close(writers[i].conn.native);
         }
     }
-    nwriters = 0;
+    memset(writers, 0, sizeof(writers));
     writers_pool = NULL;
     return APR_SUCCESS;
 }
@@ -314,21 +357,9 @@ static apr_status_t writers_end(void *data)
  * is process-wide, so it leaves every other database of the process (other
  * modules' own) as SQLite opened it.  Ours are the files the schema was
  * read from in this generation of the configuration (sq_open). */
-#define BE_SQLITE_OURS 64
-static char *ours[BE_SQLITE_OURS]; /* malloc'd, as sqlite3_db_filename says */
-static int nours;
-
 static int is_ours(sqlite3 *db)
 {
-    const char *f = sqlite3_db_filename(db, "main");
-    int i;
-
-    for (i = 0; f && *f && i < nours; i++) {
-        if (strcmp(ours[i], f) == 0) {
-            return 1;
-        }
-    }
-    return 0;
+    return file_of(db) < BE_SQLITE_OURS;
 }
 
 static void remember_ours(sqlite3 *db)
@@ -409,9 +440,20 @@ static void sq_process_init(apr_pool_t *pconf)
     apr_pool_cleanup_register(pconf, NULL, process_end, apr_pool_cleanup_null);
 }
 
+int be_exec_sqlite_files(void)
+{
+    return nours;
+}
+
 static void sq_child_init(apr_pool_t *pchild)
 {
 #if APR_HAS_THREADS
+    be_turns_t idle = BE_TURNS_INIT;
+    int i;
+
+    for (i = 0; i <= BE_SQLITE_OURS; i++) {
+        turns[i] = idle;
+    }
     writers_pool = pchild;
     apr_pool_pre_cleanup_register(pchild, NULL, writers_end);
     atomic_store(&checkpointer_stop, 0);
@@ -760,10 +802,13 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
     if (writers_pool && !c->in_tx && !sqlite3_stmt_readonly(s)) {
         be_conn_t *w;
         sqlite3_stmt *ws;
-        int wcached;
+        int wcached, f;
 
-        writer_enter(c);
-        w = writer_conn(c);
+        if (!writer_enter(c, &f)) {
+            stmt_done(s, cached);
+            return fail(err, p, NULL, SQLITE_BUSY);
+        }
+        w = writer_conn(c, f);
         if (w == c) {
             kind = run(c->native, s, p, st, sink, affected, err);
         }
@@ -776,7 +821,7 @@ static be_dbrc_e sq_query(be_conn_t *c, apr_pool_t *p, const be_stmt_t *st,
             kind = err->rc;
             writer_check(w, kind);
         }
-        writer_leave(c);
+        writer_leave(f);
         stmt_done(s, cached);
         return kind;
     }
@@ -855,8 +900,9 @@ static be_dbrc_e tx_end(be_conn_t *c, be_conn_t *w, be_dbrc_e kind)
     if (w != c) {
         writer_check(w, kind);
     }
+    /* (the turn its BEGIN took) */
+    writer_leave(writers_pool ? file_of(c->native) : -1);
 #endif
-    writer_leave(c);
     return kind;
 }
 
@@ -872,11 +918,13 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
     if (op == BE_TX_BEGIN) {
         /* the whole transaction holds this process's writer turn, on the
          * writer connection */
-        writer_enter(c);
-#if APR_HAS_THREADS
-        if (writers_pool) {
-            w = writer_conn(c);
+        int f;
+
+        if (!writer_enter(c, &f)) {
+            return fail(err, p, NULL, SQLITE_BUSY);
         }
+#if APR_HAS_THREADS
+        w = writer_conn(c, f);
 #endif
         db = w->native;
         c->in_tx = 1;
@@ -884,6 +932,9 @@ static be_dbrc_e sq_tx(be_conn_t *c, apr_pool_t *p, be_tx_e op,
         busy_since = 0;
         rc = tx_exec(w, p, sql[op]);
         busy_done(sql[op]);
+        /* the statements after BEGIN (which took SQLite's lock) wait for
+         * SQLite's lock, if at all, as other statements do */
+        write_deadline = 0;
         if (rc != SQLITE_OK) {
             return tx_end(c, w, fail(err, p, db, rc));
         }

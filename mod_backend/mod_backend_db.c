@@ -489,32 +489,71 @@ static const char *load_schemas(apr_pool_t *pconf, apr_pool_t *ptemp,
 
 #define BE_WRITE_MUTEX "backend-sqlite-write"
 
-static apr_global_mutex_t *write_mutex;
+/* one per SQLite file (be_exec_sqlite_files), made in post_config; a
+ * child's entry is NULL when it could not be attached there */
+static apr_global_mutex_t **write_mutex;
+static int nwrite_mutex;
 
 int be_write_turn_pre_config(apr_pool_t *pconf)
 {
     write_mutex = NULL;
+    nwrite_mutex = 0;
     return ap_mutex_register(pconf, BE_WRITE_MUTEX, NULL, APR_LOCK_DEFAULT, 0)
             == APR_SUCCESS
         ? OK
         : HTTP_INTERNAL_SERVER_ERROR;
 }
 
-/* be_exec_write_turn: a turn that could not be taken is not given back
- * (SQLite's own lock still orders the writes; its busy handler waits).
- * One thread of the process at a time holds it (the process's own turn
- * comes first), so the flag is the process's. */
-static int holding_turn;
+/* be_exec_write_turn: a turn that could not be taken for another reason
+ * than the time is not given back (SQLite's own lock still orders the
+ * writes; its busy handler waits).  One thread of the process at a time
+ * holds a file's turn (the process's own turn for the file comes first),
+ * so its flag is the process's. */
+static int *holding_turn;
 
-static void write_turn(int take)
+static int write_turn(int file, int take, apr_time_t by)
 {
+    apr_status_t rv;
+
+    if (file < 0 || file >= nwrite_mutex || !write_mutex[file]) {
+        return 1;
+    }
     if (take) {
-        holding_turn = apr_global_mutex_lock(write_mutex) == APR_SUCCESS;
+        apr_interval_time_t left = by - apr_time_now();
+
+        rv =
+            apr_global_mutex_timedlock(write_mutex[file], left > 0 ? left : 0);
+        if (rv == APR_ENOTIMPL) { /* (a mechanism that cannot) */
+            rv = apr_global_mutex_lock(write_mutex[file]);
+        }
+        holding_turn[file] = rv == APR_SUCCESS;
+        return !APR_STATUS_IS_TIMEUP(rv);
     }
-    else if (holding_turn) {
-        holding_turn = 0;
-        apr_global_mutex_unlock(write_mutex);
+    if (holding_turn[file]) {
+        holding_turn[file] = 0;
+        apr_global_mutex_unlock(write_mutex[file]);
     }
+    return 1;
+}
+
+/* The writers' mutexes of this configuration: one per SQLite file, so
+ * that writes to different files never wait for each other. */
+static apr_status_t make_write_mutexes(apr_pool_t *pconf, server_rec *s)
+{
+    int i, n = be_exec_sqlite_files();
+    apr_status_t rv;
+
+    write_mutex = apr_pcalloc(pconf, sizeof(*write_mutex) * (n ? n : 1));
+    holding_turn = apr_pcalloc(pconf, sizeof(*holding_turn) * (n ? n : 1));
+    for (i = 0; i < n; i++) {
+        rv = ap_global_mutex_create(&write_mutex[i], NULL, BE_WRITE_MUTEX,
+                                    apr_itoa(pconf, i), s, pconf, 0);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        nwrite_mutex = i + 1;
+    }
+    return APR_SUCCESS;
 }
 
 static int serves_sqlite(void);
@@ -554,9 +593,7 @@ int be_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (serves_sqlite()
-        && (rv = ap_global_mutex_create(&write_mutex, NULL, BE_WRITE_MUTEX,
-                                        NULL, s, pconf, 0))
-            != APR_SUCCESS) {
+        && (rv = make_write_mutexes(pconf, s)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
                      "BE00089: cannot create the SQLite writers' mutex "
                      "(Mutex " BE_WRITE_MUTEX ")");
@@ -630,6 +667,8 @@ static int serves_sqlite(void)
 
 void be_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    int i;
+
     main_server = s;
     be_exec_lock_waited = lock_waited;
     /* the writer lock and the checkpoint thread: only where they serve */
@@ -637,18 +676,20 @@ void be_child_init(apr_pool_t *pchild, server_rec *s)
         be_exec_sqlite.child_init(pchild);
     }
     be_exec_write_turn = NULL;
-    if (write_mutex) {
+    for (i = 0; i < nwrite_mutex; i++) {
         apr_status_t rv = apr_global_mutex_child_init(
-            &write_mutex, apr_global_mutex_lockfile(write_mutex), pchild);
-        if (rv == APR_SUCCESS) {
-            be_exec_write_turn = write_turn;
-        }
-        else {
+            &write_mutex[i], apr_global_mutex_lockfile(write_mutex[i]),
+            pchild);
+        if (rv != APR_SUCCESS) {
+            write_mutex[i] = NULL;
             ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
                          "BE00089: this child cannot take the SQLite "
                          "writers' mutex (Mutex " BE_WRITE_MUTEX "); its "
                          "writers meet the other children's in SQLite's "
                          "busy handler");
+        }
+        else {
+            be_exec_write_turn = write_turn;
         }
     }
     be_migrate_child_init(pchild);

@@ -208,6 +208,115 @@ def test_sqlite_write_lock_held_elsewhere():
         db.close()
 
 
+def test_sqlite_queued_writes_give_up_within_the_same_5_s():
+    """While another program holds SQLite's write lock, writes queued
+    behind the first one do not wait 5 s each once their turn comes: every
+    write answers 503 within 5 s of asking (in whichever child), and none
+    is stored."""
+    import sqlite3
+    db = make_db("sqlite", None, "queued")
+    reset(db)
+    h = Httpd(CONF.format(persist="On"), db).start_ok()
+    other = sqlite3.connect(db.path, isolation_level=None,
+                            check_same_thread=False)
+    answers = {}
+
+    def write(i):
+        answers[i] = requests.post(h.url + "/api/products",
+                                   json={"name": "queued-%d" % i},
+                                   headers={"Connection": "close"})
+
+    writes = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+    try:
+        before = db.value("SELECT count(*) FROM products")
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            until = time.monotonic() + 9
+            for t in writes:
+                t.start()
+                time.sleep(0.1)
+            # one after another, the last would answer after 20 s
+            for t in writes:
+                t.join(max(0, until - time.monotonic()))
+            assert [t.is_alive() for t in writes] == [False] * 4
+        finally:
+            other.execute("ROLLBACK")
+        for i in range(4):
+            assert_unavailable(answers[i])
+        assert db.value("SELECT count(*) FROM products") == before
+        r = requests.post(h.url + "/api/products", json={"name": "after"})
+        assert r.status_code == 201, r.text
+    finally:
+        for t in writes:
+            t.join()
+        other.close()
+        h.destroy()
+        db.close()
+
+
+SECOND_FILE = """
+Listen 127.0.0.1:{port}
+<VirtualHost 127.0.0.1:{port}>
+    DBDriver sqlite3
+    DBDParams "{path}"
+    DBDPersist On
+    <Location /api>
+        SetHandler backend
+        BackendResource products
+    </Location>
+</VirtualHost>
+"""
+
+
+def test_sqlite_writes_to_another_file_do_not_wait():
+    """The writers' turns are per database file: while a write to one file
+    waits for another program's lock (holding that file's turn), writes
+    to a second file of the same server, in every child, are answered at
+    once; then the first one is stored too."""
+    import sqlite3
+    from harness import free_port
+    a = make_db("sqlite", None, "turn-a")
+    reset(a)
+    b = make_db("sqlite", None, "turn-b")
+    reset(b)
+    port = free_port()
+    h = Httpd(CONF.format(persist="On")
+              + SECOND_FILE.format(port=port, path=b.path), a).start_ok()
+    other = sqlite3.connect(a.path, isolation_level=None,
+                            check_same_thread=False)
+    answers = {}
+    waiting = threading.Thread(target=lambda: answers.update(
+        a=requests.post(h.url + "/api/products", json={"name": "held"})))
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            waiting.start()
+            time.sleep(0.5)  # the write to a.db has its turn and waits
+            for i in range(8):
+                # a new connection each: the children take turns answering
+                r = requests.post("http://127.0.0.1:%d/api/products" % port,
+                                  json={"name": "b%d" % i},
+                                  headers={"Connection": "close"})
+                assert r.status_code == 201, r.text
+                assert r.json()["name"] == "b%d" % i
+            # (without a turn per file, the writes to b.db waited for the
+            # one to a.db to give up, 5 s, and it had answered 503)
+            assert waiting.is_alive()
+        finally:
+            other.execute("ROLLBACK")
+        waiting.join()
+        assert answers["a"].status_code == 201, answers["a"].text
+        assert a.value("SELECT count(*) FROM products WHERE name = 'held'") \
+            == 1
+        assert b.value("SELECT count(*) FROM products "
+                       "WHERE name LIKE 'b_'") == 8
+    finally:
+        other.close()
+        h.destroy()
+        a.close()
+        b.close()
+
+
 def test_sqlite_wal_checkpointed_off_the_request_path():
     """On a WAL database, requests never checkpoint (no commit waits for a
     copy and an fsync); a thread of each child does, within about 100 ms:

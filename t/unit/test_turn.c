@@ -4,6 +4,7 @@
  * once waits behind those already waiting.
  */
 #include <sched.h>
+#include <time.h>
 
 #include "tap.h"
 #include "be_turn.h"
@@ -67,8 +68,66 @@ static void test_first_come_first_served(void)
     be_turn_give(&turns);
 }
 
+/* asks for the turn, giving up after arg ms */
+static void *impatient(void *arg)
+{
+    struct timespec by;
+    long ms = (long)arg;
+
+    clock_gettime(CLOCK_REALTIME, &by);
+    by.tv_sec += ms / 1000;
+    by.tv_nsec += (ms % 1000) * 1000000L;
+    if (by.tv_nsec >= 1000000000L) {
+        by.tv_sec++;
+        by.tv_nsec -= 1000000000L;
+    }
+    if (be_turn_take_by(&turns, &by)) {
+        be_turn_give(&turns);
+        return (void *)1L;
+    }
+    return NULL;
+}
+
+static void test_waiters_that_give_up(void)
+{
+    pthread_t a, b, c, d, e;
+    void *took_b, *took_d;
+    char got[32] = "";
+    int i;
+
+    norder = 0;
+    be_turn_take(&turns);
+    pthread_create(&a, NULL, asker, (void *)1L);
+    until_waiting(1);
+    pthread_create(&b, NULL, impatient, (void *)50L);
+    until_waiting(2);
+    pthread_create(&c, NULL, asker, (void *)3L);
+    until_waiting(3);
+    pthread_create(&d, NULL, impatient, (void *)100L); /* the last */
+    until_waiting(4);
+    pthread_join(b, &took_b);
+    pthread_join(d, &took_d);
+    OK(took_b == NULL && took_d == NULL, "both gave up while it was held");
+    OK(be_turn_waiting(&turns) == 2, "the two others still wait");
+    pthread_create(&e, NULL, asker, (void *)5L);
+    until_waiting(3);
+    be_turn_give(&turns);
+    pthread_join(a, NULL);
+    pthread_join(c, NULL);
+    pthread_join(e, NULL);
+    for (i = 0; i < norder; i++) {
+        got[i] = (char)('0' + order[i]);
+    }
+    IS_STR(got, "135", "the others in the order asked, one asking after");
+    pthread_create(&b, NULL, impatient, (void *)50L);
+    pthread_join(b, &took_b);
+    OK(took_b != NULL, "a free turn is taken before the deadline");
+    OK(be_turn_waiting(&turns) == 0, "nobody left waiting");
+}
+
 int main(void)
 {
     test_first_come_first_served();
+    test_waiters_that_give_up();
     return tap_done();
 }
